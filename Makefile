@@ -1,0 +1,39 @@
+# The two commands (README.md): `make dev` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: dev test install node lint typecheck bench screenshots clean
+
+$(STAMP): pyproject.toml setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip uv >/dev/null
+	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch node_modules/.installed
+
+node: node_modules/.installed
+
+dev: install
+	$(BIN)/triggerfish dev examples.jobs:client --db triggerfish-dev.db
+
+test: install node
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+typecheck: install
+	$(BIN)/mypy
+
+lint: install
+	$(BIN)/ruff check core adapters tests
+
+bench: install
+	$(BIN)/python bench/replay.py
+
+clean:
+	rm -rf $(VENV) node_modules build dist *.egg-info .serverless

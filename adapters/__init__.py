@@ -1,0 +1,1 @@
+"""Thin adapters that put `triggerfish.core` on a platform: asgi, aws_lambda, cli."""

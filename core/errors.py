@@ -1,0 +1,94 @@
+"""Every error triggerfish raises, and the suspension signal.
+
+    TriggerfishError
+    ├── ConfigError (ValueError)          bad options or definitions
+    ├── RunNotFound (LookupError)         an unknown run id
+    ├── JobNotFound (LookupError)         an unknown job id
+    ├── DuplicateKeyError (ValueError)    a task key reused under one parent
+    ├── OutputError (ValueError)          an output that cannot be stored
+    ├── StoreError                        the store failed or refused
+    │   └── ConditionFailed               a conditional write lost its race
+    └── TaskFailed                        a task's final error, raised identically on replay
+
+    BaseException
+    └── Suspend                           stops a run mid-flight; never a user error
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TriggerfishError(Exception):
+    """Base class for every error triggerfish raises."""
+
+
+class ConfigError(TriggerfishError, ValueError):
+    """An option, job or trigger definition is invalid."""
+
+
+class RunNotFound(TriggerfishError, LookupError):
+    """No run has this id."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run with id {run_id!r}")
+        self.run_id = run_id
+
+
+class JobNotFound(TriggerfishError, LookupError):
+    """No job has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}")
+        self.job_id = job_id
+
+
+class DuplicateKeyError(TriggerfishError, ValueError):
+    """A task or wait key was used twice under the same parent in one run."""
+
+    def __init__(self, key: str, parent: str | None) -> None:
+        where = f"under task {parent!r}" if parent else "at the top level of the run"
+        super().__init__(f"task key {key!r} is used twice {where}; keys must be unique")
+        self.key = key
+        self.parent = parent
+
+
+class OutputError(TriggerfishError, ValueError):
+    """A task or run output cannot be serialized or is too large to store."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"output of {key!r}: {message}")
+        self.key = key
+
+
+class StoreError(TriggerfishError):
+    """The store failed; the message names the operation."""
+
+
+class ConditionFailed(StoreError):
+    """A conditional write found the item in another state (a lost race)."""
+
+
+class TaskFailed(TriggerfishError):
+    """A task failed for good; raised again, identically, on every replay.
+
+    `error` is the recorded error: ``{"type": ..., "message": ...}``.
+    """
+
+    def __init__(self, key: str, error: dict[str, Any]) -> None:
+        self.key = key
+        self.error = error
+        super().__init__(f"task {key!r} failed: {error.get('type')}: {error.get('message')}")
+
+
+class Suspend(BaseException):
+    """Stops the run function so the invocation can end early.
+
+    A BaseException so that a user's ``except Exception`` cannot swallow it: the engine
+    must see it to record WAITING (with ``resume_at``) or a yield before the deadline.
+    """
+
+    def __init__(self, resume_at: float | None, *, reason: str) -> None:
+        super().__init__(reason)
+        self.resume_at = resume_at
+        self.reason = reason

@@ -1,0 +1,125 @@
+"""The pydantic models a user reads back: runs, tasks, log lines, events, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .types import RunStatus, TaskStatus
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    """Epoch seconds (as stored) to an aware UTC datetime."""
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+class Task(BaseModel):
+    """One task or wait of a run, with its subtasks in `children`."""
+
+    id: str
+    key: str
+    name: str | None = None
+    kind: str = "task"
+    status: TaskStatus
+    output: Any = None
+    error: dict[str, Any] | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    resume_at: datetime | None = None
+    parent: str | None = None
+    icon: str | None = None
+    properties: list[dict[str, Any]] | None = None
+    children: list[Task] = Field(default_factory=list)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time from start to completion, when both are known."""
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return (self.completed_at - self.started_at).total_seconds()
+
+
+class LogLine(BaseModel):
+    """One line written by `io.logger`."""
+
+    level: str
+    message: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+    time: datetime
+    task_key: str | None = None
+
+
+class Run(BaseModel):
+    """A run of a job: its status, payload, output or error, tasks (as a tree) and logs."""
+
+    id: str
+    job_id: str
+    job_version: str | None = None
+    status: RunStatus
+    payload: Any = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    event_id: str | None = None
+    event_name: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime | None = None
+    resume_at: datetime | None = None
+    invocation_count: int = 0
+    environment: str | None = None
+    tasks: list[Task] = Field(default_factory=list)
+    logs: list[LogLine] = Field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        """True once the run can never change again."""
+        return self.status.is_final
+
+    def iter_tasks(self) -> Iterator[Task]:
+        """Every task of the tree, depth first, parents before children."""
+        stack = list(reversed(self.tasks))
+        while stack:
+            task = stack.pop()
+            yield task
+            stack.extend(reversed(task.children))
+
+
+class RunList(BaseModel):
+    """One page of runs, newest first; pass `next_cursor` back for the next page."""
+
+    runs: list[Run]
+    next_cursor: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __getitem__(self, index: int) -> Run:
+        return self.runs[index]
+
+
+class Event(BaseModel):
+    """An event sent to the client and the runs it started."""
+
+    id: str
+    name: str
+    payload: Any = None
+    timestamp: datetime
+    run_ids: list[str] = Field(default_factory=list)
+
+
+class Outcome(BaseModel):
+    """What one invocation (`Client.execute`) ended with.
+
+    `resume_at` is the epoch time at which the run wants its next invocation, None when it
+    needs none (finished, or another invocation holds the lease).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: RunStatus
+    resume_at: float | None = None
