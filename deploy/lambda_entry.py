@@ -1,0 +1,56 @@
+"""The Lambda handler of serverless.yml: triggerfish's handler for the jobs in TRIGGERFISH_JOBS.
+
+deploy/build.py copies this file to the root of the artifact as ``lambda_entry.py``, so the
+api, worker and ticker functions all name ``lambda_entry.handler``; the adapter routes each
+event by its shape (DESIGN.md, Adapters). The user's module is named once, in
+serverless.yml, as ``module:attribute`` of a ``Client`` (``examples.jobs:client``).
+
+The handler is built on the first event rather than at import, so importing this module
+needs neither the variable nor the jobs, and a bad name fails the invocation with a
+message that says which name and why.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+JOBS_VARIABLE = "TRIGGERFISH_JOBS"
+
+
+def load_client(spec: str) -> Any:
+    """Import ``module:attribute`` and return the attribute (the user's ``Client``)."""
+    from triggerfish.core.errors import ConfigError
+
+    module_name, _, attribute = spec.strip().partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"{JOBS_VARIABLE} must be 'module:attribute', got {spec!r}")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError as exc:
+        raise ConfigError(
+            f"{JOBS_VARIABLE}={spec!r}: module {module_name!r} has no attribute {attribute!r}"
+        ) from exc
+
+
+@cache
+def _build_handler() -> Callable[[dict[str, Any], Any], Any]:
+    """Build the adapter's handler once per container; later events reuse it."""
+    from triggerfish.adapters.aws_lambda import create_handler
+    from triggerfish.core.errors import ConfigError
+
+    spec = os.environ.get(JOBS_VARIABLE)
+    if not spec:
+        raise ConfigError(f"{JOBS_VARIABLE} is not set; serverless.yml sets it from jobsModule")
+    return create_handler(load_client(spec))
+
+
+def handler(event: dict[str, Any], context: Any) -> Any:
+    """Answer one Lambda event (HTTP, SQS, schedule or direct) with triggerfish's handler."""
+    return _build_handler()(event, context)
