@@ -6,6 +6,7 @@
     ├── JobNotFound (LookupError)         an unknown job id
     ├── DuplicateKeyError (ValueError)    a task key reused under one parent
     ├── OutputError (ValueError)          an output that cannot be stored
+    ├── PayloadTooLarge (ValueError)      a payload over the size limit
     ├── StoreError                        the store failed or refused
     │   └── ConditionFailed               a conditional write lost its race
     └── TaskFailed                        a task's final error, raised identically on replay
@@ -92,3 +93,7 @@ class Suspend(BaseException):
         super().__init__(reason)
         self.resume_at = resume_at
         self.reason = reason
+
+
+class PayloadTooLarge(TriggerfishError, ValueError):
+    """A payload is larger than a run can keep; the message names the size and the limit."""

@@ -1,0 +1,102 @@
+"""triggerfish.core: resumable background jobs, portable across Lambda and ASGI hosts.
+
+Heavy optional names (`DynamoDBStore`, `SQSDispatcher`) are resolved on first use, so
+``import triggerfish.core`` never imports boto3 (Lambda cold starts pay for every import).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .client import Client
+from .clock import Clock, SkippingClock, SystemClock
+from .context import Context
+from .dispatch.base import Dispatcher
+from .dispatch.local import LocalDispatcher
+from .errors import (
+    ConditionFailed,
+    ConfigError,
+    DuplicateKeyError,
+    JobNotFound,
+    OutputError,
+    PayloadTooLarge,
+    RunNotFound,
+    StoreError,
+    Suspend,
+    TaskFailed,
+    TriggerfishError,
+)
+from .io import IO
+from .jobs import Job
+from .models import Event, LogLine, Outcome, Run, RunList, Task
+from .retry import RetryPolicy
+from .store.base import Store
+from .store.sqlite import SQLiteStore
+from .triggers import (
+    cron_trigger,
+    event_trigger,
+    interval_trigger,
+    invoke_trigger,
+    webhook_trigger,
+)
+from .types import RunStatus, TaskStatus
+
+if TYPE_CHECKING:
+    from .dispatch.sqs import SQSDispatcher
+    from .store.dynamodb import DynamoDBStore
+
+_LAZY = {
+    "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
+    "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attribute = _LAZY[name]
+        return getattr(import_module(module), attribute)
+    raise AttributeError(f"module 'triggerfish.core' has no attribute {name!r}")
+
+
+__all__ = [
+    "Client",
+    "Clock",
+    "ConditionFailed",
+    "ConfigError",
+    "Context",
+    "Dispatcher",
+    "DuplicateKeyError",
+    "DynamoDBStore",
+    "Event",
+    "IO",
+    "Job",
+    "JobNotFound",
+    "LocalDispatcher",
+    "LogLine",
+    "Outcome",
+    "OutputError",
+    "PayloadTooLarge",
+    "RetryPolicy",
+    "Run",
+    "RunList",
+    "RunNotFound",
+    "RunStatus",
+    "SQLiteStore",
+    "SQSDispatcher",
+    "SkippingClock",
+    "Store",
+    "StoreError",
+    "Suspend",
+    "SystemClock",
+    "Task",
+    "TaskFailed",
+    "TaskStatus",
+    "TriggerfishError",
+    "cron_trigger",
+    "event_trigger",
+    "interval_trigger",
+    "invoke_trigger",
+    "webhook_trigger",
+]

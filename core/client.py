@@ -1,0 +1,424 @@
+"""`Client`: defines jobs, starts runs, reads them back and executes invocations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from . import engine
+from .clock import Clock, SystemClock
+from .errors import ConfigError, JobNotFound, PayloadTooLarge, RunNotFound
+from .jobs import Job, RunFunction, validation_error
+from .models import Event, Outcome, Run, RunList
+from .schedule import latest_cron_slot, latest_interval_slot
+from .serialize import dump_json, load_json
+from .settings import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_SQLITE_PATH,
+    ENV_API_KEY,
+    ENV_BUCKET,
+    ENV_CLIENT_ID,
+    ENV_DB,
+    ENV_ENDPOINT_URL,
+    ENV_ENVIRONMENT,
+    ENV_QUEUE_URL,
+    ENV_REGION,
+    ENV_TABLE,
+    ENV_YIELD_MARGIN,
+)
+from .store.base import EventRecord, RunRecord, Store
+from .triggers import CronTrigger, EventTrigger, IntervalTrigger, Trigger, WebhookTrigger
+from .types import RunStatus
+from .views import build_run
+
+if TYPE_CHECKING:
+    from .dispatch.base import Dispatcher
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest payload (as JSON) a run accepts; it is kept inside the run's item."""
+MAX_LIST_LIMIT = 1000
+SCHEDULE_CATCH_UP_SECONDS = 300.0
+"""A scheduled slot older than this at a tick is skipped, not fired late."""
+SWEEP_BATCH = 100
+
+
+class Client:
+    """The entry point: holds the jobs, the store and the dispatcher.
+
+    ``client = Client("acme", store=SQLiteStore("runs.db"))``
+    """
+
+    def __init__(
+        self,
+        id: str,
+        *,
+        store: Store,
+        dispatcher: Dispatcher | None = None,
+        environment: str = "dev",
+        organization: str | None = None,
+        auth_resolvers: Mapping[str, Any] | None = None,
+        api_key: str | None = None,
+        yield_margin: float | timedelta | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not id:
+            raise ConfigError("Client id must be a non-empty string")
+        if isinstance(yield_margin, timedelta):
+            yield_margin = yield_margin.total_seconds()
+        if yield_margin is not None and yield_margin < 0:
+            raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
+        self.id = id
+        self.store = store
+        self.dispatcher = dispatcher
+        self.environment = environment
+        self.organization = organization
+        self.auth_resolvers = dict(auth_resolvers or {})
+        self.api_key = api_key
+        self.yield_margin = yield_margin
+        self.clock: Clock = clock or SystemClock()
+        self.jobs: dict[str, Job] = {}
+
+    def __repr__(self) -> str:
+        key = "None" if self.api_key is None else "'****'"
+        return f"Client(id={self.id!r}, store={self.store!r}, api_key={key})"
+
+    @classmethod
+    def from_env(
+        cls, id: str | None = None, *, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Client:
+        """A client configured from `TRIGGERFISH_*` variables (see `settings`).
+
+        DynamoDB (and S3, SQS) when TRIGGERFISH_TABLE is set, else SQLite.
+        """
+        env = os.environ if environ is None else environ
+        region = env.get(ENV_REGION) or None
+        endpoint_url = env.get(ENV_ENDPOINT_URL) or None
+        store: Store
+        if env.get(ENV_TABLE):
+            from .store.dynamodb import DynamoDBStore
+
+            store = DynamoDBStore(
+                env[ENV_TABLE],
+                endpoint_url=endpoint_url,
+                region=region,
+                bucket=env.get(ENV_BUCKET) or None,
+            )
+        else:
+            from .store.sqlite import SQLiteStore
+
+            store = SQLiteStore(env.get(ENV_DB) or DEFAULT_SQLITE_PATH)
+        if env.get(ENV_QUEUE_URL) and "dispatcher" not in options:
+            from .dispatch.sqs import SQSDispatcher
+
+            options["dispatcher"] = SQSDispatcher(
+                env[ENV_QUEUE_URL], endpoint_url=endpoint_url, region=region
+            )
+        margin = env.get(ENV_YIELD_MARGIN)
+        if margin and "yield_margin" not in options:
+            try:
+                options["yield_margin"] = float(margin)
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_YIELD_MARGIN} must be seconds, got {margin!r}") from exc
+        options.setdefault("api_key", env.get(ENV_API_KEY) or None)
+        options.setdefault("environment", env.get(ENV_ENVIRONMENT) or "dev")
+        return cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def define_job(
+        self,
+        id: str,
+        *,
+        trigger: Trigger,
+        name: str | None = None,
+        version: str = "0.0.1",
+        concurrency_limit: int | None = None,
+        max_duration: float | timedelta | None = None,
+        integrations: Mapping[str, Any] | None = None,
+        enabled: bool = True,
+        run: RunFunction | None = None,
+    ) -> Any:
+        """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
+
+        Returns the `Job` (with `run=`) or a decorator that returns it.
+        """
+        if not id:
+            raise ConfigError("define_job id must be a non-empty string")
+        if id in self.jobs:
+            raise ConfigError(f"a job with id {id!r} is already defined")
+        if not isinstance(trigger, Trigger):
+            raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
+        if concurrency_limit is not None and concurrency_limit < 1:
+            raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
+        if isinstance(max_duration, timedelta):
+            max_duration = max_duration.total_seconds()
+        if max_duration is not None and max_duration <= 0:
+            raise ConfigError(f"max_duration must be more than 0 seconds, got {max_duration}")
+
+        def register(fn: RunFunction) -> Job:
+            job = Job(
+                id=id,
+                run=fn,
+                trigger=trigger,
+                name=name,
+                version=version,
+                concurrency_limit=concurrency_limit,
+                max_duration=max_duration,
+                integrations=dict(integrations or {}),
+                enabled=enabled,
+            )
+            self.jobs[id] = job
+            return job
+
+        if run is not None:
+            return register(run)
+        return register
+
+    def get_job(self, job_id: str) -> Job:
+        """The job with this id; JobNotFound otherwise."""
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise JobNotFound(job_id) from None
+
+    def webhook_job(self, trigger_id: str) -> Job:
+        """The job whose webhook trigger has this id; JobNotFound otherwise."""
+        for job in self.jobs.values():
+            if isinstance(job.trigger, WebhookTrigger) and job.trigger.id == trigger_id:
+                return job
+        raise JobNotFound(trigger_id)
+
+    def yield_margin_for(self, budget_seconds: float | None) -> float:
+        """The yield margin for an invocation with this budget (None: no deadline)."""
+        if self.yield_margin is not None:
+            return self.yield_margin
+        if budget_seconds is None:
+            return 0.0
+        return min(
+            engine.DEFAULT_YIELD_MARGIN_SECONDS,
+            max(0.0, budget_seconds) * engine.SHORT_BUDGET_MARGIN_FRACTION,
+        )
+
+    # -- starting runs ------------------------------------------------------------------
+
+    async def send_event(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> Event:
+        """Records an event and starts a run of every job it triggers; idempotent on `id`."""
+        if not name:
+            raise ConfigError("send_event name must be a non-empty string")
+        event_id = id or uuid.uuid4().hex
+        existing = await self._store(self.store.get_event, event_id)
+        if existing is not None:
+            return _event(existing)
+        payload_json = _payload_json(payload)
+        ts = (timestamp or datetime.fromtimestamp(self.clock.time(), tz=timezone.utc)).timestamp()
+        plain = load_json(payload_json)
+        run_ids: list[str] = []
+        for job in self.jobs.values():
+            trigger = job.trigger
+            if job.enabled and isinstance(trigger, EventTrigger) and trigger.matches(name, plain):
+                run_id = _derived_id(event_id, job.id)
+                await self._create_run(
+                    job, payload_json, run_id=run_id, event_id=event_id, event_name=name
+                )
+                run_ids.append(run_id)
+        record = EventRecord(
+            id=event_id, name=name, timestamp=ts, payload_json=payload_json, run_ids=tuple(run_ids)
+        )
+        if not await self._store(self.store.create_event, record):
+            stored = await self._store(self.store.get_event, event_id)
+            if stored is not None:
+                return _event(stored)
+        return _event(record)
+
+    async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
+        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
+        job = self.get_job(job_id)
+        if not job.enabled:
+            raise ConfigError(f"job {job_id!r} is disabled")
+        run_id = id or _new_run_id()
+        record = await self._create_run(job, _payload_json(payload), run_id=run_id)
+        return build_run(record, None)
+
+    async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
+        """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
+        job = self.webhook_job(trigger_id)
+        run_id = _derived_id(delivery_id, job.id)
+        record = await self._create_run(
+            job, _payload_json(payload), run_id=run_id, event_name=f"webhook.{trigger_id}"
+        )
+        return build_run(record, None)
+
+    async def _create_run(
+        self,
+        job: Job,
+        payload_json: str,
+        *,
+        run_id: str,
+        event_id: str | None = None,
+        event_name: str | None = None,
+    ) -> RunRecord:
+        now = self.clock.time()
+        status, error = RunStatus.PENDING, None
+        try:
+            job.parse_payload(load_json(payload_json))
+        except ValidationError as exc:
+            status, error = RunStatus.INVALID_PAYLOAD, validation_error(exc)
+        record = RunRecord(
+            id=run_id,
+            job_id=job.id,
+            job_version=job.version,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            payload_json=payload_json,
+            error=error,
+            event_id=event_id,
+            event_name=event_name,
+            environment=self.environment,
+            due_at=None if status.is_final else now,
+            completed_at=now if status.is_final else None,
+        )
+        if not await self._store(self.store.create_run, record):
+            existing = await self._store(self.store.get_run, run_id)
+            return existing or record
+        if self.dispatcher is not None and not status.is_final:
+            await self.dispatcher.dispatch(run_id, now)
+        return record
+
+    # -- reading and steering runs ------------------------------------------------------
+
+    async def get_run(self, run_id: str, *, tasks: bool = True) -> Run:
+        """The run with its task tree and logs (without them when `tasks` is False)."""
+        record = await self._store(self.store.get_run, run_id)
+        if record is None:
+            raise RunNotFound(run_id)
+        history = await self._store(self.store.load_history, run_id) if tasks else None
+        return build_run(record, history)
+
+    async def list_runs(
+        self,
+        job_id: str | None = None,
+        status: RunStatus | str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunList:
+        """One page of runs, newest first, optionally of one job and one status."""
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise ConfigError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        if status is not None and not isinstance(status, RunStatus):
+            try:
+                status = RunStatus(str(status).upper())
+            except ValueError:
+                names = ", ".join(s.value for s in RunStatus)
+                raise ConfigError(f"status must be one of {names}, got {status!r}") from None
+        records, next_cursor = await self._store(
+            self.store.list_runs, job_id=job_id, status=status, limit=limit, cursor=cursor
+        )
+        return RunList(runs=[build_run(r, None) for r in records], next_cursor=next_cursor)
+
+    async def cancel_run(self, run_id: str) -> Run:
+        """Cancels a live run (no new task starts); a finished run is returned unchanged."""
+        record = await self._store(self.store.cancel_run, run_id, now=self.clock.time())
+        if record is None:
+            record = await self._store(self.store.get_run, run_id)
+            if record is None:
+                raise RunNotFound(run_id)
+        return build_run(record, None)
+
+    async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
+        """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""
+        return await engine.execute(self, run_id, deadline)
+
+    async def tick(self, *, now: float | None = None) -> list[str]:
+        """The sweeper and the schedules: re-dispatch due runs, fire cron and interval slots.
+
+        Returns the ids of the runs it dispatched or started.
+        """
+        now = self.clock.time() if now is None else now
+        started = await self._fire_schedules(now)
+        due = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
+        if self.dispatcher is not None:
+            for run_id in due:
+                await self.dispatcher.dispatch(run_id, now)
+        return started + due
+
+    async def _fire_schedules(self, now: float) -> list[str]:
+        moment = datetime.fromtimestamp(now, tz=timezone.utc)
+        started: list[str] = []
+        for job in self.jobs.values():
+            trigger = job.trigger
+            if not job.enabled:
+                continue
+            if isinstance(trigger, CronTrigger):
+                slot = latest_cron_slot(trigger.expr, moment)
+                previous = None if slot is None else latest_cron_slot(
+                    trigger.expr, slot - timedelta(minutes=1)
+                )
+            elif isinstance(trigger, IntervalTrigger):
+                slot = latest_interval_slot(trigger.seconds, moment)
+                previous = slot - timedelta(seconds=trigger.seconds)
+            else:
+                continue
+            if slot is None or now - slot.timestamp() > SCHEDULE_CATCH_UP_SECONDS:
+                continue
+            expires_at = now + 7 * 24 * 3600
+            if not await self._store(
+                self.store.claim_slot, job.id, slot.isoformat(), expires_at=expires_at
+            ):
+                continue
+            payload = {
+                "ts": slot.isoformat(),
+                "last_timestamp": previous.isoformat() if previous else None,
+            }
+            run_id = _derived_id(f"schedule:{slot.isoformat()}", job.id)
+            await self._create_run(job, _payload_json(payload), run_id=run_id)
+            started.append(run_id)
+        return started
+
+    async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await engine.call_store(self.store, fn, *args, **kwargs)
+
+
+def _payload_json(payload: Any) -> str:
+    text = dump_json(payload, key="payload")
+    size = len(text.encode())
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"payload is {size} bytes as JSON; the limit is {MAX_PAYLOAD_BYTES} bytes"
+        )
+    return text
+
+
+def _new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex[:24]}"
+
+
+def _derived_id(source_id: str, job_id: str) -> str:
+    """A run id derived from its cause, so a retried send creates no second run."""
+    return "run_" + hashlib.sha256(f"{source_id}\x00{job_id}".encode()).hexdigest()[:24]
+
+
+def _event(record: EventRecord) -> Event:
+    return Event(
+        id=record.id,
+        name=record.name,
+        payload=load_json(record.payload_json),
+        timestamp=datetime.fromtimestamp(record.timestamp, tz=timezone.utc),
+        run_ids=list(record.run_ids),
+    )

@@ -1,0 +1,1 @@
+"""Dispatchers: how a run gets its next invocation."""

@@ -1,0 +1,515 @@
+"""The resume protocol: one invocation of a run (DESIGN.md, "The resume protocol").
+
+    execute(run_id, deadline)
+      1. take the lease ............ one conditional update on the run item
+      2. load the history .......... one paginated query of the run's partition
+      3. call run(payload, io, ctx)
+           run_task(key):  recorded COMPLETED -> its output     (no write)
+                           recorded ERRORED   -> TaskFailed     (no write)
+                           retry not yet due  -> Suspend(at)
+                           deadline too near  -> Suspend(now)   (a yield)
+                           otherwise          -> run fn, one conditional write
+      4. Suspend (a BaseException) -> WAITING(resume_at) or EXECUTING(yield)
+      5. write the final state fenced on the lease, release it, dispatch "again at T"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import uuid
+from dataclasses import replace
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import ValidationError
+
+from .context import Context, EventInfo, JobInfo, RunInfo
+from .errors import DuplicateKeyError, OutputError, RunNotFound, Suspend, TaskFailed
+from .io import IO, TaskFunction
+from .jobs import validation_error
+from .models import Outcome, to_datetime
+from .retry import RetryPolicy
+from .serialize import describe_error, dump_json, load_json
+from .store.base import History, LogRecord, RunRecord, Store, TaskRecord
+from .types import RunStatus, TaskStatus
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .jobs import Job
+
+logger = logging.getLogger(__name__)
+run_logger = logging.getLogger("triggerfish.runs")
+
+DEFAULT_YIELD_MARGIN_SECONDS = 10.0
+"""Stop starting new work this long before the deadline (Lambda's default budget)."""
+SHORT_BUDGET_MARGIN_FRACTION = 0.2
+"""For short budgets the default margin shrinks to this share of the invocation's budget."""
+DEFAULT_LEASE_SECONDS = 900.0
+"""Lease length for an invocation without a deadline; renewed before tasks as it runs low."""
+LEASE_GRACE_SECONDS = 5.0
+"""A lease outlives its invocation's deadline by this much before others may take it."""
+MAX_LOST_LEASES = 3
+"""Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
+
+T = TypeVar("T")
+_parent: ContextVar[tuple[str, str, int] | None] = ContextVar("triggerfish_parent", default=None)
+"""The task whose fn is running here: (task id, key, attempt); None at the top level."""
+
+
+def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
+    """A task's identity: its key under its parent, hashed with the run id."""
+    raw = f"{run_id}\x00{parent_id or ''}\x00{key}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+async def call_store(store: Store, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Calls a store primitive, in a worker thread when the store does network I/O."""
+    if store.offload:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+async def execute(client: Client, run_id: str, deadline: float | None) -> Outcome:
+    """One invocation of the resume protocol; see the module docstring."""
+    store, clock = client.store, client.clock
+    now = clock.time()
+    run = await call_store(store, store.get_run, run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    if run.status.is_final:
+        return Outcome(status=run.status)
+    if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
+        return Outcome(status=run.status, resume_at=run.resume_at)
+    is_lease_expired = run.lease_expires_at is not None and run.lease_expires_at < now
+    if run.lease_owner is not None and not is_lease_expired:
+        return Outcome(status=run.status)
+
+    # 1. The lease.
+    owner = uuid.uuid4().hex
+    lease_expires_at = (deadline if deadline is not None else now + DEFAULT_LEASE_SECONDS)
+    leased = await call_store(
+        store,
+        store.acquire_lease,
+        run_id,
+        owner=owner,
+        now=now,
+        lease_expires_at=lease_expires_at + LEASE_GRACE_SECONDS,
+        expired_owner=run.lease_owner if is_lease_expired else None,
+    )
+    if leased is None:
+        current = await call_store(store, store.get_run, run_id)
+        return Outcome(status=current.status if current else run.status)
+
+    # 2. The history.
+    history = await call_store(store, store.load_history, run_id)
+    invocation = Invocation(client, leased, history, owner=owner, deadline=deadline, now=now)
+    outcome = await invocation.start()
+    logger.info(
+        "run %s invocation %d: %s (%d tasks executed, %d replayed)",
+        run_id,
+        leased.invocation_count,
+        outcome.status.value,
+        invocation.executed_count,
+        invocation.replayed_count,
+        extra={"run_id": run_id, "invocation": leased.invocation_count},
+    )
+    return outcome
+
+
+class Invocation:
+    """The state of one invocation: the leased run, its history and the clock's budget."""
+
+    def __init__(
+        self,
+        client: Client,
+        run: RunRecord,
+        history: History,
+        *,
+        owner: str,
+        deadline: float | None,
+        now: float,
+    ) -> None:
+        self.client = client
+        self.store = client.store
+        self.clock = client.clock
+        self.run = run
+        self.history = history
+        self.owner = owner
+        self.deadline = deadline
+        self.lease_expires_at = run.lease_expires_at or now
+        self.margin = client.yield_margin_for(None if deadline is None else deadline - now)
+        self.executed_count = 0
+        self.replayed_count = 0
+        self._durations: list[float] = []
+        self._keys_seen: set[str] = set()
+        self._recorded_parents: set[str] = set()
+        self._running: dict[str, TaskRecord] = {}
+        self._log_counters: dict[str, int] = {}
+        self._pending_logs: list[LogRecord] = []
+
+    # -- steps 3 to 5 -------------------------------------------------------------------
+
+    async def start(self) -> Outcome:
+        """Calls the run function and writes where it ended."""
+        job = self.client.jobs.get(self.run.job_id)
+        if job is None:
+            error = {"type": "JobNotFound", "message": f"no job {self.run.job_id!r} is defined"}
+            return await self._finish(RunStatus.FAILED, error=error)
+        timed_out = await self._check_time_limits(job)
+        if timed_out is not None:
+            return await self._finish(RunStatus.TIMED_OUT, error=timed_out)
+        try:
+            payload = job.parse_payload(load_json(self.run.payload_json))
+        except ValidationError as exc:
+            return await self._finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
+        io = IO(self, dict(job.integrations))
+        _parent.set(None)
+        try:
+            result = await job.run(payload, io, self._context(job))
+        except Suspend as suspension:
+            if suspension.reason == "wait":
+                return await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
+            return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
+        except Exception as exc:  # the user's error ends the run FAILED, with its type
+            return await self._finish(RunStatus.FAILED, error=describe_error(exc))
+        try:
+            output_json = dump_json(result, key="run output")
+        except OutputError as exc:
+            return await self._finish(RunStatus.FAILED, error=describe_error(exc))
+        return await self._finish(RunStatus.COMPLETED, output_json=output_json)
+
+    async def _check_time_limits(self, job: Job) -> dict[str, Any] | None:
+        """TIMED_OUT causes: killed invocations without progress, or `max_duration` passed."""
+        completed = sum(1 for t in self.history.tasks.values() if t.status.is_final)
+        if self.run.lost_leases:
+            lost = 0 if completed > self.run.progress_mark else self.run.lost_leases
+            if lost >= MAX_LOST_LEASES:
+                return {
+                    "type": "TimedOut",
+                    "message": f"{lost} invocations in a row were killed before their deadline "
+                    "without completing a task; a task may take longer than one invocation",
+                }
+            changes = {"lost_leases": lost, "progress_mark": completed}
+            await self._update_run(changes)
+        started = self.run.started_at or self.clock.time()
+        if job.max_duration is not None and self.clock.time() - started > job.max_duration:
+            return {
+                "type": "TimedOut",
+                "message": f"run exceeded the job's max_duration of {job.max_duration} s",
+            }
+        return None
+
+    def _context(self, job: Job) -> Context:
+        run = self.run
+        return Context(
+            run=RunInfo(
+                id=run.id,
+                attempt=run.invocation_count,
+                invocation=run.invocation_count,
+                started_at=to_datetime(run.started_at),
+            ),
+            job=JobInfo(id=job.id, version=job.version),
+            environment=self.client.environment,
+            organization=self.client.organization,
+            event=EventInfo(
+                id=run.event_id,
+                name=run.event_name,
+                timestamp=datetime.fromtimestamp(run.created_at, tz=timezone.utc),
+            ),
+        )
+
+    async def _finish(
+        self,
+        status: RunStatus,
+        *,
+        output_json: str | None = None,
+        error: dict[str, Any] | None = None,
+        resume_at: float | None = None,
+    ) -> Outcome:
+        """Step 5: flush logs, write the final state fenced on the lease, and dispatch."""
+        await self._flush_logs()
+        now = self.clock.time()
+        completed = sum(1 for t in self.history.tasks.values() if t.status.is_final)
+        changes: dict[str, Any] = {
+            "status": status,
+            "output_json": output_json,
+            "error": error,
+            "resume_at": resume_at,
+            "due_at": None if status.is_final else resume_at,
+            "completed_at": now if status.is_final else None,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "lost_leases": 0,
+            "progress_mark": completed,
+        }
+        try:
+            is_written = await self._update_run(changes)
+        except OutputError as exc:
+            changes.update(status=RunStatus.FAILED, output_json=None, error=describe_error(exc))
+            status, resume_at = RunStatus.FAILED, None
+            changes.update(resume_at=None, due_at=None, completed_at=now)
+            is_written = await self._update_run(changes)
+        if not is_written:
+            current = await call_store(self.store, self.store.get_run, self.run.id)
+            logger.warning("run %s: lease lost before the end was written", self.run.id)
+            return Outcome(status=current.status if current else status)
+        if resume_at is not None and self.client.dispatcher is not None:
+            await self.client.dispatcher.dispatch(self.run.id, resume_at)
+        return Outcome(status=status, resume_at=resume_at)
+
+    async def _update_run(self, changes: dict[str, Any]) -> bool:
+        return await call_store(
+            self.store, self.store.update_run, self.run.id, owner=self.owner, changes=changes
+        )
+
+    # -- io calls -----------------------------------------------------------------------
+
+    def _claim_key(self, key: str) -> tuple[str | None, str]:
+        """Registers `key` under the current parent; a reused key is a DuplicateKeyError."""
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"a task key must be a non-empty string, got {key!r}")
+        parent = _parent.get()
+        parent_id = parent[0] if parent else None
+        task_id = task_id_for(self.run.id, parent_id, key)
+        if task_id in self._keys_seen:
+            raise DuplicateKeyError(key, parent[1] if parent else None)
+        self._keys_seen.add(task_id)
+        return parent_id, task_id
+
+    async def _check_budget(self) -> None:
+        """Yields (Suspend at now) when the deadline is too near to start more work."""
+        now = self.clock.time()
+        if self.deadline is not None:
+            average = sum(self._durations) / len(self._durations) if self._durations else 0.0
+            if self.deadline - now < self.margin + average:
+                raise Suspend(now, reason="yield")
+        elif self.lease_expires_at - now < DEFAULT_LEASE_SECONDS / 2:
+            self.lease_expires_at = now + DEFAULT_LEASE_SECONDS + LEASE_GRACE_SECONDS
+            if not await self._update_run({"lease_expires_at": self.lease_expires_at}):
+                raise Suspend(None, reason="lease lost")
+
+    async def run_task(
+        self,
+        key: str,
+        fn: TaskFunction,
+        *,
+        name: str | None,
+        retry: RetryPolicy | None,
+        icon: str | None,
+        properties: list[dict[str, Any]] | None,
+        kind: str = "task",
+    ) -> Any:
+        parent_id, task_id = self._claim_key(key)
+        recorded = self.history.tasks.get(task_id)
+        if recorded is not None and recorded.status is TaskStatus.COMPLETED:
+            self.replayed_count += 1
+            return load_json(recorded.output_json)
+        if recorded is not None and recorded.status.is_final:
+            self.replayed_count += 1
+            raise TaskFailed(key, recorded.error or {})
+        if recorded is not None and recorded.resume_at is not None:
+            if recorded.resume_at > self.clock.time():
+                raise Suspend(recorded.resume_at, reason="wait")
+        await self._check_budget()
+        await self._record_parent_running()
+
+        attempt = _next_attempt(recorded)
+        started_at = self.clock.time()
+        task = TaskRecord(
+            run_id=self.run.id,
+            id=task_id,
+            key=key,
+            status=TaskStatus.RUNNING,
+            attempts=attempt,
+            parent_id=parent_id,
+            name=name,
+            kind=kind,
+            started_at=recorded.started_at if recorded and recorded.started_at else started_at,
+            icon=icon,
+            properties=properties,
+        )
+        token = _parent.set((task_id, key, attempt))
+        self._running[task_id] = task
+        try:
+            result = fn()
+            if inspect.isawaitable(result):
+                result = await result
+            output_json = dump_json(result, key=key)
+        except Exception as exc:  # the task's own failure: retry or record it for good
+            error = describe_error(exc)
+            can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
+            if retry is not None and can_retry and retry.has_attempts_left(attempt):
+                resume_at = self.clock.time() + retry.delay_seconds(attempt)
+                waiting = _with(task, status=TaskStatus.WAITING, error=error, resume_at=resume_at)
+                await self._record(waiting)
+                raise Suspend(resume_at, reason="wait") from None
+            failed = _with(
+                task, status=TaskStatus.ERRORED, error=error, completed_at=self.clock.time()
+            )
+            final = await self._record(failed)
+            if final.status is TaskStatus.COMPLETED:
+                return load_json(final.output_json)
+            raise TaskFailed(key, final.error or error) from exc
+        finally:
+            _parent.reset(token)
+            self._running.pop(task_id, None)
+        done = _with(
+            task,
+            status=TaskStatus.COMPLETED,
+            output_json=output_json,
+            completed_at=self.clock.time(),
+        )
+        final = await self._record(done)
+        self.executed_count += 1
+        if not any(t.parent_id == task_id for t in self.history.tasks.values()):
+            self._durations.append(self.clock.time() - started_at)
+        if final.status is TaskStatus.ERRORED:
+            raise TaskFailed(key, final.error or {})
+        return load_json(final.output_json)
+
+    async def wait(self, key: str, seconds: float | None, *, until: datetime | None) -> None:
+        if (seconds is None) == (until is None):
+            raise ValueError("io.wait needs exactly one of seconds= or until=")
+        if seconds is not None and seconds < 0:
+            raise ValueError(f"io.wait seconds must be 0 or more, got {seconds}")
+        if until is not None and until.tzinfo is None:
+            raise ValueError(f"io.wait until must be an aware datetime, got {until!r}")
+        parent_id, task_id = self._claim_key(key)
+        recorded = self.history.tasks.get(task_id)
+        now = self.clock.time()
+        if recorded is not None and recorded.status.is_final:
+            self.replayed_count += 1
+            return
+        if recorded is None:
+            await self._record_parent_running()
+            resume_at = now + seconds if seconds is not None else until.timestamp()  # type: ignore[union-attr]
+            recorded = TaskRecord(
+                run_id=self.run.id,
+                id=task_id,
+                key=key,
+                kind="wait",
+                status=TaskStatus.WAITING,
+                attempts=1,
+                parent_id=parent_id,
+                started_at=now,
+                resume_at=resume_at,
+            )
+            if resume_at > now:
+                await self._record(recorded)
+        if recorded.resume_at is not None and recorded.resume_at > now:
+            raise Suspend(recorded.resume_at, reason="wait")
+        await self._record(_with(recorded, status=TaskStatus.COMPLETED, completed_at=now))
+
+    async def send_event(
+        self, key: str, name: str, payload: Any, *, event_id: str | None
+    ) -> dict[str, Any]:
+        async def send() -> dict[str, Any]:
+            event = await self.client.send_event(
+                name, payload, id=event_id or f"{self.run.id}:{key}"
+            )
+            return event.model_dump(mode="json")
+
+        result: dict[str, Any] = await self.run_task(
+            key, send, name=f"send {name}", retry=None, icon="event", properties=None
+        )
+        return result
+
+    async def background_fetch(
+        self,
+        key: str,
+        url: str,
+        *,
+        method: str,
+        headers: dict[str, str],
+        body: str | bytes | None,
+        retry: RetryPolicy | None,
+    ) -> dict[str, Any]:
+        from .fetch import fetch
+
+        async def run() -> dict[str, Any]:
+            return await fetch(url, method=method, headers=headers, body=body)
+
+        result: dict[str, Any] = await self.run_task(
+            key, run, name=f"{method} {url}", retry=retry, icon="fetch", properties=None
+        )
+        return result
+
+    def log(self, level: str, message: str, fields: dict[str, Any]) -> None:
+        parent = _parent.get()
+        if parent is None:
+            scope, task_key = "run", None
+        else:
+            scope, task_key = f"{parent[0]}.{parent[2]}", parent[1]
+        number = self._log_counters.get(scope, 0)
+        self._log_counters[scope] = number + 1
+        key = f"{scope}#{number:06d}"
+        if key in self.history.logs:
+            return
+        plain_fields = load_json(dump_json(fields, key="log fields")) if fields else {}
+        record = LogRecord(
+            run_id=self.run.id,
+            key=key,
+            level=level,
+            message=str(message),
+            time=self.clock.time(),
+            fields=plain_fields,
+            task_key=task_key,
+        )
+        self.history.logs[key] = record
+        self._pending_logs.append(record)
+        run_logger.log(
+            logging.getLevelName(level if level != "WARN" else "WARNING"),
+            message,
+            extra={"run_id": self.run.id, "task_key": task_key, "fields": plain_fields},
+        )
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def _flush_logs(self) -> None:
+        if self._pending_logs:
+            pending, self._pending_logs = self._pending_logs, []
+            await call_store(self.store, self.store.put_logs, pending)
+
+    async def _record(self, task: TaskRecord) -> TaskRecord:
+        """One conditional write of a task; when another invocation won, its record wins."""
+        await self._flush_logs()
+        if await call_store(self.store, self.store.put_task, task):
+            self.history.tasks[task.id] = task
+            return task
+        current = await call_store(self.store, self.store.get_task, task.run_id, task.id)
+        if current is None:  # cannot happen: the condition only fails on an existing item
+            raise OutputError(task.key, "the store refused the task record")
+        self.history.tasks[task.id] = current
+        logger.warning("task %s of run %s was already recorded", task.key, task.run_id)
+        return current
+
+    async def _record_parent_running(self) -> None:
+        """Writes a RUNNING record for a parent task the first time a child starts."""
+        parent = _parent.get()
+        if parent is None or parent[0] in self._recorded_parents:
+            return
+        self._recorded_parents.add(parent[0])
+        if parent[0] in self.history.tasks:
+            return
+        parent_task = self._running.get(parent[0])
+        if parent_task is not None:
+            await self._record(parent_task)
+
+
+def _with(task: TaskRecord, **changes: Any) -> TaskRecord:
+    return replace(task, **changes)
+
+
+def _next_attempt(recorded: TaskRecord | None) -> int:
+    """A failed attempt waiting for its retry counts; a RUNNING parent re-run does not."""
+    if recorded is None:
+        return 1
+    if recorded.status is TaskStatus.WAITING:
+        return recorded.attempts + 1
+    return max(recorded.attempts, 1)

@@ -1,0 +1,69 @@
+"""`Job`: a job definition, made by `Client.define_job`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from .triggers import Trigger
+
+if TYPE_CHECKING:
+    from .context import Context
+    from .io import IO
+
+RunFunction = Callable[[Any, "IO", "Context"], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a job is: an id, a version, a trigger and the async `run(payload, io, ctx)`."""
+
+    id: str
+    run: RunFunction
+    trigger: Trigger
+    name: str | None = None
+    version: str = "0.0.1"
+    concurrency_limit: int | None = None
+    max_duration: float | None = None
+    integrations: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+    @property
+    def schema(self) -> type[BaseModel] | None:
+        """The payload model of the job's trigger, if any."""
+        return self.trigger.schema
+
+    def parse_payload(self, payload: Any) -> Any:
+        """The payload as the run function receives it (a model when there is a schema).
+
+        Raises pydantic's ValidationError for a payload that breaks the schema.
+        """
+        if self.schema is None:
+            return payload
+        return self.schema.model_validate(payload)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON summary for the API and the dashboard."""
+        return {
+            "id": self.id,
+            "name": self.name or self.id,
+            "version": self.version,
+            "trigger": self.trigger.describe(),
+            "enabled": self.enabled,
+            "concurrency_limit": self.concurrency_limit,
+            "max_duration": self.max_duration,
+        }
+
+
+def validation_error(exc: ValidationError) -> dict[str, Any]:
+    """The run's `error` for an invalid payload: pydantic's message and its issues."""
+    import json
+
+    return {
+        "type": "ValidationError",
+        "message": str(exc),
+        "issues": json.loads(exc.json(include_url=False)),
+    }

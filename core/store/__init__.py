@@ -1,0 +1,1 @@
+"""Stores: where runs, tasks and logs are kept (SQLite, DynamoDB)."""

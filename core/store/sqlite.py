@@ -1,0 +1,303 @@
+"""`SQLiteStore`: the embedded store for a laptop or a single-machine server.
+
+WAL mode; each conditional write is one `BEGIN IMMEDIATE` transaction that reads the row
+and writes it only when the condition holds, so several processes can share one file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from ..types import RunStatus, TaskStatus
+from .base import (
+    EventRecord,
+    History,
+    LogRecord,
+    RunRecord,
+    TaskRecord,
+    decode_cursor,
+    encode_cursor,
+    is_task_overwritable,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, status TEXT NOT NULL,
+    created_at REAL NOT NULL, due_at REAL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, id));
+CREATE TABLE IF NOT EXISTS logs (
+    run_id TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (
+    schedule_id TEXT NOT NULL, slot TEXT NOT NULL, expires_at REAL,
+    PRIMARY KEY (schedule_id, slot));
+"""
+
+
+
+def _dump(record: Any) -> str:
+    data = asdict(record)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _run(data: str) -> RunRecord:
+    raw = json.loads(data)
+    raw["status"] = RunStatus(raw["status"])
+    return RunRecord(**raw)
+
+
+def _task(data: str) -> TaskRecord:
+    raw = json.loads(data)
+    raw["status"] = TaskStatus(raw["status"])
+    return TaskRecord(**raw)
+
+
+_RUN_FIELDS = {f.name for f in fields(RunRecord)}
+
+
+class SQLiteStore:
+    """The embedded store: one SQLite file (or ":memory:"), shared safely by processes."""
+
+    offload = False
+
+    def __init__(self, path: str | Path = "triggerfish.db", *, timeout_seconds: float = 30.0):
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
+        )
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read_run(self, db: sqlite3.Connection, run_id: str) -> RunRecord | None:
+        row = db.execute("SELECT data FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _run(row[0])
+
+    def _write_run(self, db: sqlite3.Connection, run: RunRecord) -> None:
+        db.execute(
+            "UPDATE runs SET status = ?, due_at = ?, data = ? WHERE id = ?",
+            (run.status.value, run.due_at, _dump(run), run.id),
+        )
+
+    def create_run(self, run: RunRecord) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO runs (id, job_id, status, created_at, due_at, data)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run.id, run.job_id, run.status.value, run.created_at, run.due_at, _dump(run)),
+            )
+            return cursor.rowcount == 1
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._lock:
+            return self._read_run(self._db, run_id)
+
+    def acquire_lease(
+        self,
+        run_id: str,
+        *,
+        owner: str,
+        now: float,
+        lease_expires_at: float,
+        expired_owner: str | None,
+    ) -> RunRecord | None:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status.is_final:
+                return None
+            if expired_owner is None:
+                is_lease_ours_to_take = run.lease_owner is None
+            else:
+                is_lease_ours_to_take = (
+                    run.lease_owner == expired_owner
+                    and run.lease_expires_at is not None
+                    and run.lease_expires_at < now
+                )
+            if not is_lease_ours_to_take:
+                return None
+            taken = run.with_changes(
+                {
+                    "status": RunStatus.EXECUTING,
+                    "lease_owner": owner,
+                    "lease_expires_at": lease_expires_at,
+                    "due_at": lease_expires_at,
+                    "invocation_count": run.invocation_count + 1,
+                    "started_at": run.started_at if run.started_at is not None else now,
+                    "updated_at": now,
+                    "lost_leases": run.lost_leases + (1 if expired_owner else 0),
+                }
+            )
+            self._write_run(db, taken)
+            return taken
+
+    def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
+        unknown = set(changes) - _RUN_FIELDS
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status.is_final or run.lease_owner != owner:
+                return False
+            self._write_run(db, run.with_changes(changes))
+            return True
+
+    def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status.is_final:
+                return None
+            canceled = run.with_changes(
+                {
+                    "status": RunStatus.CANCELED,
+                    "completed_at": now,
+                    "updated_at": now,
+                    "due_at": None,
+                    "resume_at": None,
+                }
+            )
+            self._write_run(db, canceled)
+            return canceled
+
+    def put_task(self, task: TaskRecord) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (task.run_id, task.id)
+            ).fetchone()
+            existing = None if row is None else _task(row[0])
+            if not is_task_overwritable(existing, task):
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO tasks (run_id, id, data) VALUES (?, ?, ?)",
+                (task.run_id, task.id, _dump(task)),
+            )
+            return True
+
+    def get_task(self, run_id: str, task_id: str) -> TaskRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (run_id, task_id)
+            ).fetchone()
+        return None if row is None else _task(row[0])
+
+    def load_history(self, run_id: str) -> History:
+        with self._lock:
+            task_rows = self._db.execute(
+                "SELECT data FROM tasks WHERE run_id = ?", (run_id,)
+            ).fetchall()
+            log_rows = self._db.execute(
+                "SELECT data FROM logs WHERE run_id = ? ORDER BY key", (run_id,)
+            ).fetchall()
+        history = History(pages=1)
+        for (data,) in task_rows:
+            task = _task(data)
+            history.tasks[task.id] = task
+        for (data,) in log_rows:
+            log = LogRecord(**json.loads(data))
+            history.logs[log.key] = log
+        return history
+
+    def put_logs(self, logs: list[LogRecord]) -> None:
+        if not logs:
+            return
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO logs (run_id, key, data) VALUES (?, ?, ?)",
+                [(log.run_id, log.key, _dump(log)) for log in logs],
+            )
+
+    def create_event(self, event: EventRecord) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
+            )
+            return cursor.rowcount == 1
+
+    def get_event(self, event_id: str) -> EventRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM events WHERE id = ?", (event_id,)).fetchone()
+        if row is None:
+            return None
+        raw = json.loads(row[0])
+        raw["run_ids"] = tuple(raw["run_ids"])
+        return EventRecord(**raw)
+
+    def list_runs(
+        self,
+        *,
+        job_id: str | None,
+        status: RunStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[RunRecord], str | None]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if job_id is not None:
+            clauses.append("job_id = ?")
+            params.append(job_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status.value)
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params.extend([after["created_at"], after["created_at"], after["id"]])
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT data FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
+        runs = [_run(data) for (data,) in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = runs[-1]
+            next_cursor = encode_cursor({"created_at": last.created_at, "id": last.id})
+        return runs, next_cursor
+
+    def list_due_runs(self, *, now: float, limit: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE due_at IS NOT NULL AND due_at <= ?"
+                " ORDER BY due_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return [run_id for (run_id,) in rows]
+
+    def claim_slot(self, schedule_id: str, slot: str, *, expires_at: float) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO slots (schedule_id, slot, expires_at) VALUES (?, ?, ?)",
+                (schedule_id, slot, expires_at),
+            )
+            return cursor.rowcount == 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,87 @@
+"""Drive a run to its end in tests: repeated invocations, a per-invocation budget, no real waits.
+
+    clock = SkippingClock()
+    client = Client("test", store=SQLiteStore(":memory:"), clock=clock)
+    report = await drive(client, run.id, budget_seconds=0.5)
+    assert report.status is RunStatus.COMPLETED
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .clock import SkippingClock
+from .errors import ConfigError
+from .models import Outcome
+from .types import RunStatus
+
+if TYPE_CHECKING:
+    from .client import Client
+
+DEFAULT_MAX_INVOCATIONS = 1000
+
+
+@dataclass
+class InvocationReport:
+    """One invocation as `drive` saw it."""
+
+    outcome: Outcome
+    started_at: float
+    ended_at: float
+    deadline: float | None
+
+    @property
+    def overran_deadline(self) -> bool:
+        """True when the invocation returned after its deadline."""
+        return self.deadline is not None and self.ended_at > self.deadline
+
+
+@dataclass
+class DriveReport:
+    """Every invocation of a driven run and where it ended."""
+
+    invocations: list[InvocationReport] = field(default_factory=list)
+
+    @property
+    def status(self) -> RunStatus:
+        return self.invocations[-1].outcome.status
+
+    @property
+    def suspensions(self) -> int:
+        """How many invocations ended WAITING."""
+        return sum(1 for i in self.invocations if i.outcome.status is RunStatus.WAITING)
+
+    @property
+    def yields(self) -> int:
+        """How many invocations ended early to stay inside their deadline."""
+        return sum(1 for i in self.invocations if i.outcome.status is RunStatus.EXECUTING)
+
+
+async def drive(
+    client: Client,
+    run_id: str,
+    *,
+    budget_seconds: float | None = None,
+    max_invocations: int = DEFAULT_MAX_INVOCATIONS,
+) -> DriveReport:
+    """Calls `client.execute` until the run is final; a SkippingClock jumps over waits.
+
+    Each invocation gets `budget_seconds` of (clock) time as its deadline.
+    """
+    if budget_seconds is not None and budget_seconds <= 0:
+        raise ConfigError(f"budget_seconds must be more than 0, got {budget_seconds}")
+    clock = client.clock
+    report = DriveReport()
+    for _ in range(max_invocations):
+        started = clock.time()
+        deadline = None if budget_seconds is None else started + budget_seconds
+        outcome = await client.execute(run_id, deadline=deadline)
+        report.invocations.append(InvocationReport(outcome, started, clock.time(), deadline))
+        if outcome.status.is_final:
+            return report
+        if outcome.resume_at is None:
+            raise RuntimeError(f"run {run_id} is {outcome.status.value} with nothing to resume")
+        if isinstance(clock, SkippingClock):
+            clock.advance_to(outcome.resume_at)
+    raise RuntimeError(f"run {run_id} did not finish in {max_invocations} invocations")

@@ -1,0 +1,161 @@
+"""Triggers: what starts a run of a job (an event, an invocation, a schedule, a webhook)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import ConfigError
+
+SignatureCheck = Callable[[bytes, Mapping[str, str], str], bool]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Base of every trigger: its kind and an optional payload schema."""
+
+    kind: str
+    schema: type[BaseModel] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON summary for the API and the dashboard."""
+        return {"kind": self.kind}
+
+
+@dataclass(frozen=True)
+class EventTrigger(Trigger):
+    """Starts a run for every event of `name` whose payload matches `filter`."""
+
+    name: str = ""
+    filter: Mapping[str, Any] | None = None
+
+    def matches(self, name: str, payload: Any) -> bool:
+        """True when an event of `name` with `payload` should start a run."""
+        return name == self.name and (self.filter is None or _matches(self.filter, payload))
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "event": self.name}
+
+
+@dataclass(frozen=True)
+class InvokeTrigger(Trigger):
+    """Runs start only through `Client.invoke`."""
+
+
+@dataclass(frozen=True)
+class CronTrigger(Trigger):
+    """Starts a run at every slot of a five-field cron expression (UTC)."""
+
+    expr: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "cron": self.expr}
+
+
+@dataclass(frozen=True)
+class IntervalTrigger(Trigger):
+    """Starts a run every `seconds`."""
+
+    seconds: float = 0.0
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class WebhookTrigger(Trigger):
+    """Starts a run for each verified request to ``/webhooks/{id}``."""
+
+    id: str = ""
+    secret: str = field(default="", repr=False)
+    verify: SignatureCheck | None = None
+
+    def is_authentic(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Checks the HMAC-SHA256 signature of `body` (custom `verify` when given)."""
+        if self.verify is not None:
+            return self.verify(body, headers, self.secret)
+        return verify_hmac_sha256(body, headers, self.secret)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "webhook": self.id}
+
+
+def verify_hmac_sha256(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """GitHub's ``X-Hub-Signature-256: sha256=<hex>`` or a plain hex ``X-Signature``."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    given = lowered.get("x-hub-signature-256") or lowered.get("x-signature") or ""
+    if given.startswith("sha256="):
+        given = given[len("sha256=") :]
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return bool(given) and hmac.compare_digest(given.lower(), expected)
+
+
+def _matches(pattern: Mapping[str, Any], payload: Any) -> bool:
+    """Trigger.dev-style filter: each key's value is a list of allowed values or a sub-filter."""
+    if not isinstance(payload, Mapping):
+        return False
+    for key, allowed in pattern.items():
+        if key not in payload:
+            return False
+        value = payload[key]
+        if isinstance(allowed, Mapping):
+            if not _matches(allowed, value):
+                return False
+        elif isinstance(allowed, list | tuple | set | frozenset):
+            if value not in allowed:
+                return False
+        elif value != allowed:
+            return False
+    return True
+
+
+def event_trigger(
+    name: str,
+    *,
+    schema: type[BaseModel] | None = None,
+    filter: Mapping[str, Any] | None = None,
+) -> EventTrigger:
+    """A trigger for events named `name`; `schema` validates their payloads."""
+    if not name:
+        raise ConfigError("event_trigger name must be a non-empty string")
+    return EventTrigger(kind="event", schema=schema, name=name, filter=filter)
+
+
+def invoke_trigger(schema: type[BaseModel] | None = None) -> InvokeTrigger:
+    """A trigger for `Client.invoke` only; `schema` validates the payload."""
+    return InvokeTrigger(kind="invoke", schema=schema)
+
+
+def cron_trigger(expr: str) -> CronTrigger:
+    """A schedule of five cron fields (minute hour day month weekday), in UTC."""
+    from .schedule import parse_cron
+
+    parse_cron(expr)
+    return CronTrigger(kind="cron", expr=expr)
+
+
+def interval_trigger(seconds: float) -> IntervalTrigger:
+    """A schedule that fires every `seconds` (at least 60, the ticker's period)."""
+    if seconds < 60:
+        raise ConfigError(f"interval_trigger seconds must be at least 60, got {seconds}")
+    return IntervalTrigger(kind="interval", seconds=float(seconds))
+
+
+def webhook_trigger(
+    id: str,
+    *,
+    secret: str,
+    verify: SignatureCheck | None = None,
+    schema: type[BaseModel] | None = None,
+) -> WebhookTrigger:
+    """A trigger for signed requests to ``/webhooks/{id}``."""
+    if not id:
+        raise ConfigError("webhook_trigger id must be a non-empty string")
+    if not secret:
+        raise ConfigError(f"webhook_trigger {id!r} needs a non-empty secret")
+    return WebhookTrigger(kind="webhook", schema=schema, id=id, secret=secret, verify=verify)

@@ -1,0 +1,78 @@
+"""Stored records to the public models: a run with its task tree and log lines."""
+
+from __future__ import annotations
+
+from .models import LogLine, Run, Task, to_datetime
+from .serialize import load_json
+from .store.base import History, RunRecord, TaskRecord
+
+
+def build_task(record: TaskRecord) -> Task:
+    """One task record as a `Task` (without children)."""
+    return Task(
+        id=record.id,
+        key=record.key,
+        name=record.name,
+        kind=record.kind,
+        status=record.status,
+        output=load_json(record.output_json),
+        error=record.error,
+        attempts=record.attempts,
+        started_at=to_datetime(record.started_at),
+        completed_at=to_datetime(record.completed_at),
+        resume_at=to_datetime(record.resume_at),
+        parent=record.parent_id,
+        icon=record.icon,
+        properties=record.properties,
+    )
+
+
+def build_tree(records: list[TaskRecord]) -> list[Task]:
+    """Tasks as a tree in start order; a task whose parent is not recorded stays at the top."""
+    ordered = sorted(records, key=lambda r: (r.started_at or 0.0, r.key))
+    tasks = {r.id: build_task(r) for r in ordered}
+    roots: list[Task] = []
+    for record in ordered:
+        task = tasks[record.id]
+        parent = tasks.get(record.parent_id) if record.parent_id else None
+        if parent is None:
+            roots.append(task)
+        else:
+            parent.children.append(task)
+    return roots
+
+
+def build_run(record: RunRecord, history: History | None) -> Run:
+    """A `Run`; with `history`, its tasks (as a tree) and its logs in time order."""
+    run = Run(
+        id=record.id,
+        job_id=record.job_id,
+        job_version=record.job_version,
+        status=record.status,
+        payload=load_json(record.payload_json),
+        output=load_json(record.output_json),
+        error=record.error,
+        event_id=record.event_id,
+        event_name=record.event_name,
+        created_at=to_datetime(record.created_at),
+        started_at=to_datetime(record.started_at),
+        completed_at=to_datetime(record.completed_at),
+        updated_at=to_datetime(record.updated_at),
+        resume_at=to_datetime(record.resume_at),
+        invocation_count=record.invocation_count,
+        environment=record.environment,
+    )
+    if history is not None:
+        run.tasks = build_tree(list(history.tasks.values()))
+        logs = sorted(history.logs.values(), key=lambda log: (log.time, log.key))
+        run.logs = [
+            LogLine(
+                level=log.level,
+                message=log.message,
+                fields=log.fields,
+                time=to_datetime(log.time),
+                task_key=log.task_key,
+            )
+            for log in logs
+        ]
+    return run
