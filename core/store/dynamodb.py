@@ -1,0 +1,537 @@
+"""`DynamoDBStore`: the production store, one table (see table.json), single-item writes.
+
+    PK            SK              what
+    RUN#<id>      RUN             the run (GSI1: by job, GSI2: by time, GSI3: due, sparse)
+    RUN#<id>      TASK#<task id>  a task or wait
+    RUN#<id>      LOG#<key>       a log line
+    EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
+    SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
+
+Only conditional PutItem/UpdateItem, GetItem, Query and BatchWriteItem are used, so the
+protocol also runs on dynalite (no transactions). boto3 is imported in `__init__` only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from ..errors import OutputError, StoreError
+from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
+from .base import (
+    MAX_INLINE_OUTPUT_BYTES,
+    EventRecord,
+    History,
+    LogRecord,
+    RunRecord,
+    TaskRecord,
+    decode_cursor,
+    encode_cursor,
+    load_table_definition,
+    sort_key,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+
+logger = logging.getLogger(__name__)
+
+EVENT_TTL_SECONDS = 30 * 24 * 3600
+"""How long an event id stays known (the window in which `send_event` is idempotent)."""
+BATCH_WRITE_SIZE = 25
+_JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids"})
+_INT_FIELDS = frozenset({"invocation_count", "lost_leases", "progress_mark", "attempts"})
+_RUN_FIELDS = [f.name for f in fields(RunRecord)]
+_TASK_FIELDS = [f.name for f in fields(TaskRecord)]
+_LOG_FIELDS = [f.name for f in fields(LogRecord)]
+_FINAL_TASK = (TaskStatus.COMPLETED, TaskStatus.ERRORED, TaskStatus.CANCELED)
+
+
+def _encode(value: Any, name: str) -> dict[str, Any]:
+    if name in _JSON_FIELDS:
+        return {"S": json.dumps(list(value) if isinstance(value, tuple) else value)}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value)}
+    return {"S": str(value.value if isinstance(value, RunStatus | TaskStatus) else value)}
+
+
+def _decode(attribute: dict[str, Any], name: str) -> Any:
+    if "NULL" in attribute:
+        return None
+    if "BOOL" in attribute:
+        return attribute["BOOL"]
+    if "N" in attribute:
+        return int(attribute["N"]) if name in _INT_FIELDS else float(attribute["N"])
+    text = attribute["S"]
+    if name in _JSON_FIELDS:
+        value = json.loads(text)
+        return tuple(value) if name == "run_ids" else value
+    return text
+
+
+def _attributes(record: Any, names: list[str]) -> dict[str, Any]:
+    return {n: _encode(getattr(record, n), n) for n in names if getattr(record, n) is not None}
+
+
+def _values(item: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    return {n: _decode(item[n], n) for n in names if n in item}
+
+
+class DynamoDBStore:
+    """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
+
+    offload = True
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        bucket: str | None = None,
+        s3_client: S3Client | None = None,
+    ) -> None:
+        if not table_name:
+            raise ValueError("DynamoDBStore table_name must be a non-empty string")
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("DynamoDBStore needs boto3: pip install 'triggerfish[aws]'") from exc
+        from botocore.exceptions import ClientError
+
+        self._client_error = ClientError
+        self.table_name = table_name
+        self.bucket = bucket
+        self._endpoint_url = endpoint_url
+        self._region = region
+        config = Config(retries={"mode": "standard", "max_attempts": 5})
+        self._db: DynamoDBClient = client or boto3.client(
+            "dynamodb", endpoint_url=endpoint_url, region_name=region, config=config
+        )
+        self._s3: S3Client | None = s3_client
+
+    def __repr__(self) -> str:
+        return f"DynamoDBStore({self.table_name!r}, bucket={self.bucket!r})"
+
+    # -- table --------------------------------------------------------------------------
+
+    def create_table(self, *, wait_seconds: float = 60.0) -> bool:
+        """Creates the table from the one definition; False when it already exists."""
+        definition = load_table_definition()
+        ttl = definition.pop("TimeToLiveSpecification", None)
+        try:
+            self._db.create_table(TableName=self.table_name, **definition)
+        except self._client_error as exc:
+            if _code(exc) == "ResourceInUseException":
+                return False
+            raise StoreError(f"create_table {self.table_name}: {exc}") from exc
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            status = self._db.describe_table(TableName=self.table_name)["Table"]["TableStatus"]
+            if status == "ACTIVE":
+                break
+            time.sleep(0.2)
+        if ttl:
+            try:
+                self._db.update_time_to_live(TableName=self.table_name, TimeToLiveSpecification=ttl)
+            except self._client_error as exc:  # dynalite has no TTL; expiry is an optimization
+                logger.debug("time to live not enabled on %s: %s", self.table_name, exc)
+        return True
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def _run_item(self, run: RunRecord) -> dict[str, Any]:
+        item = _attributes(run, _RUN_FIELDS)
+        item.update(self._output_attributes(run.output_json, run.id, "output", "run output"))
+        key = sort_key(run.created_at, run.id)
+        item.update(
+            PK={"S": f"RUN#{run.id}"},
+            SK={"S": "RUN"},
+            GSI1PK={"S": f"JOB#{run.job_id}"},
+            GSI1SK={"S": key},
+            GSI2PK={"S": "RUNS"},
+            GSI2SK={"S": key},
+        )
+        if run.due_at is not None:
+            item.update(GSI3PK={"S": "DUE"}, GSI3SK={"N": repr(run.due_at)})
+        return item
+
+    def _run(self, item: dict[str, Any]) -> RunRecord:
+        values = _values(item, _RUN_FIELDS)
+        values["status"] = RunStatus(values["status"])
+        if "output_ref" in item:
+            values["output_json"] = self._read_blob(item["output_ref"]["S"])
+        return RunRecord(**values)
+
+    def create_run(self, run: RunRecord) -> bool:
+        return self._put(self._run_item(run), "attribute_not_exists(PK)", "create_run")
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        item = self._get({"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}})
+        return None if item is None else self._run(item)
+
+    def acquire_lease(
+        self,
+        run_id: str,
+        *,
+        owner: str,
+        now: float,
+        lease_expires_at: float,
+        expired_owner: str | None,
+    ) -> RunRecord | None:
+        # The lease, as one conditional update on the run item:
+        #
+        #   invocation A  |--lease A------------------| deadline A + grace
+        #   invocation B        (gets nothing, leaves)
+        #   invocation C                                 |--lease C (A expired: lost_leases+1)
+        is_live = "attribute_exists(PK) AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)"
+        is_free = "attribute_not_exists(lease_owner)"
+        is_expired = "(lease_owner = :expired AND lease_expires_at < :now)"
+        condition = f"{is_live} AND {is_free if expired_owner is None else is_expired}"
+        values: dict[str, Any] = {
+            ":executing": {"S": RunStatus.EXECUTING.value},
+            ":owner": {"S": owner},
+            ":exp": {"N": repr(lease_expires_at)},
+            ":now": {"N": repr(now)},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+            ":due": {"S": "DUE"},
+            **_final_values(),
+        }
+        update = (
+            "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
+            " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
+            " invocation_count = if_not_exists(invocation_count, :zero) + :one,"
+            " started_at = if_not_exists(started_at, :now)"
+        )
+        if expired_owner is not None:
+            values[":expired"] = {"S": expired_owner}
+            update += ", lost_leases = if_not_exists(lost_leases, :zero) + :one"
+        item = self._update(run_id, update, condition, values, "acquire_lease")
+        return None if item is None else self._run(item)
+
+    def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
+        sets: list[str] = []
+        removes: list[str] = []
+        values: dict[str, Any] = {":owner": {"S": owner}, **_final_values()}
+        names = {"#status": "status"}
+        for name, value in changes.items():
+            if name not in _RUN_FIELDS:
+                raise ValueError(f"unknown run field {name!r}")
+            if name == "output_json":
+                stored = self._output_attributes(value, run_id, "output", "run output")
+                for attr in ("output_json", "output_ref"):
+                    if attr in stored:
+                        sets.append(f"{attr} = :{attr}")
+                        values[f":{attr}"] = stored[attr]
+                    else:
+                        removes.append(attr)
+                continue
+            placeholder = f"#{name}"
+            names[placeholder] = name
+            if value is None:
+                removes.append(placeholder)
+            else:
+                sets.append(f"{placeholder} = :{name}")
+                values[f":{name}"] = _encode(value, name)
+            if name == "due_at":
+                if value is None:
+                    removes.extend(["GSI3PK", "GSI3SK"])
+                else:
+                    sets.extend(["GSI3PK = :due", "GSI3SK = :due_at"])
+                    values[":due"] = {"S": "DUE"}
+        expression = ""
+        if sets:
+            expression += "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(dict.fromkeys(removes))
+        condition = "lease_owner = :owner AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)"
+        item = self._update(run_id, expression, condition, values, "update_run", names=names)
+        return item is not None
+
+    def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        values = {":canceled": {"S": RunStatus.CANCELED.value}, ":now": {"N": repr(now)}}
+        item = self._update(
+            run_id,
+            "SET #status = :canceled, completed_at = :now, updated_at = :now"
+            " REMOVE due_at, resume_at, GSI3PK, GSI3SK",
+            "attribute_exists(PK) AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)",
+            {**values, **_final_values()},
+            "cancel_run",
+        )
+        return None if item is None else self._run(item)
+
+    # -- tasks and logs -----------------------------------------------------------------
+
+    def put_task(self, task: TaskRecord) -> bool:
+        item = _attributes(task, _TASK_FIELDS)
+        item.update(self._output_attributes(task.output_json, task.run_id, task.id, task.key))
+        item.update(PK={"S": f"RUN#{task.run_id}"}, SK={"S": f"TASK#{task.id}"})
+        condition = (
+            "attribute_not_exists(PK) OR"
+            " (NOT #status IN (:t0, :t1, :t2) AND attempts <= :attempts)"
+        )
+        values = {f":t{i}": {"S": s.value} for i, s in enumerate(_FINAL_TASK)}
+        values[":attempts"] = {"N": str(task.attempts)}
+        return self._put(item, condition, "put_task", values=values, names={"#status": "status"})
+
+    def _task(self, item: dict[str, Any]) -> TaskRecord:
+        values = _values(item, _TASK_FIELDS)
+        values["status"] = TaskStatus(values["status"])
+        if "output_ref" in item:
+            values["output_json"] = self._read_blob(item["output_ref"]["S"])
+        return TaskRecord(**values)
+
+    def get_task(self, run_id: str, task_id: str) -> TaskRecord | None:
+        item = self._get({"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": f"TASK#{task_id}"}})
+        return None if item is None else self._task(item)
+
+    def load_history(self, run_id: str) -> History:
+        history = History()
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"RUN#{run_id}"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._call("load_history", self._db.query, **request)
+            history.pages += 1
+            for item in page.get("Items", []):
+                sk = item["SK"]["S"]
+                if sk.startswith("TASK#"):
+                    task = self._task(item)
+                    history.tasks[task.id] = task
+                elif sk.startswith("LOG#"):
+                    log = LogRecord(**_values(item, _LOG_FIELDS))
+                    history.logs[log.key] = log
+            if "LastEvaluatedKey" not in page:
+                return history
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def put_logs(self, logs: list[LogRecord]) -> None:
+        items = []
+        for log in logs:
+            item = _attributes(log, _LOG_FIELDS)
+            item.update(PK={"S": f"RUN#{log.run_id}"}, SK={"S": f"LOG#{log.key}"})
+            items.append(item)
+        self._batch_put(items)
+
+    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+        for start in range(0, len(items), BATCH_WRITE_SIZE):
+            pending: dict[str, Any] = {
+                self.table_name: [
+                    {"PutRequest": {"Item": item}}
+                    for item in items[start : start + BATCH_WRITE_SIZE]
+                ]
+            }
+            for attempt in range(8):
+                answer = self._call("put_logs", self._db.batch_write_item, RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            if pending:
+                raise StoreError("put_logs: DynamoDB left items unprocessed after 8 attempts")
+
+    # -- events, listings, schedules ----------------------------------------------------
+
+    def create_event(self, event: EventRecord) -> bool:
+        item = _attributes(event, ["id", "name", "timestamp", "payload_json", "run_ids"])
+        item.update(
+            PK={"S": f"EVENT#{event.id}"},
+            SK={"S": "EVENT"},
+            expires_at={"N": str(int(event.timestamp + EVENT_TTL_SECONDS))},
+        )
+        return self._put(item, "attribute_not_exists(PK)", "create_event")
+
+    def get_event(self, event_id: str) -> EventRecord | None:
+        item = self._get({"PK": {"S": f"EVENT#{event_id}"}, "SK": {"S": "EVENT"}})
+        if item is None:
+            return None
+        return EventRecord(**_values(item, ["id", "name", "timestamp", "payload_json", "run_ids"]))
+
+    def list_runs(
+        self,
+        *,
+        job_id: str | None,
+        status: RunStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[RunRecord], str | None]:
+        index, pk_name, pk = (
+            ("runs_by_job", "GSI1PK", f"JOB#{job_id}")
+            if job_id is not None
+            else ("runs_by_time", "GSI2PK", "RUNS")
+        )
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": f"{pk_name} = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,
+        }
+        if status is not None:
+            request["FilterExpression"] = "#status = :status"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            request["ExpressionAttributeValues"][":status"] = {"S": status.value}
+        if cursor is not None:
+            request["ExclusiveStartKey"] = {k: {"S": v} for k, v in decode_cursor(cursor).items()}
+        items: list[dict[str, Any]] = []
+        while len(items) <= limit:
+            request["Limit"] = limit + 1 - len(items) if status is None else max(limit + 1, 100)
+            page = self._call("list_runs", self._db.query, **request)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        runs = [self._run(item) for item in items[:limit]]
+        next_cursor = None
+        if len(items) > limit:
+            last = items[limit - 1]
+            keys = ("PK", "SK", pk_name, "GSI1SK" if job_id is not None else "GSI2SK")
+            next_cursor = encode_cursor({k: last[k]["S"] for k in keys})
+        return runs, next_cursor
+
+    def list_due_runs(self, *, now: float, limit: int) -> list[str]:
+        page = self._call(
+            "list_due_runs",
+            self._db.query,
+            TableName=self.table_name,
+            IndexName="runs_due",
+            KeyConditionExpression="GSI3PK = :due AND GSI3SK <= :now",
+            ExpressionAttributeValues={":due": {"S": "DUE"}, ":now": {"N": repr(now)}},
+            Limit=limit,
+        )
+        return [item["PK"]["S"].removeprefix("RUN#") for item in page.get("Items", [])]
+
+    def claim_slot(self, schedule_id: str, slot: str, *, expires_at: float) -> bool:
+        item = {
+            "PK": {"S": f"SCHEDULE#{schedule_id}"},
+            "SK": {"S": f"SLOT#{slot}"},
+            "expires_at": {"N": str(int(expires_at))},
+        }
+        return self._put(item, "attribute_not_exists(PK)", "claim_slot")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- large outputs ------------------------------------------------------------------
+
+    def _output_attributes(
+        self, output_json: str | None, run_id: str, name: str, key: str
+    ) -> dict[str, Any]:
+        """`output_json` inline, or in S3 behind `output_ref` when it is too large."""
+        if output_json is None:
+            return {}
+        size = len(output_json.encode())
+        if size <= MAX_INLINE_OUTPUT_BYTES:
+            return {"output_json": {"S": output_json}}
+        if self.bucket is None:
+            raise OutputError(
+                key,
+                f"{size} bytes as JSON is over the {MAX_INLINE_OUTPUT_BYTES}-byte limit of a "
+                "DynamoDB item; set a bucket (TRIGGERFISH_BUCKET) to keep large outputs in S3",
+            )
+        object_key = f"runs/{run_id}/{name}.json"
+        self._s3_client().put_object(
+            Bucket=self.bucket, Key=object_key, Body=output_json.encode(), ContentType="application/json"
+        )
+        return {"output_ref": {"S": f"s3://{self.bucket}/{object_key}"}}
+
+    def _read_blob(self, ref: str) -> str:
+        bucket, _, object_key = ref.removeprefix("s3://").partition("/")
+        body = self._s3_client().get_object(Bucket=bucket, Key=object_key)["Body"].read()
+        return bytes(body).decode()
+
+    def _s3_client(self) -> S3Client:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3", endpoint_url=self._endpoint_url, region_name=self._region)
+        return self._s3
+
+    # -- calls --------------------------------------------------------------------------
+
+    def _call(self, operation: str, fn: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except self._client_error as exc:
+            raise StoreError(f"{operation} on {self.table_name}: {exc}") from exc
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        answer = self._call(
+            "get_item", self._db.get_item, TableName=self.table_name, Key=key, ConsistentRead=True
+        )
+        item: dict[str, Any] | None = answer.get("Item")
+        return item
+
+    def _put(
+        self,
+        item: dict[str, Any],
+        condition: str,
+        operation: str,
+        *,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> bool:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": item,
+            "ConditionExpression": condition,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        if names:
+            request["ExpressionAttributeNames"] = names
+        try:
+            self._db.put_item(**request)
+        except self._client_error as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"{operation} on {self.table_name}: {exc}") from exc
+        return True
+
+    def _update(
+        self,
+        run_id: str,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+        operation: str,
+        *,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        try:
+            answer = self._db.update_item(
+                TableName=self.table_name,
+                Key={"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names or {"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except self._client_error as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise StoreError(f"{operation} on {self.table_name}: {exc}") from exc
+        item: dict[str, Any] = answer["Attributes"]
+        return item
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", {}) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _final_values() -> dict[str, Any]:
+    return {f":f{i}": {"S": s.value} for i, s in enumerate(sorted(FINAL_RUN_STATUSES))}
