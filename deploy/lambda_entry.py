@@ -17,38 +17,37 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from triggerfish.core.errors import ConfigError
+from triggerfish.core.settings import ENV_JOBS
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-JOBS_VARIABLE = "TRIGGERFISH_JOBS"
 
 
 def load_client(spec: str) -> Any:
     """Import ``module:attribute`` and return the attribute (the user's ``Client``)."""
-    from triggerfish.core.errors import ConfigError
-
     module_name, _, attribute = spec.strip().partition(":")
     if not module_name or not attribute:
-        raise ConfigError(f"{JOBS_VARIABLE} must be 'module:attribute', got {spec!r}")
+        raise ConfigError(f"{ENV_JOBS} must be 'module:attribute', got {spec!r}")
     module = importlib.import_module(module_name)
     try:
         return getattr(module, attribute)
     except AttributeError as exc:
         raise ConfigError(
-            f"{JOBS_VARIABLE}={spec!r}: module {module_name!r} has no attribute {attribute!r}"
+            f"{ENV_JOBS}={spec!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from exc
 
 
 @cache
 def _build_handler() -> Callable[[dict[str, Any], Any], Any]:
     """Build the adapter's handler once per container; later events reuse it."""
-    from triggerfish.adapters.aws_lambda import create_handler
-    from triggerfish.core.errors import ConfigError
-
-    spec = os.environ.get(JOBS_VARIABLE)
+    spec = os.environ.get(ENV_JOBS)
     if not spec:
-        raise ConfigError(f"{JOBS_VARIABLE} is not set; serverless.yml sets it from jobsModule")
-    return create_handler(load_client(spec))
+        raise ConfigError(f"{ENV_JOBS} is not set; serverless.yml sets it from jobsModule")
+    client = load_client(spec)
+    from triggerfish.adapters.aws_lambda import create_handler
+
+    return create_handler(client)
 
 
 def handler(event: dict[str, Any], context: Any) -> Any:

@@ -1,0 +1,84 @@
+"""deploy/build.py builds a zip that Lambda's Python 3.12 can import on either architecture."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE_DEFINITION = ROOT / "core" / "store" / "table.json"
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+
+
+def _names(artifact: Path) -> set[str]:
+    with zipfile.ZipFile(artifact) as archive:
+        return set(archive.namelist())
+
+
+def test_artifact_holds_the_table_definition_as_package_data(x86_artifact: Path) -> None:
+    with zipfile.ZipFile(x86_artifact) as archive:
+        packaged = json.loads(archive.read("triggerfish/core/store/table.json"))
+    assert packaged == json.loads(TABLE_DEFINITION.read_text())
+
+
+def test_artifact_holds_every_core_and_adapters_module_of_the_source_tree(
+    x86_artifact: Path,
+) -> None:
+    names = _names(x86_artifact)
+    expected = {
+        "triggerfish/" + path.relative_to(ROOT).as_posix()
+        for folder in ("core", "adapters")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert "triggerfish/adapters/__init__.py" in expected
+    assert expected - names == set()
+
+
+def test_artifact_holds_the_entry_module_and_the_jobs_folder_at_its_root(
+    x86_artifact: Path,
+) -> None:
+    names = _names(x86_artifact)
+    assert {"lambda_entry.py", "acme_jobs/__init__.py", "acme_jobs/jobs.py"} <= names
+
+
+def test_artifact_leaves_out_bytecode_and_console_scripts(x86_artifact: Path) -> None:
+    names = _names(x86_artifact)
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    assert not [name for name in names if name.startswith("bin/")]
+
+
+def test_artifact_holds_the_lambda_dependencies(x86_artifact: Path) -> None:
+    tops = {name.split("/", 1)[0] for name in _names(x86_artifact)}
+    assert {"pydantic", "pydantic_core", "mangum", "starlette", "jinja2", "boto3"} <= tops
+
+
+@pytest.mark.parametrize(
+    ("fixture", "machine", "other"),
+    [("x86_artifact", "x86_64", "aarch64"), ("arm64_artifact", "aarch64", "x86_64")],
+)
+def test_compiled_extensions_are_built_for_the_chosen_architecture(
+    request: pytest.FixtureRequest, fixture: str, machine: str, other: str
+) -> None:
+    names = _names(request.getfixturevalue(fixture))
+    compiled = [name for name in names if name.endswith(".so")]
+    assert f"pydantic_core/_pydantic_core.cpython-312-{machine}-linux-gnu.so" in names
+    assert compiled
+    assert not [name for name in compiled if other in name]
+
+
+def test_artifact_fits_lambda_and_is_readable_by_its_sandbox_user(x86_artifact: Path) -> None:
+    with zipfile.ZipFile(x86_artifact) as archive:
+        infos = archive.infolist()
+    assert sum(info.file_size for info in infos) < MAX_UNZIPPED_BYTES
+    assert all((info.external_attr >> 16) & 0o444 == 0o444 for info in infos)
+
+
+def test_artifact_entries_carry_fixed_timestamps_so_rebuilds_are_identical(
+    x86_artifact: Path,
+) -> None:
+    with zipfile.ZipFile(x86_artifact) as archive:
+        dates = {info.date_time for info in archive.infolist()}
+    assert dates == {(1980, 1, 1, 0, 0, 0)}

@@ -1,0 +1,68 @@
+"""deploy/lambda_entry.py finds the user's Client from TRIGGERFISH_JOBS, with clear errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from triggerfish.core.errors import ConfigError
+
+ENTRY = Path(__file__).resolve().parents[2] / "deploy" / "lambda_entry.py"
+
+
+@pytest.fixture
+def entry(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """A fresh copy of the entry module, as Lambda imports it from the zip's root."""
+    monkeypatch.delenv("TRIGGERFISH_JOBS", raising=False)
+    spec = importlib.util.spec_from_file_location("lambda_entry", ENTRY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A user's jobs module on sys.path, holding a stand-in client object."""
+    (tmp_path / "entry_user_jobs.py").write_text("client = object()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "entry_user_jobs", raising=False)
+    return "entry_user_jobs"
+
+
+def test_importing_the_entry_module_needs_no_variable_and_no_jobs(entry: ModuleType) -> None:
+    assert callable(entry.handler)
+
+
+def test_load_client_returns_the_named_attribute(entry: ModuleType, user_module: str) -> None:
+    client = entry.load_client(f"{user_module}:client")
+    assert client is sys.modules[user_module].client
+
+
+@pytest.mark.parametrize("spec", ["entry_user_jobs", ":client", "entry_user_jobs:", ""])
+def test_load_client_rejects_a_name_without_module_and_attribute(
+    entry: ModuleType, spec: str
+) -> None:
+    with pytest.raises(ConfigError, match="TRIGGERFISH_JOBS must be 'module:attribute'"):
+        entry.load_client(spec)
+
+
+def test_load_client_names_the_missing_attribute(entry: ModuleType, user_module: str) -> None:
+    with pytest.raises(ConfigError, match="has no attribute 'app'"):
+        entry.load_client(f"{user_module}:app")
+
+
+def test_load_client_lets_a_missing_module_raise_its_own_import_error(
+    entry: ModuleType,
+) -> None:
+    with pytest.raises(ModuleNotFoundError, match="no_such_jobs_module"):
+        entry.load_client("no_such_jobs_module:client")
+
+
+def test_handler_fails_with_the_variable_name_when_it_is_unset(entry: ModuleType) -> None:
+    with pytest.raises(ConfigError, match="TRIGGERFISH_JOBS is not set"):
+        entry.handler({}, None)
