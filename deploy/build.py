@@ -117,7 +117,9 @@ def build(arch: str, jobs: list[Path], out_dir: Path, project: Path = ROOT) -> P
         target = scratch / "package"
         _step(1, f"building the triggerfish wheel from {project}")
         wheel = build_wheel(project, scratch / "wheels", scratch)
-        _step(2, f"installing {wheel.name} [lambda] for {PLATFORMS[arch]}, CPython {PYTHON_VERSION}")
+        _step(
+            2, f"installing {wheel.name} [lambda] for {PLATFORMS[arch]}, CPython {PYTHON_VERSION}"
+        )
         install_for_lambda(wheel, target, arch)
         _step(3, f"adding lambda_entry.py and jobs: {', '.join(f.name for f in jobs) or 'none'}")
         add_app_code(target, jobs)

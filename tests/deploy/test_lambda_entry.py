@@ -8,7 +8,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from triggerfish.core.errors import ConfigError
 
 ENTRY = Path(__file__).resolve().parents[2] / "deploy" / "lambda_entry.py"
