@@ -1,0 +1,71 @@
+"""A worker process for the crash test: runs one invocation of a slow job, to be SIGKILLed.
+
+    python crash_worker.py STORE_KIND LOCATION RUN_ID SIDE_EFFECTS_FILE [CLOCK_OFFSET]
+
+STORE_KIND is sqlite (LOCATION a file) or dynamodb (LOCATION "url|table").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from triggerfish.core import IO, Client, Context, SkippingClock, invoke_trigger
+
+TASKS = 12
+TASK_SECONDS = 0.15
+
+
+def build_client(kind: str, location: str, side_effects: Path, offset: float) -> Client:
+    store: Any
+    if kind == "sqlite":
+        from triggerfish.core import SQLiteStore
+
+        store = SQLiteStore(location)
+    else:
+        from triggerfish.core import DynamoDBStore
+
+        url, table = location.split("|")
+        store = DynamoDBStore(table, endpoint_url=url, region="us-east-1")
+    clock = SkippingClock()
+    clock.advance(offset)
+    client = Client("crash", store=store, clock=clock)
+
+    @client.define_job(id="slow", trigger=invoke_trigger())
+    async def slow(payload: Any, io: IO, ctx: Context) -> int:
+        for n in range(TASKS):
+
+            async def work(n: int = n) -> int:
+                with side_effects.open("a") as out:
+                    out.write(f"t{n}\n")
+                await asyncio.sleep(TASK_SECONDS)
+                return n
+
+            await io.run_task(f"t{n}", work)
+        return TASKS
+
+    return client
+
+
+async def main() -> None:
+    kind, location, run_id, side_effects = sys.argv[1:5]
+    offset = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+    client = build_client(kind, location, Path(side_effects), offset)
+    if run_id == "new":
+        run = await client.invoke("slow", None)
+        print(run.id, flush=True)
+        return
+    while True:
+        outcome = await client.execute(run_id, deadline=client.clock.time() + 30)
+        print(outcome.status.value, flush=True)
+        if outcome.status.is_final:
+            return
+        if outcome.resume_at is None:
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

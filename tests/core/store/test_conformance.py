@@ -1,0 +1,142 @@
+"""One conformance suite for every store: the conditions of each write, and paging."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from triggerfish.core.store.base import EventRecord, LogRecord, RunRecord, TaskRecord
+from triggerfish.core.types import RunStatus, TaskStatus
+
+NOW = 1_800_000_000.0
+
+
+def new_run(run_id: str = "run_1", **fields: Any) -> RunRecord:
+    fields.setdefault("due_at", NOW)
+    return RunRecord(id=run_id, job_id="job", status=RunStatus.PENDING, created_at=NOW, **fields)
+
+
+def task(key: str, status: TaskStatus, attempts: int = 1, **fields: Any) -> TaskRecord:
+    return TaskRecord(run_id="run_1", id=f"id-{key}", key=key, status=status, attempts=attempts, **fields)
+
+
+def take(store: Any, owner: str, *, now: float = NOW, expired: str | None = None) -> Any:
+    return store.acquire_lease(
+        "run_1", owner=owner, now=now, lease_expires_at=now + 60, expired_owner=expired
+    )
+
+
+def test_create_run_is_conditional_on_absence(store: Any) -> None:
+    assert store.create_run(new_run(payload_json='{"a":1}'))
+    assert not store.create_run(new_run(payload_json='{"a":2}'))
+    assert store.get_run("run_1").payload_json == '{"a":1}'
+    assert store.get_run("run_other") is None
+
+
+def test_only_one_owner_holds_the_lease_until_it_expires(store: Any) -> None:
+    store.create_run(new_run())
+    first = take(store, "a")
+    assert first.status is RunStatus.EXECUTING and first.invocation_count == 1
+    assert first.started_at == NOW
+    assert take(store, "b") is None
+    assert take(store, "c", now=NOW + 61, expired="wrong-owner") is None
+    assert take(store, "c", now=NOW + 30, expired="a") is None
+    stolen = take(store, "c", now=NOW + 61, expired="a")
+    assert stolen.lease_owner == "c" and stolen.lost_leases == 1 and stolen.invocation_count == 2
+    assert stolen.started_at == NOW
+
+
+def test_update_run_is_fenced_on_the_lease(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    assert not store.update_run("run_1", owner="b", changes={"status": RunStatus.COMPLETED})
+    released = {"status": RunStatus.WAITING, "resume_at": NOW + 5, "due_at": NOW + 5,
+                "lease_owner": None, "lease_expires_at": None}
+    assert store.update_run("run_1", owner="a", changes=released)
+    run = store.get_run("run_1")
+    assert (run.status, run.resume_at, run.lease_owner) == (RunStatus.WAITING, NOW + 5, None)
+    assert not store.update_run("run_1", owner="a", changes={"status": RunStatus.COMPLETED})
+    assert take(store, "b", now=NOW + 6).lease_owner == "b"
+
+
+def test_final_runs_cannot_be_leased_or_cancelled(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    store.update_run(
+        "run_1", owner="a",
+        changes={"status": RunStatus.COMPLETED, "output_json": "[1]", "lease_owner": None,
+                 "due_at": None},
+    )
+    assert take(store, "b") is None
+    assert store.cancel_run("run_1", now=NOW) is None
+    assert store.get_run("run_1").output_json == "[1]"
+
+
+def test_cancel_wins_over_a_running_invocation(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    canceled = store.cancel_run("run_1", now=NOW + 1)
+    assert canceled.status is RunStatus.CANCELED and canceled.completed_at == NOW + 1
+    assert not store.update_run("run_1", owner="a", changes={"status": RunStatus.COMPLETED})
+    assert store.list_due_runs(now=NOW + 10_000, limit=10) == []
+
+
+def test_a_final_task_record_is_never_overwritten(store: Any) -> None:
+    assert store.put_task(task("t", TaskStatus.COMPLETED, output_json='"first"'))
+    assert not store.put_task(task("t", TaskStatus.COMPLETED, output_json='"second"'))
+    assert not store.put_task(task("t", TaskStatus.ERRORED, attempts=5))
+    assert store.get_task("run_1", "id-t").output_json == '"first"'
+
+
+def test_a_task_attempt_never_replaces_a_later_one(store: Any) -> None:
+    assert store.put_task(task("t", TaskStatus.WAITING, attempts=2, resume_at=NOW))
+    assert not store.put_task(task("t", TaskStatus.WAITING, attempts=1))
+    assert store.put_task(task("t", TaskStatus.COMPLETED, attempts=3, output_json="1"))
+    assert store.get_task("run_1", "id-t").attempts == 3
+
+
+def test_history_loads_tasks_and_logs_and_pages_through_three_thousand_tasks(store: Any) -> None:
+    store.create_run(new_run())
+    blob = '"' + "x" * 1000 + '"'
+    records = [task(f"t{n:04d}", TaskStatus.COMPLETED, output_json=blob) for n in range(3000)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(store.put_task, records))
+    store.put_logs([LogRecord(run_id="run_1", key=f"run#{n:06d}", level="INFO", message=f"m{n}",
+                              time=NOW + n, fields={"n": n}) for n in range(30)])
+
+    history = store.load_history("run_1")
+
+    assert len(history.tasks) == 3000
+    assert history.tasks["id-t2999"].output_json == blob
+    assert len(history.logs) == 30 and history.logs["run#000029"].fields == {"n": 29}
+    if type(store).__name__ == "DynamoDBStore":
+        assert history.pages >= 3, "3 MB of history must come back over several query pages"
+
+
+def test_events_are_created_once(store: Any) -> None:
+    event = EventRecord(id="e1", name="x", timestamp=NOW, payload_json="{}", run_ids=("r1", "r2"))
+    assert store.create_event(event)
+    assert not store.create_event(EventRecord(id="e1", name="y", timestamp=NOW))
+    assert store.get_event("e1") == event
+    assert store.get_event("e2") is None
+
+
+def test_due_runs_are_the_pending_waiting_and_expired_ones(store: Any) -> None:
+    store.create_run(new_run("run_1"))
+    store.create_run(new_run("run_2", due_at=NOW + 100))
+    store.create_run(new_run("run_3", due_at=None))
+    assert store.list_due_runs(now=NOW, limit=10) == ["run_1"]
+    assert store.list_due_runs(now=NOW + 100, limit=10) == ["run_1", "run_2"]
+
+
+def test_schedule_slots_are_claimed_once(store: Any) -> None:
+    assert store.claim_slot("job", "2026-01-01T00:00", expires_at=NOW)
+    assert not store.claim_slot("job", "2026-01-01T00:00", expires_at=NOW)
+    assert store.claim_slot("job", "2026-01-01T00:01", expires_at=NOW)
+
+
+def test_a_malformed_cursor_is_a_clear_error(store: Any) -> None:
+    with pytest.raises(ValueError, match="cursor"):
+        store.list_runs(job_id=None, status=None, limit=5, cursor="not-a-cursor")

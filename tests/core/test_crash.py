@@ -1,0 +1,74 @@
+"""A process killed with SIGKILL mid-run: a new process finishes the run, nothing twice, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from triggerfish.core import RunStatus, TaskStatus
+
+WORKER = Path(__file__).with_name("crash_worker.py")
+LEASE_SKIP_SECONDS = 3600.0
+"""The second process's clock runs this far ahead, so the killed lease has expired."""
+
+
+def worker(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, text=True, env=env
+    )
+
+
+@pytest.fixture(params=["sqlite", "moto", "dynalite"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, Any]:
+    if request.param == "sqlite":
+        from triggerfish.core import SQLiteStore
+
+        path = str(tmp_path / "crash.db")
+        return "sqlite", path, SQLiteStore(path)
+    from conftest import make_dynamodb_store
+
+    store = make_dynamodb_store(request.getfixturevalue(f"{request.param}_url"))
+    return "dynamodb", f"{store._endpoint_url}|{store.table_name}", store
+
+
+def test_sigkill_mid_run_then_a_new_process_finishes_it(
+    location: tuple[str, str, Any], tmp_path: Path
+) -> None:
+    kind, where, store = location
+    effects = tmp_path / "effects.txt"
+    effects.touch()
+    creator = worker(kind, where, "new", str(effects))
+    run_id = creator.communicate(timeout=60)[0].strip()
+
+    victim = worker(kind, where, run_id, str(effects))
+    deadline = time.monotonic() + 30
+    while effects.read_text().count("\n") < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    killed_at = effects.read_text().splitlines()
+    assert 4 <= len(killed_at) < 12, "the kill must land in the middle of the run"
+
+    rescuer = worker(kind, where, run_id, str(effects), str(LEASE_SKIP_SECONDS))
+    output = rescuer.communicate(timeout=120)[0]
+    assert rescuer.returncode == 0
+    assert output.strip().splitlines()[-1] == "COMPLETED"
+
+    history = store.load_history(run_id)
+    recorded = Counter(task.key for task in history.tasks.values())
+    assert recorded == Counter({f"t{n}": 1 for n in range(12)})
+    assert all(t.status is TaskStatus.COMPLETED for t in history.tasks.values())
+    effects_count = Counter(effects.read_text().splitlines())
+    assert set(effects_count) == {f"t{n}" for n in range(12)}
+    assert [key for key, times in effects_count.items() if times > 1] in ([], [killed_at[-1]])
+    run = store.get_run(run_id)
+    assert run.status is RunStatus.COMPLETED and run.lost_leases == 0
