@@ -1,0 +1,147 @@
+"""The JSON API routes under ``/api`` (DESIGN.md, Adapters; reference in docs/api.md).
+
+Every route here sits behind `BearerAuth`. Each reads and validates its whole input
+before it calls the client, so a refused request leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+from triggerfish.core import Client, RunStatus
+from triggerfish.core.client import MAX_LIST_LIMIT
+
+from .bodies import EventBody, InvokeBody, read_model
+from .errors import invalid_field
+
+DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
+"""Milliseconds the caller of ``/execute`` allows the invocation, counted from arrival."""
+MAX_DEADLINE_MS = 24 * 3600 * 1000
+DEFAULT_PAGE_SIZE = 50
+
+
+def _client(request: Request) -> Client:
+    client: Client = request.app.state.triggerfish_client
+    return client
+
+
+def _json(model: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+def describe_job(job: Any) -> dict[str, Any]:
+    """A job for ``GET /api/jobs``: its summary plus the JSON schema of its payload."""
+    described: dict[str, Any] = job.describe()
+    described["schema"] = None if job.schema is None else job.schema.model_json_schema()
+    return described
+
+
+async def send_event(request: Request) -> JSONResponse:
+    body = await read_model(request, EventBody)
+    event = await _client(request).send_event(
+        body.name, body.payload, id=body.id, timestamp=body.timestamp
+    )
+    return _json(event, 202)
+
+
+async def invoke_job(request: Request) -> JSONResponse:
+    client = _client(request)
+    client.get_job(request.path_params["job_id"])
+    body = await read_model(request, InvokeBody)
+    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id)
+    location = str(request.url_for("api:get_run", run_id=run.id))
+    return _json(run, 202, headers={"Location": location})
+
+
+async def list_jobs(request: Request) -> JSONResponse:
+    jobs = [describe_job(job) for job in _client(request).jobs.values()]
+    return JSONResponse({"jobs": jobs})
+
+
+async def list_runs(request: Request) -> JSONResponse:
+    query = request.query_params
+    limit = _limit(query.get("limit"))
+    status = _status(query.get("status"))
+    cursor = query.get("cursor") or None
+    try:
+        page = await _client(request).list_runs(
+            job_id=query.get("job") or None, status=status, limit=limit, cursor=cursor
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        if cursor is None:
+            raise
+        raise invalid_field(["query", "cursor"], "is not a cursor this API issued") from exc
+    return _json(page)
+
+
+async def get_run(request: Request) -> JSONResponse:
+    run = await _client(request).get_run(request.path_params["run_id"])
+    return _json(run)
+
+
+async def cancel_run(request: Request) -> JSONResponse:
+    run = await _client(request).cancel_run(request.path_params["run_id"])
+    return _json(run)
+
+
+async def execute_run(request: Request) -> JSONResponse:
+    client = _client(request)
+    deadline = _deadline(request.headers.get(DEADLINE_HEADER), now=client.clock.time())
+    outcome = await client.execute(request.path_params["run_id"], deadline=deadline)
+    return _json(outcome)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise invalid_field(
+            ["query", "limit"], f"must be an integer from 1 to {MAX_LIST_LIMIT}, got {raw!r}"
+        )
+    return limit
+
+
+def _status(raw: str | None) -> RunStatus | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return RunStatus(raw.upper())
+    except ValueError:
+        names = ", ".join(status.value for status in RunStatus)
+        raise invalid_field(["query", "status"], f"must be one of {names}, got {raw!r}") from None
+
+
+def _deadline(raw: str | None, *, now: float) -> float | None:
+    """The header's budget as an epoch deadline from `now`; None when absent (no limit)."""
+    if raw is None:
+        return None
+    try:
+        budget_ms = int(raw.strip())
+    except ValueError:
+        budget_ms = 0
+    if not 1 <= budget_ms <= MAX_DEADLINE_MS:
+        raise invalid_field(
+            ["header", DEADLINE_HEADER],
+            f"must be an integer of milliseconds from 1 to {MAX_DEADLINE_MS}, got {raw!r}",
+        )
+    return now + budget_ms / 1000
+
+
+def api_routes() -> list[BaseRoute]:
+    """The routes mounted at ``/api`` (named for ``url_for("api:<name>")``)."""
+    return [
+        Route("/events", send_event, methods=["POST"], name="send_event"),
+        Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
+        Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
+        Route("/runs", list_runs, methods=["GET"], name="list_runs"),
+        Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
+        Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
+        Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
+    ]

@@ -1,0 +1,62 @@
+"""Bearer-key authentication of the JSON API (DESIGN.md, Adapters)."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .errors import error_response
+
+
+def is_valid_key(given: str | None, api_key: str) -> bool:
+    """True when `given` equals the API key, compared in constant time."""
+    if not given:
+        return False
+    return hmac.compare_digest(given.encode(), api_key.encode())
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+class BearerAuth:
+    """ASGI middleware: answers 401 (and calls nothing) unless the request carries the key.
+
+    It runs before the route reads the body, so a refused request changes nothing.
+    """
+
+    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+        self.app = app
+        self.api_key = api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = _header(scope, b"authorization")
+        if is_valid_key(bearer_token(header), self.api_key):
+            await self.app(scope, receive, send)
+            return
+        message = (
+            "missing Authorization header; send 'Authorization: Bearer <api key>'"
+            if header is None
+            else "the API key in the Authorization header is not valid"
+        )
+        response = error_response(
+            401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"}
+        )
+        await response(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
