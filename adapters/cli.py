@@ -1,0 +1,382 @@
+"""The ``triggerfish`` command: a local dev server, a client of the HTTP API, table set-up.
+
+    triggerfish dev MODULE:client [--host --port --db]   serve the jobs (uvicorn, dashboard)
+    triggerfish send-event NAME JSON [--id]             POST /api/events
+    triggerfish runs [--job --status --limit --cursor]  GET /api/runs
+    triggerfish run ID                                  one run as a tree of tasks
+    triggerfish cancel ID                               POST /api/runs/{id}/cancel
+    triggerfish init-table [--table --endpoint-url --region]
+
+The API commands talk to a server at ``--url`` (env TRIGGERFISH_URL) with ``--api-key``
+(env TRIGGERFISH_API_KEY). Failures print one ``error:`` line and exit 1, never a
+traceback. Heavy imports (httpx, uvicorn, boto3) happen inside the command that needs
+them. Reference: docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from triggerfish.core.settings import (
+    ENV_API_KEY,
+    ENV_DB,
+    ENV_ENDPOINT_URL,
+    ENV_REGION,
+    ENV_TABLE,
+)
+
+ENV_URL = "TRIGGERFISH_URL"
+"""The server the API commands talk to."""
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class CLIError(Exception):
+    """A failure reported as one ``error: ...`` line and exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; returns the exit status (0 ok, 1 failed, 2 usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.command(args)
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="triggerfish", description="Resumable background jobs: dev server and API client."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    dev = commands.add_parser("dev", help="serve MODULE:client locally with uvicorn")
+    dev.add_argument("target", metavar="MODULE:client", help="e.g. examples.jobs:client")
+    dev.add_argument("--host", default=DEFAULT_HOST)
+    dev.add_argument("--port", type=int, default=DEFAULT_PORT)
+    dev.add_argument(
+        "--db", help="SQLite file; replaces the client's own store (default: keep it)"
+    )
+    dev.set_defaults(command=_dev)
+
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument(
+        "--url", default=os.environ.get(ENV_URL) or DEFAULT_URL,
+        help=f"the server (env {ENV_URL}, default {DEFAULT_URL})",
+    )
+    remote.add_argument(
+        "--api-key", default=os.environ.get(ENV_API_KEY),
+        help=f"the server's API key (env {ENV_API_KEY})",
+    )
+    remote.add_argument("--json", action="store_true", help="print the server's JSON answer")
+    remote.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+                        help="seconds to wait for the server")
+
+    send = commands.add_parser("send-event", parents=[remote], help="send an event")
+    send.add_argument("name")
+    send.add_argument("payload", metavar="JSON", nargs="?", default="null",
+                      help="the payload as JSON (default null)")
+    send.add_argument("--id", help="idempotency key: resending it starts no new run")
+    send.set_defaults(command=_send_event)
+
+    runs = commands.add_parser("runs", parents=[remote], help="list runs, newest first")
+    runs.add_argument("--job", help="only runs of this job id")
+    runs.add_argument("--status", help="only runs with this status (e.g. WAITING)")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--cursor", help="next page: the cursor the previous page printed")
+    runs.set_defaults(command=_runs)
+
+    run = commands.add_parser("run", parents=[remote], help="show one run as a task tree")
+    run.add_argument("run_id", metavar="ID")
+    run.set_defaults(command=_run)
+
+    cancel = commands.add_parser("cancel", parents=[remote], help="cancel a run")
+    cancel.add_argument("run_id", metavar="ID")
+    cancel.set_defaults(command=_cancel)
+
+    init = commands.add_parser("init-table", help="create the DynamoDB table")
+    init.add_argument("--table", default=os.environ.get(ENV_TABLE),
+                      help=f"table name (env {ENV_TABLE})")
+    init.add_argument("--endpoint-url", default=os.environ.get(ENV_ENDPOINT_URL),
+                      help=f"DynamoDB endpoint, e.g. moto or dynalite (env {ENV_ENDPOINT_URL})")
+    init.add_argument("--region", default=os.environ.get(ENV_REGION),
+                      help=f"AWS region (env {ENV_REGION})")
+    init.set_defaults(command=_init_table)
+    return parser
+
+
+# -- dev ----------------------------------------------------------------------------------
+
+
+def _dev(args: argparse.Namespace) -> int:
+    import logging
+    import secrets
+
+    from triggerfish.core import SQLiteStore
+
+    if args.db:
+        # Before the import, so a `Client.from_env()` module opens this file, not its default.
+        os.environ[ENV_DB] = args.db
+    client = _load_client(args.target)
+    if args.db and not (isinstance(client.store, SQLiteStore) and client.store.path == args.db):
+        client.store.close()
+        client.store = SQLiteStore(args.db)
+    if not client.api_key:
+        client.api_key = secrets.token_urlsafe(24)
+
+    try:
+        import uvicorn
+        from triggerfish.adapters.asgi import create_app
+    except ImportError as exc:
+        raise CLIError(f"triggerfish dev needs the asgi extra: pip install 'triggerfish[asgi]' "
+                       f"({exc})") from exc
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    package_logger = logging.getLogger("triggerfish")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+
+    app = create_app(client)
+    url = f"http://{args.host}:{args.port}"
+    print(f"triggerfish dev: {len(client.jobs)} job(s) of client {client.id!r}, "
+          f"store {client.store!r}")
+    print(f"  dashboard and API: {url}/  (API reference: {url}/openapi.json)")
+    print(f"  API key: {client.api_key}")
+    print(f"  try: {ENV_URL}={url} {ENV_API_KEY}={client.api_key} triggerfish runs", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, lifespan="on"))
+    server.run()
+    return 0
+
+
+def _load_client(spec: str) -> Any:
+    """The ``Client`` named ``module:attribute``, importable from the current directory."""
+    import importlib
+
+    from triggerfish.core import Client
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CLIError(f"MODULE:client must look like 'examples.jobs:client', got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CLIError(f"cannot import module {module_name!r}: {exc}") from exc
+    client = getattr(module, attribute, None)
+    if not isinstance(client, Client):
+        found = "nothing" if client is None else type(client).__name__
+        raise CLIError(f"{spec!r} must name a triggerfish Client, found {found}")
+    return client
+
+
+# -- init-table ----------------------------------------------------------------------------
+
+
+def _init_table(args: argparse.Namespace) -> int:
+    if not args.table:
+        raise CLIError(f"init-table needs a table name: pass --table or set {ENV_TABLE}")
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+        from triggerfish.core import DynamoDBStore, StoreError
+    except ImportError as exc:
+        raise CLIError(f"init-table needs boto3: pip install 'triggerfish[aws]' ({exc})") from exc
+    try:
+        store = DynamoDBStore(args.table, endpoint_url=args.endpoint_url, region=args.region)
+        created = store.create_table()
+    except (StoreError, BotoCoreError, ClientError) as exc:
+        raise CLIError(f"cannot create table {args.table!r}: {exc}") from exc
+    where = f" at {args.endpoint_url}" if args.endpoint_url else ""
+    state = "created" if created else "already exists"
+    print(f"table {args.table!r}{where}: {state}")
+    return 0
+
+
+# -- the API commands ------------------------------------------------------------------------
+
+
+def _request(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
+    """The JSON answer of one API call; every failure becomes a one-line CLIError."""
+    import httpx
+
+    if not args.api_key:
+        raise CLIError(f"no API key: pass --api-key or set {ENV_API_KEY} "
+                       "(triggerfish dev prints the key when it starts)")
+    url = args.url.rstrip("/") + path
+    headers = {"Authorization": f"Bearer {args.api_key}"}
+    try:
+        response = httpx.request(method, url, headers=headers, timeout=args.timeout, **kwargs)
+    except httpx.ConnectError as exc:
+        raise CLIError(f"cannot connect to {args.url} ({exc}); is the server running? "
+                       "Start one with `triggerfish dev MODULE:client`, or pass --url") from exc
+    except httpx.TimeoutException as exc:
+        raise CLIError(f"{args.url} did not answer within {args.timeout} seconds") from exc
+    except httpx.HTTPError as exc:
+        raise CLIError(f"request to {url} failed: {exc}") from exc
+    if response.status_code == 401:
+        raise CLIError(f"401 unauthorized: {args.url} refused the API key; "
+                       f"check --api-key or {ENV_API_KEY}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 400:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        message = error.get("message") or response.reason_phrase
+        raise CLIError(f"{response.status_code} {error.get('code', 'error')}: {message}")
+    return body
+
+
+def _send_event(args: argparse.Namespace) -> int:
+    try:
+        payload = json.loads(args.payload)
+    except ValueError as exc:
+        raise CLIError(f"JSON (the payload) is not valid JSON: {exc}") from exc
+    body: dict[str, Any] = {"name": args.name, "payload": payload}
+    if args.id:
+        body["id"] = args.id
+    event = _request(args, "POST", "/api/events", json=body)
+    if args.json:
+        return _print_json(event)
+    print(f"event {event['id']} ({event['name']}) started {len(event['run_ids'])} run(s)")
+    for run_id in event["run_ids"]:
+        print(f"  {run_id}")
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    params = {"limit": args.limit, "job": args.job, "status": args.status, "cursor": args.cursor}
+    page = _request(args, "GET", "/api/runs",
+                    params={k: v for k, v in params.items() if v is not None})
+    if args.json:
+        return _print_json(page)
+    rows = [(r["id"], r["job_id"], r["status"], _clock(r["created_at"]),
+             _duration(r.get("started_at"), r.get("completed_at"))) for r in page["runs"]]
+    _print_table(("ID", "JOB", "STATUS", "CREATED", "DURATION"), rows)
+    if not rows:
+        print("no runs")
+    if page.get("next_cursor"):
+        print(f"more: triggerfish runs --cursor {page['next_cursor']}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    run = _request(args, "GET", f"/api/runs/{quote(args.run_id, safe='')}")
+    if args.json:
+        return _print_json(run)
+    print(render_run(run))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    run = _request(args, "POST", f"/api/runs/{quote(args.run_id, safe='')}/cancel")
+    if args.json:
+        return _print_json(run)
+    if run["status"] == "CANCELED":
+        print(f"run {run['id']}: CANCELED")
+    else:
+        print(f"run {run['id']} had already finished ({run['status']}); nothing changed")
+    return 0
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def render_run(run: dict[str, Any]) -> str:
+    """A run as readable text: header, payload, output or error, task tree, logs."""
+    lines = [
+        f"run {run['id']}  job {run['job_id']} {run.get('job_version') or ''}".rstrip(),
+        f"status     {run['status']}",
+        f"created    {_clock(run['created_at'])}",
+        f"duration   {_duration(run.get('started_at'), run.get('completed_at'))}",
+        f"invocations {run.get('invocation_count', 0)}",
+        f"payload    {_compact(run.get('payload'))}",
+    ]
+    if run.get("resume_at"):
+        lines.append(f"resumes    {_clock(run['resume_at'])}")
+    if run.get("output") is not None:
+        lines.append(f"output     {_compact(run['output'])}")
+    if run.get("error"):
+        lines.append(f"error      {_error(run['error'])}")
+    lines.append("tasks")
+    tasks = run.get("tasks") or []
+    lines.extend(_tree(tasks, prefix="  ") if tasks else ["  (none)"])
+    if run.get("logs"):
+        lines.append("logs")
+        for log in run["logs"]:
+            fields = " ".join(f"{k}={_compact(v)}" for k, v in log.get("fields", {}).items())
+            lines.append(f"  {_clock(log['time'])} {log['level'].upper():5} {log['message']}"
+                         f"{' ' + fields if fields else ''}")
+    return "\n".join(lines)
+
+
+def _tree(tasks: list[dict[str, Any]], *, prefix: str) -> list[str]:
+    lines: list[str] = []
+    for index, task in enumerate(tasks):
+        last = index == len(tasks) - 1
+        label = task["key"] + (" (wait)" if task.get("kind") == "wait" else "")
+        detail = [task["status"], _duration(task.get("started_at"), task.get("completed_at"))]
+        if task.get("attempts", 0) > 1:
+            detail.append(f"{task['attempts']} attempts")
+        if task.get("error"):
+            detail.append(_error(task["error"]))
+        lines.append(f"{prefix}{'└─' if last else '├─'} {label}  {'  '.join(detail)}")
+        lines.extend(_tree(task.get("children") or [], prefix=prefix + ("   " if last else "│  ")))
+    return lines
+
+
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _print_json(value: Any) -> int:
+    print(json.dumps(value, indent=2))
+    return 0
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value)
+
+
+def _clock(value: str | None) -> str:
+    moment = _parse_time(value)
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(started: str | None, completed: str | None) -> str:
+    start, end = _parse_time(started), _parse_time(completed)
+    if start is None or end is None:
+        return "-"
+    seconds = (end - start).total_seconds()
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
+def _error(error: dict[str, Any]) -> str:
+    return f"{error.get('type', 'Error')}: {error.get('message', '')}".splitlines()[0]
+
+
+def _compact(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+if __name__ == "__main__":
+    sys.exit(main())

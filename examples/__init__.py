@@ -1,0 +1,1 @@
+"""Example jobs a newcomer runs first: ``make dev`` serves `examples.jobs:client`."""
