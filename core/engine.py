@@ -365,7 +365,12 @@ class Invocation:
             output_json=output_json,
             completed_at=self.clock.time(),
         )
-        final = await self._record(done)
+        try:
+            final = await self._record(done)
+        except OutputError as exc:  # too large for the store: the task fails, naming its key
+            failed = _with(task, status=TaskStatus.ERRORED, error=describe_error(exc),
+                           completed_at=self.clock.time())
+            final = await self._record(failed)
         self.executed_count += 1
         if not any(t.parent_id == task_id for t in self.history.tasks.values()):
             self._durations.append(self.clock.time() - started_at)
