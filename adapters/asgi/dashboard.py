@@ -1,0 +1,424 @@
+"""The dashboard: HTML pages of jobs, their runs and one run, behind an API-key login.
+
+`dashboard_routes` returns Starlette routes that `create_app` mounts when
+``dashboard=True`` (DESIGN.md, Adapters). Pages (issue 5):
+
+    /                   every job with its latest runs and counts by status
+    /jobs/{job_id}      one job's runs: status filter, cursor paging
+    /runs/{run_id}      one run: payload, output or error, task tree on a time axis, logs
+    /login, /logout     the API-key login that sets a signed session cookie (`sessions`)
+
+Cancel and re-run are POST forms carrying the session's CSRF token. A page of a live run
+re-renders its ``<main id="live">`` every second from a fetch of itself with the
+``X-Triggerfish-Fragment`` header; without JavaScript a ``<noscript>`` refresh does it.
+Every link is built with ``url_for``, so the dashboard works under any mount prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound
+from triggerfish.core.models import Run
+from triggerfish.core.types import RunStatus
+
+from .badges import RUN_BADGES, badge
+from .sessions import SESSION_COOKIE, SessionSigner
+from .timeline import build_timeline, format_duration
+
+if TYPE_CHECKING:
+    from triggerfish.core.client import Client
+    from triggerfish.core.jobs import Job
+
+_HERE = Path(__file__).parent
+FRAGMENT_HEADER = "X-Triggerfish-Fragment"
+RUNS_PER_PAGE = 25
+LATEST_RUNS_PER_JOB = 5
+COUNTED_RUNS_PER_JOB = 500
+"""The jobs page counts statuses over this many newest runs (the store has no count)."""
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
+    """The dashboard's pages, forms and stylesheet as Starlette routes.
+
+    Raises ConfigError without an API key: the login and the cookie signature need one.
+    """
+    dashboard = _Dashboard(client, SessionSigner(api_key))
+    return [
+        Route("/", dashboard.guard(dashboard.jobs), name="dashboard_jobs"),
+        Route("/jobs/{job_id}", dashboard.guard(dashboard.job), name="dashboard_job"),
+        Route("/runs/{run_id}", dashboard.guard(dashboard.run), name="dashboard_run"),
+        Route(
+            "/runs/{run_id}/cancel",
+            dashboard.guard(dashboard.cancel, csrf=True),
+            methods=["POST"],
+            name="dashboard_cancel",
+        ),
+        Route(
+            "/runs/{run_id}/rerun",
+            dashboard.guard(dashboard.rerun, csrf=True),
+            methods=["POST"],
+            name="dashboard_rerun",
+        ),
+        Route("/login", dashboard.login, methods=["GET", "POST"], name="dashboard_login"),
+        Route(
+            "/logout",
+            dashboard.guard(dashboard.logout, csrf=True),
+            methods=["POST"],
+            name="dashboard_logout",
+        ),
+        Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="dashboard_static"),
+    ]
+
+
+@dataclass(frozen=True)
+class _JobSummary:
+    job: Job
+    trigger: str
+    counts: list[tuple[RunStatus, int]]
+    counted: int
+    is_capped: bool
+    latest: list[Run]
+
+
+class _Dashboard:
+    """The handlers; each guarded one receives the request and its session id."""
+
+    def __init__(self, client: Client, signer: SessionSigner) -> None:
+        self.client = client
+        self.signer = signer
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(_HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.globals["path_for"] = _path_for
+        env.globals["badge"] = badge
+        env.filters["duration"] = format_duration
+        env.filters["when"] = _when
+        env.filters["pretty"] = _pretty
+        self.templates = Jinja2Templates(env=env)
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def guard(self, handler: Handler, *, csrf: bool = False) -> Callable[[Request], Any]:
+        """Wraps a handler: no valid session -> the login form; a POST needs its CSRF token."""
+
+        async def endpoint(request: Request) -> Response:
+            session_id = self.signer.session_id(request.cookies.get(SESSION_COOKIE))
+            if session_id is None:
+                if request.headers.get(FRAGMENT_HEADER):
+                    return Response(status_code=401)
+                target = _path(request, "dashboard_login")
+                here = request.url.path if request.method == "GET" else _path(
+                    request, "dashboard_jobs"
+                )
+                if request.method == "GET" and request.url.query:
+                    here += "?" + request.url.query
+                return RedirectResponse(f"{target}?{urlencode({'next': here})}", 303)
+            if csrf:
+                form = await request.form()
+                token = form.get("csrf_token")
+                if not self.signer.is_csrf_token(session_id, token if isinstance(token, str) else None):
+                    return self.error(
+                        request,
+                        session_id,
+                        403,
+                        "Forbidden",
+                        "This form's security token is missing or wrong. "
+                        "Reload the page and try again.",
+                    )
+            return await handler(request, session_id)
+
+        return endpoint
+
+    def render(
+        self,
+        request: Request,
+        session_id: str | None,
+        content: str,
+        *,
+        title: str,
+        live: bool = False,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Response:
+        """A page (or, for the poll, only its live fragment) with the security headers."""
+        nonce = secrets.token_urlsafe(12)
+        is_fragment = bool(request.headers.get(FRAGMENT_HEADER))
+        context.update(
+            content=content,
+            title=title,
+            live=live,
+            csp_nonce=nonce,
+            client_id=self.client.id,
+            csrf_token=None if session_id is None else self.signer.csrf_token(session_id),
+        )
+        response = self.templates.TemplateResponse(
+            request,
+            "_live.html" if is_fragment else "base.html",
+            context,
+            status_code=status_code,
+        )
+        response.headers.update(_security_headers(nonce))
+        return response
+
+    def error(
+        self, request: Request, session_id: str | None, status_code: int, title: str, message: str
+    ) -> Response:
+        """An error page (404 for an unknown job or run, 403 for a forged form, ...)."""
+        return self.render(
+            request,
+            session_id,
+            "_error.html",
+            title=title,
+            status_code=status_code,
+            message=message,
+        )
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.client.clock.time(), tz=timezone.utc)
+
+    # -- pages --------------------------------------------------------------------------
+
+    async def jobs(self, request: Request, session_id: str) -> Response:
+        """Every job with its latest runs and its runs counted by status."""
+        summaries = await asyncio.gather(*(self._summary(j) for j in self.client.jobs.values()))
+        live = any(not run.is_final for s in summaries for run in s.latest)
+        return self.render(
+            request, session_id, "_jobs.html", title="Jobs", live=live, summaries=summaries
+        )
+
+    async def _summary(self, job: Job) -> _JobSummary:
+        page = await self.client.list_runs(job.id, limit=COUNTED_RUNS_PER_JOB)
+        counter = Counter(run.status for run in page.runs)
+        counts = [(status, counter[status]) for status in RunStatus if counter[status]]
+        return _JobSummary(
+            job=job,
+            trigger=_trigger_text(job.describe()["trigger"]),
+            counts=counts,
+            counted=len(page.runs),
+            is_capped=page.next_cursor is not None,
+            latest=page.runs[:LATEST_RUNS_PER_JOB],
+        )
+
+    async def job(self, request: Request, session_id: str) -> Response:
+        """One job's runs, newest first, filtered by status and paged by cursor."""
+        job = self.client.jobs.get(request.path_params["job_id"])
+        if job is None:
+            return self._not_found(request, session_id, "job", request.path_params["job_id"])
+        status: RunStatus | None = None
+        raw_status = request.query_params.get("status") or None
+        cursor = request.query_params.get("cursor") or None
+        try:
+            if raw_status is not None:
+                status = RunStatus(raw_status.upper())
+            page = await self.client.list_runs(
+                job.id, status=status, limit=RUNS_PER_PAGE, cursor=cursor
+            )
+        except (ValueError, ConfigError) as exc:
+            return self.error(request, session_id, 400, "Bad request", str(exc))
+        return self.render(
+            request,
+            session_id,
+            "_job.html",
+            title=job.name or job.id,
+            live=any(not run.is_final for run in page.runs),
+            job=job,
+            trigger=_trigger_text(job.describe()["trigger"]),
+            runs=page.runs,
+            status=status,
+            statuses=list(RUN_BADGES),
+            cursor=cursor,
+            next_cursor=page.next_cursor,
+            now=self.now(),
+            run_duration=_run_duration,
+        )
+
+    async def run(self, request: Request, session_id: str) -> Response:
+        """One run: facts, payload, output or error, the task timeline and the logs."""
+        run_id = request.path_params["run_id"]
+        try:
+            run = await self.client.get_run(run_id)
+        except RunNotFound:
+            return self._not_found(request, session_id, "run", run_id)
+        now = self.now()
+        job = self.client.jobs.get(run.job_id)
+        return self.render(
+            request,
+            session_id,
+            "_run.html",
+            title=f"Run {run.id}",
+            live=not run.is_final,
+            run=run,
+            job=job,
+            can_rerun=run.is_final and job is not None and job.enabled,
+            timeline=build_timeline(run, now),
+            duration=_run_duration(run, now),
+        )
+
+    # -- actions ------------------------------------------------------------------------
+
+    async def cancel(self, request: Request, session_id: str) -> Response:
+        """Cancels a live run, then shows it again."""
+        run_id = request.path_params["run_id"]
+        try:
+            await self.client.cancel_run(run_id)
+        except RunNotFound:
+            return self._not_found(request, session_id, "run", run_id)
+        return RedirectResponse(_path(request, "dashboard_run", run_id=run_id), 303)
+
+    async def rerun(self, request: Request, session_id: str) -> Response:
+        """Starts a new run of a finished run's job with the same payload, and shows it."""
+        run_id = request.path_params["run_id"]
+        try:
+            run = await self.client.get_run(run_id, tasks=False)
+        except RunNotFound:
+            return self._not_found(request, session_id, "run", run_id)
+        if not run.is_final:
+            return self.error(
+                request, session_id, 409, "Run still live",
+                f"Run {run_id} is {run.status.value}; only a finished run can be re-run.",
+            )
+        try:
+            new = await self.client.invoke(run.job_id, run.payload)
+        except JobNotFound:
+            return self._not_found(request, session_id, "job", run.job_id)
+        except ConfigError as exc:
+            return self.error(request, session_id, 409, "Cannot re-run", str(exc))
+        return RedirectResponse(_path(request, "dashboard_run", run_id=new.id), 303)
+
+    async def login(self, request: Request) -> Response:
+        """The login form (GET) and its check (POST), which sets the session cookie."""
+        error = None
+        if request.method == "POST":
+            form = await request.form()
+            key = form.get("api_key")
+            next_path = _safe_next(request, form.get("next"))
+            if self.signer.is_api_key(key if isinstance(key, str) else None):
+                response = RedirectResponse(next_path, 303)
+                response.set_cookie(
+                    SESSION_COOKIE,
+                    self.signer.new_session(),
+                    max_age=self.signer.max_age_seconds,
+                    path=_path(request, "dashboard_jobs"),
+                    secure=request.url.scheme == "https",
+                    httponly=True,
+                    samesite="lax",
+                )
+                return response
+            error = "That API key is not right."
+        else:
+            next_path = _safe_next(request, request.query_params.get("next"))
+            if self.signer.session_id(request.cookies.get(SESSION_COOKIE)) is not None:
+                return RedirectResponse(next_path, 303)
+        return self.render(
+            request,
+            None,
+            "_login.html",
+            title="Log in",
+            status_code=401 if error else 200,
+            error=error,
+            next_path=next_path,
+        )
+
+    async def logout(self, request: Request, session_id: str) -> Response:
+        """Forgets the session cookie and goes back to the login form."""
+        response = RedirectResponse(_path(request, "dashboard_login"), 303)
+        response.delete_cookie(
+            SESSION_COOKIE, path=_path(request, "dashboard_jobs"), httponly=True, samesite="lax"
+        )
+        return response
+
+    def _not_found(self, request: Request, session_id: str, kind: str, ident: str) -> Response:
+        return self.error(request, session_id, 404, "Not found", f"There is no {kind} {ident!r}.")
+
+
+def _path(request: Request, name: str, **params: Any) -> str:
+    """The path (with the mount prefix) of a named route, without scheme and host."""
+    return request.url_for(name, **params).path
+
+
+@jinja2.pass_context
+def _path_for(context: Any, name: str, **params: Any) -> str:
+    return _path(context["request"], name, **params)
+
+
+def _safe_next(request: Request, given: Any) -> str:
+    """Where to go after logging in: a path inside the dashboard, never another site."""
+    home = _path(request, "dashboard_jobs")
+    if (
+        isinstance(given, str)
+        and given.startswith(home)
+        and not given.startswith("//")
+        and "\\" not in given
+        and given.isprintable()
+    ):
+        return given
+    return home
+
+
+def _security_headers(nonce: str) -> dict[str, str]:
+    # Only this page's own inline script runs; no frame may host the cancel buttons.
+    policy = (
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"script-src 'nonce-{nonce}'; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "Cache-Control": "no-store",
+        "Vary": FRAGMENT_HEADER,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+
+
+def _run_duration(run: Run, now: datetime) -> float | None:
+    if run.started_at is None:
+        return None
+    end = run.completed_at or (None if run.is_final else now)
+    return None if end is None else (end - run.started_at).total_seconds()
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "\u2014"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
+
+
+def _trigger_text(trigger: dict[str, Any]) -> str:
+    kind = trigger.get("kind", "")
+    if "event" in trigger:
+        return f"event {trigger['event']}"
+    if "cron" in trigger:
+        return f"cron {trigger['cron']}"
+    if "seconds" in trigger:
+        return f"every {format_duration(float(trigger['seconds']))}"
+    if "webhook" in trigger:
+        return f"webhook {trigger['webhook']}"
+    return str(kind or "invoke")
