@@ -61,6 +61,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "IO",
     "Client",
     "Clock",
     "ConditionFailed",
@@ -70,7 +71,6 @@ __all__ = [
     "DuplicateKeyError",
     "DynamoDBStore",
     "Event",
-    "IO",
     "Job",
     "JobNotFound",
     "LocalDispatcher",

@@ -7,7 +7,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -226,7 +226,7 @@ class Client:
         if existing is not None:
             return _event(existing)
         payload_json = _payload_json(payload)
-        ts = (timestamp or datetime.fromtimestamp(self.clock.time(), tz=timezone.utc)).timestamp()
+        ts = (timestamp or datetime.fromtimestamp(self.clock.time(), tz=UTC)).timestamp()
         plain = load_json(payload_json)
         run_ids: list[str] = []
         for job in self.jobs.values():
@@ -352,14 +352,14 @@ class Client:
         """
         now = self.clock.time() if now is None else now
         started = await self._fire_schedules(now)
-        due = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
+        due: list[str] = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
         if self.dispatcher is not None:
             for run_id in due:
                 await self.dispatcher.dispatch(run_id, now)
         return started + due
 
     async def _fire_schedules(self, now: float) -> list[str]:
-        moment = datetime.fromtimestamp(now, tz=timezone.utc)
+        moment = datetime.fromtimestamp(now, tz=UTC)
         started: list[str] = []
         for job in self.jobs.values():
             trigger = job.trigger
@@ -419,6 +419,6 @@ def _event(record: EventRecord) -> Event:
         id=record.id,
         name=record.name,
         payload=load_json(record.payload_json),
-        timestamp=datetime.fromtimestamp(record.timestamp, tz=timezone.utc),
+        timestamp=datetime.fromtimestamp(record.timestamp, tz=UTC),
         run_ids=list(record.run_ids),
     )

@@ -20,10 +20,10 @@ import hashlib
 import inspect
 import logging
 import uuid
-from dataclasses import replace
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
@@ -175,7 +175,7 @@ class Invocation:
             if suspension.reason == "wait":
                 return await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
             return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
-        except Exception as exc:  # the user's error ends the run FAILED, with its type
+        except Exception as exc:  # noqa: BLE001 - the user's error ends the run FAILED
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         try:
             output_json = dump_json(result, key="run output")
@@ -219,7 +219,7 @@ class Invocation:
             event=EventInfo(
                 id=run.event_id,
                 name=run.event_name,
-                timestamp=datetime.fromtimestamp(run.created_at, tz=timezone.utc),
+                timestamp=datetime.fromtimestamp(run.created_at, tz=UTC),
             ),
         )
 
@@ -313,9 +313,9 @@ class Invocation:
         if recorded is not None and recorded.status.is_final:
             self.replayed_count += 1
             raise TaskFailed(key, recorded.error or {})
-        if recorded is not None and recorded.resume_at is not None:
-            if recorded.resume_at > self.clock.time():
-                raise Suspend(recorded.resume_at, reason="wait")
+        retry_at = recorded.resume_at if recorded is not None else None
+        if retry_at is not None and retry_at > self.clock.time():
+            raise Suspend(retry_at, reason="wait")
         await self._check_budget()
         await self._record_parent_running()
 

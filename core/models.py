@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,12 @@ from .types import RunStatus, TaskStatus
 
 def to_datetime(ts: float | None) -> datetime | None:
     """Epoch seconds (as stored) to an aware UTC datetime."""
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+    return None if ts is None else utc(ts)
+
+
+def utc(ts: float) -> datetime:
+    """Epoch seconds to an aware UTC datetime."""
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 class Task(BaseModel):

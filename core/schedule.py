@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import ConfigError
 
@@ -48,7 +48,7 @@ def parse_cron(expr: str) -> tuple[frozenset[int], ...]:
 def latest_cron_slot(expr: str, now: datetime) -> datetime | None:
     """The latest minute at or before `now` that `expr` matches (within a day), or None."""
     minutes, hours, days, months, weekdays = parse_cron(expr)
-    slot = now.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    slot = now.astimezone(UTC).replace(second=0, microsecond=0)
     for _ in range(24 * 60):
         if (
             slot.minute in minutes
@@ -65,4 +65,4 @@ def latest_cron_slot(expr: str, now: datetime) -> datetime | None:
 def latest_interval_slot(seconds: float, now: datetime) -> datetime:
     """The start of the interval that contains `now` (intervals count from the epoch)."""
     ts = now.timestamp()
-    return datetime.fromtimestamp(ts - ts % seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(ts - ts % seconds, tz=UTC)

@@ -89,8 +89,7 @@ def verify_hmac_sha256(body: bytes, headers: Mapping[str, str], secret: str) -> 
     """GitHub's ``X-Hub-Signature-256: sha256=<hex>`` or a plain hex ``X-Signature``."""
     lowered = {k.lower(): v for k, v in headers.items()}
     given = lowered.get("x-hub-signature-256") or lowered.get("x-signature") or ""
-    if given.startswith("sha256="):
-        given = given[len("sha256=") :]
+    given = given.removeprefix("sha256=")
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return bool(given) and hmac.compare_digest(given.lower(), expected)
 

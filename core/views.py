@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import LogLine, Run, Task, to_datetime
+from .models import LogLine, Run, Task, to_datetime, utc
 from .serialize import load_json
 from .store.base import History, RunRecord, TaskRecord
 
@@ -54,7 +54,7 @@ def build_run(record: RunRecord, history: History | None) -> Run:
         error=record.error,
         event_id=record.event_id,
         event_name=record.event_name,
-        created_at=to_datetime(record.created_at),
+        created_at=utc(record.created_at),
         started_at=to_datetime(record.started_at),
         completed_at=to_datetime(record.completed_at),
         updated_at=to_datetime(record.updated_at),
@@ -70,7 +70,7 @@ def build_run(record: RunRecord, history: History | None) -> Run:
                 level=log.level,
                 message=log.message,
                 fields=log.fields,
-                time=to_datetime(log.time),
+                time=utc(log.time),
                 task_key=log.task_key,
             )
             for log in logs
