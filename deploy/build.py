@@ -85,10 +85,25 @@ def add_app_code(target: Path, jobs: list[Path]) -> None:
 
 
 def prune(target: Path) -> None:
-    """Drop what Lambda never uses: console scripts and bytecode of this machine's Python."""
+    """Drop what Lambda never uses and what differs between identical builds.
+
+    Console scripts and this machine's bytecode are useless there; pip's direct_url.json
+    names the temporary wheel's path, so it (and its line in RECORD) would change the zip
+    on every build.
+    """
     shutil.rmtree(target / "bin", ignore_errors=True)
     for cache in sorted(target.rglob("__pycache__"), reverse=True):
         shutil.rmtree(cache)
+    for direct_url in target.glob("*.dist-info/direct_url.json"):
+        direct_url.unlink()
+        record = direct_url.with_name("RECORD")
+        lines = record.read_text().splitlines(keepends=True)
+        kept = [
+            line
+            for line in lines
+            if not line.startswith(f"{direct_url.parent.name}/direct_url.json,")
+        ]
+        record.write_text("".join(kept))
 
 
 def write_zip(target: Path, artifact: Path) -> int:
@@ -123,7 +138,7 @@ def build(arch: str, jobs: list[Path], out_dir: Path, project: Path = ROOT) -> P
         install_for_lambda(wheel, target, arch)
         _step(3, f"adding lambda_entry.py and jobs: {', '.join(f.name for f in jobs) or 'none'}")
         add_app_code(target, jobs)
-        _step(4, "pruning console scripts and __pycache__")
+        _step(4, "pruning console scripts, __pycache__ and direct_url.json")
         prune(target)
         _step(5, f"zipping to {artifact}")
         unzipped = write_zip(target, artifact)

@@ -50,6 +50,14 @@ def test_artifact_leaves_out_bytecode_and_console_scripts(x86_artifact: Path) ->
     assert not [name for name in names if name.startswith("bin/")]
 
 
+def test_artifact_names_no_temporary_build_path(x86_artifact: Path) -> None:
+    with zipfile.ZipFile(x86_artifact) as archive:
+        names = archive.namelist()
+        records = [archive.read(n).decode() for n in names if n.endswith(".dist-info/RECORD")]
+    assert not [name for name in names if name.endswith("/direct_url.json")]
+    assert not [record for record in records if "direct_url.json" in record]
+
+
 def test_artifact_holds_the_lambda_dependencies(x86_artifact: Path) -> None:
     tops = {name.split("/", 1)[0] for name in _names(x86_artifact)}
     assert {"pydantic", "pydantic_core", "mangum", "starlette", "jinja2", "boto3"} <= tops
