@@ -81,7 +81,9 @@ def test_sqs_records_are_consistent_queue_messages(name: str, count: int) -> Non
         assert record["eventSourceARN"].startswith("arn:aws:sqs:eu-west-1:123456789012:")
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         assert int(record["attributes"]["ApproximateReceiveCount"]) >= 1
-        assert json.loads(record["body"])["run_id"].startswith("run_")
+        message = json.loads(record["body"])
+        assert message["type"] == "resume"
+        assert message["run_id"].startswith("run_")
 
 
 def test_schedule_event_is_an_eventbridge_scheduled_event() -> None:
