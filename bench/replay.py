@@ -1,0 +1,177 @@
+"""Replay overhead and store calls per task, on SQLite and on DynamoDB (moto's HTTP server).
+
+    .venv/bin/python bench/replay.py [--tasks 1000] [--backends sqlite,moto,dynalite]
+
+Prints, per backend: the cost of executing N new tasks, the cost of replaying them,
+and the store calls (reads, writes) per new task and per invocation. Figures only: no
+asserts; docs/performance.md quotes a run of this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger  # noqa: E402
+
+READS = {"get_run", "get_task", "load_history", "list_runs", "list_due_runs", "get_event"}
+
+
+class CountingStore:
+    """Wraps a store and counts its primitive calls (and DynamoDB API calls, when it has any)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.offload = inner.offload
+        self.calls: Counter[str] = Counter()
+        self.api: Counter[str] = Counter()
+        db = getattr(inner, "_db", None)
+        if hasattr(db, "meta"):
+            db.meta.events.register("before-call.dynamodb.*", self._count_api)
+
+    def _count_api(self, model: Any, **_: Any) -> None:
+        self.api[model.name] += 1
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return counted
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.api.clear()
+
+    def split(self) -> tuple[int, int]:
+        if self.api:
+            reads = sum(n for op, n in self.api.items() if op in {"GetItem", "Query", "Scan"})
+            return reads, sum(self.api.values()) - reads
+        reads = sum(n for op, n in self.calls.items() if op in READS)
+        return reads, sum(self.calls.values()) - reads
+
+
+def make_client(store: CountingStore, tasks: int) -> Client:
+    client = Client("bench", store=store)  # type: ignore[arg-type]
+
+    @client.define_job(id="many", trigger=invoke_trigger())
+    async def many(payload: Any, io: IO, ctx: Context) -> int:
+        for n in range(tasks):
+            await io.run_task(f"task-{n}", lambda n=n: {"n": n, "pad": "x" * 80})
+        await io.wait("pause", seconds=0.01)
+        return tasks
+
+    @client.define_job(id="empty", trigger=invoke_trigger())
+    async def empty(payload: Any, io: IO, ctx: Context) -> int:
+        await io.wait("pause", seconds=0.01)
+        return 0
+
+    return client
+
+
+async def measure(label: str, inner: Any, tasks: int) -> dict[str, Any]:
+    store = CountingStore(inner)
+    client = make_client(store, tasks)
+    figures: dict[str, Any] = {"backend": label}
+
+    async def one_invocation(run_id: str) -> tuple[float, tuple[int, int], Counter[str]]:
+        store.reset()
+        started = time.perf_counter()
+        await client.execute(run_id)
+        return time.perf_counter() - started, store.split(), Counter(store.calls)
+
+    base = await client.invoke("empty", None)
+    await one_invocation(base.id)
+    await asyncio.sleep(0.02)
+    base_seconds, base_calls, _ = await one_invocation(base.id)
+
+    run = await client.invoke("many", None)
+    print(f"[{label}] executing {tasks} new tasks ...", flush=True)
+    new_seconds, (new_reads, new_writes), _ = await one_invocation(run.id)
+    await asyncio.sleep(0.02)
+    print(f"[{label}] replaying them ...", flush=True)
+    replay_seconds, (replay_reads, replay_writes), calls = await one_invocation(run.id)
+    history = await asyncio.to_thread(inner.load_history, run.id)
+
+    figures.update(
+        new_task_ms=1000 * new_seconds / tasks,
+        writes_per_new_task=(new_writes - base_calls[1]) / tasks,
+        replay_per_task_us=1e6 * (replay_seconds - base_seconds) / tasks,
+        replay_invocation_ms=1000 * replay_seconds,
+        replay_reads=replay_reads,
+        replay_writes=replay_writes,
+        history_pages=history.pages,
+        replay_calls=dict(calls),
+    )
+    return figures
+
+
+def backends(names: list[str]) -> list[tuple[str, Any, Any]]:
+    from support.servers import dynalite_server, moto_server
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    made = []
+    for name in names:
+        if name == "sqlite":
+            made.append((name, None, None))
+        elif name == "moto":
+            made.append((name, moto_server, None))
+        elif name == "dynalite":
+            made.append((name, dynalite_server, None))
+        else:
+            raise SystemExit(f"unknown backend {name!r}; choose from sqlite, moto, dynalite")
+    return made
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--backends", default="sqlite,moto,dynalite")
+    args = parser.parse_args()
+    rows = []
+    for name, server, _ in backends(args.backends.split(",")):
+        if server is None:
+            path = ROOT / "bench" / f".replay-{uuid.uuid4().hex[:6]}.db"
+            try:
+                rows.append(await measure(name, SQLiteStore(path), args.tasks))
+            finally:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            continue
+        from triggerfish.core import DynamoDBStore
+
+        with server() as url:
+            store = DynamoDBStore(f"bench-{uuid.uuid4().hex[:8]}", endpoint_url=url, region="us-east-1")
+            store.create_table()
+            rows.append(await measure(name, store, args.tasks))
+
+    print(f"\n{args.tasks} tasks of ~100 bytes, Python {sys.version.split()[0]}")
+    header = ("backend", "new task ms", "writes/new task", "replay us/task",
+              "replay invocation ms", "reads, writes per replay invocation", "history pages")
+    print(" | ".join(header))
+    for row in rows:
+        print(
+            f"{row['backend']} | {row['new_task_ms']:.2f} | {row['writes_per_new_task']:.2f} | "
+            f"{row['replay_per_task_us']:.1f} | {row['replay_invocation_ms']:.1f} | "
+            f"{row['replay_reads']}, {row['replay_writes']} | {row['history_pages']}"
+        )
+        print(f"    store calls in the replay invocation: {row['replay_calls']}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
