@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from mangum import Mangum
 from mangum.handlers import ALB, APIGateway, HTTPGateway
+from triggerfish.core.dispatch.sqs import resume_message
 
 EVENTS = Path(__file__).parent / "events"
 HTTP_EVENTS = {
@@ -72,7 +73,7 @@ def test_mangum_refuses_sqs_and_schedule_events(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "count"), [("sqs_single.json", 1), ("sqs_batch.json", 3)])
-def test_sqs_records_are_consistent_queue_messages(name: str, count: int) -> None:
+def test_sqs_records_carry_sqs_dispatcher_resume_messages(name: str, count: int) -> None:
     records = load_event(name)["Records"]
     assert len(records) == count
     assert len({record["messageId"] for record in records}) == count
@@ -82,7 +83,7 @@ def test_sqs_records_are_consistent_queue_messages(name: str, count: int) -> Non
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         assert int(record["attributes"]["ApproximateReceiveCount"]) >= 1
         message = json.loads(record["body"])
-        assert message["type"] == "resume"
+        assert record["body"] == resume_message(message["run_id"], message["at"])
         assert message["run_id"].startswith("run_")
 
 
