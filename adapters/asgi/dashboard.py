@@ -22,7 +22,7 @@ import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -33,7 +33,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-
 from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound
 from triggerfish.core.models import Run
 from triggerfish.core.types import RunStatus
@@ -130,8 +129,10 @@ class _Dashboard:
                 if request.headers.get(FRAGMENT_HEADER):
                     return Response(status_code=401)
                 target = _path(request, "dashboard_login")
-                here = request.url.path if request.method == "GET" else _path(
-                    request, "dashboard_jobs"
+                here = (
+                    request.url.path
+                    if request.method == "GET"
+                    else _path(request, "dashboard_jobs")
                 )
                 if request.method == "GET" and request.url.query:
                     here += "?" + request.url.query
@@ -139,7 +140,9 @@ class _Dashboard:
             if csrf:
                 form = await request.form()
                 token = form.get("csrf_token")
-                if not self.signer.is_csrf_token(session_id, token if isinstance(token, str) else None):
+                if not self.signer.is_csrf_token(
+                    session_id, token if isinstance(token, str) else None
+                ):
                     return self.error(
                         request,
                         session_id,
@@ -197,7 +200,7 @@ class _Dashboard:
         )
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.client.clock.time(), tz=timezone.utc)
+        return datetime.fromtimestamp(self.client.clock.time(), tz=UTC)
 
     # -- pages --------------------------------------------------------------------------
 
@@ -297,7 +300,10 @@ class _Dashboard:
             return self._not_found(request, session_id, "run", run_id)
         if not run.is_final:
             return self.error(
-                request, session_id, 409, "Run still live",
+                request,
+                session_id,
+                409,
+                "Run still live",
                 f"Run {run_id} is {run.status.value}; only a finished run can be re-run.",
             )
         try:
@@ -404,7 +410,7 @@ def _run_duration(run: Run, now: datetime) -> float | None:
 def _when(value: datetime | None) -> str:
     if value is None:
         return "\u2014"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _pretty(value: Any) -> str:

@@ -14,7 +14,6 @@ import hmac
 import secrets
 
 from itsdangerous import BadData, URLSafeTimedSerializer
-
 from triggerfish.core.errors import ConfigError
 
 SESSION_COOKIE = "triggerfish_session"
