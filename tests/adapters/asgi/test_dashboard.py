@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
-
 from triggerfish.adapters.asgi.badges import RUN_BADGES, TASK_BADGES, badge
 from triggerfish.adapters.asgi.dashboard import FRAGMENT_HEADER, dashboard_routes
 from triggerfish.adapters.asgi.sessions import SessionSigner
@@ -36,7 +35,7 @@ from triggerfish.core import (
 )
 
 KEY = "unit-key"
-T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
@@ -89,19 +88,34 @@ def test_every_status_has_its_own_glyph_label_and_colour() -> None:
 
 
 def test_timeline_bars_share_the_run_axis_and_nest_subtasks() -> None:
-    child = Task(id="c", key="child", status=TaskStatus.COMPLETED,
-                 started_at=at(2), completed_at=at(4))
-    parent = Task(id="p", key="parent", status=TaskStatus.COMPLETED,
-                  started_at=at(1), completed_at=at(5), children=[child])
+    child = Task(
+        id="c", key="child", status=TaskStatus.COMPLETED, started_at=at(2), completed_at=at(4)
+    )
+    parent = Task(
+        id="p",
+        key="parent",
+        status=TaskStatus.COMPLETED,
+        started_at=at(1),
+        completed_at=at(5),
+        children=[child],
+    )
     wait = Task(id="w", key="pause", kind="wait", status=TaskStatus.WAITING, started_at=at(5))
-    run = Run(id="r", job_id="j", status=RunStatus.WAITING, created_at=at(0), started_at=at(0),
-              tasks=[parent, wait])
+    run = Run(
+        id="r",
+        job_id="j",
+        status=RunStatus.WAITING,
+        created_at=at(0),
+        started_at=at(0),
+        tasks=[parent, wait],
+    )
     timeline = build_timeline(run, now=at(10))
     assert timeline.axis_seconds == 10
     rows = {row.task.key: row for row in timeline.rows}
     assert [row.task.key for row in timeline.rows] == ["parent", "child", "pause"]
     assert (rows["child"].depth, rows["child"].offset_percent, rows["child"].width_percent) == (
-        1, 20.0, 20.0
+        1,
+        20.0,
+        20.0,
     )
     assert rows["parent"].offset_percent == 10.0 and rows["parent"].width_percent == 40.0
     assert rows["pause"].is_open and rows["pause"].width_percent == 50.0
@@ -109,10 +123,18 @@ def test_timeline_bars_share_the_run_axis_and_nest_subtasks() -> None:
 
 
 def test_a_finished_run_ends_its_axis_and_an_instant_task_stays_visible() -> None:
-    instant = Task(id="i", key="instant", status=TaskStatus.COMPLETED,
-                   started_at=at(4), completed_at=at(4))
-    run = Run(id="r", job_id="j", status=RunStatus.COMPLETED, created_at=at(0),
-              started_at=at(0), completed_at=at(4), tasks=[instant])
+    instant = Task(
+        id="i", key="instant", status=TaskStatus.COMPLETED, started_at=at(4), completed_at=at(4)
+    )
+    run = Run(
+        id="r",
+        job_id="j",
+        status=RunStatus.COMPLETED,
+        created_at=at(0),
+        started_at=at(0),
+        completed_at=at(4),
+        tasks=[instant],
+    )
     (row,) = build_timeline(run, now=at(100)).rows
     assert row.offset_percent + row.width_percent <= 100.0
     assert row.width_percent > 0
@@ -120,8 +142,13 @@ def test_a_finished_run_ends_its_axis_and_an_instant_task_stays_visible() -> Non
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "\u2014"), (0.25, "250 ms"), (4.24, "4.2 s"), (185, "3 min 05 s"),
-     (7260, "2 h 01 min")],
+    [
+        (None, "\u2014"),
+        (0.25, "250 ms"),
+        (4.24, "4.2 s"),
+        (185, "3 min 05 s"),
+        (7260, "2 h 01 min"),
+    ],
 )
 def test_durations_read_short(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text

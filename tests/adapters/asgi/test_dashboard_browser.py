@@ -23,7 +23,6 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
-
 from support.servers import free_port, unavailable
 from triggerfish.adapters.asgi import create_app
 from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger
@@ -32,8 +31,13 @@ API_KEY = "dashboard-test-key"
 PREFIX = "/ops"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PAUSE_SECONDS = 3.0
 
@@ -91,9 +95,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     client = Client("dash", store=SQLiteStore(tmp_path_factory.mktemp("dash") / "runs.db"))
     define_jobs(client)
     inner = create_app(client, api_key=API_KEY)
-    parent = Starlette(
-        routes=[Mount(PREFIX, app=inner)], lifespan=inner.router.lifespan_context
-    )
+    parent = Starlette(routes=[Mount(PREFIX, app=inner)], lifespan=inner.router.lifespan_context)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(parent, host="127.0.0.1", port=port, log_level="warning")
@@ -169,7 +171,9 @@ def test_a_forged_cancel_without_the_csrf_token_is_refused_and_changes_nothing(
         with logged_in(site) as other:
             other_token = csrf_token(other.get("/").text)
         assert other_token != token
-        assert http.post(f"/runs/{run_id}/cancel", data={"csrf_token": other_token}).status_code == 403
+        assert (
+            http.post(f"/runs/{run_id}/cancel", data={"csrf_token": other_token}).status_code == 403
+        )
         assert site.run(run_id)["status"] == "WAITING"
         answer = http.post(f"/runs/{run_id}/cancel", data={"csrf_token": token})
         assert answer.status_code == 303
