@@ -265,3 +265,22 @@ def test_a_run_fills_in_live_and_another_is_canceled_from_its_page(
     rerun_id = page.url.rsplit("/", 1)[-1]
     assert site.run(rerun_id)["payload"] == {"n": 7}
     page.close()
+
+
+def test_without_javascript_forms_work_and_a_live_run_page_refreshes_itself(
+    site: Site, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    run_id = site.invoke("pausing", {"n": 1})
+    page.goto(f"{site.base}/runs/{run_id}")
+    page.fill("input[name=api_key]", API_KEY)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{site.base}/runs/{run_id}")
+    expect(page.locator(".run-head .badge")).to_have_text(
+        re.compile("Completed"), timeout=PAUSE_SECONDS * 1000 + 8000
+    )
+    expect(page.locator("table.logs")).to_contain_text("all finished")
+    context.close()
