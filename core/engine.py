@@ -84,6 +84,9 @@ async def execute(client: Client, run_id: str, deadline: float | None) -> Outcom
     if run.status.is_final:
         return Outcome(status=run.status)
     if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
+        # Woken early (a lost timer, a duplicate message): ask again for the right time.
+        if client.dispatcher is not None:
+            await client.dispatcher.dispatch(run_id, run.resume_at)
         return Outcome(status=run.status, resume_at=run.resume_at)
     is_lease_expired = run.lease_expires_at is not None and run.lease_expires_at < now
     if run.lease_owner is not None and not is_lease_expired:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import time
 from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -34,10 +35,12 @@ class SQSDispatcher:
         client: SQSClient | None = None,
         endpoint_url: str | None = None,
         region: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not queue_url:
             raise ValueError("SQSDispatcher queue_url must be a non-empty string")
         self.queue_url = queue_url
+        self.clock: Clock = clock or SystemClock()
         if client is None:
             try:
                 import boto3
@@ -51,7 +54,7 @@ class SQSDispatcher:
 
     def delay_for(self, at: float, *, now: float | None = None) -> int:
         """Whole seconds to delay a message for `at`, capped at SQS's 900."""
-        remaining = at - (time.time() if now is None else now)
+        remaining = at - (self.clock.time() if now is None else now)
         return max(0, min(MAX_DELAY_SECONDS, math.ceil(remaining)))
 
     def send(self, body: str, *, delay_seconds: int = 0) -> None:

@@ -1,0 +1,98 @@
+"""`create_handler`: one Lambda handler for HTTP, SQS, schedule and direct events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from triggerfish.core import Client
+
+from .context import LambdaContext, deadline_of
+from .direct import error, handle_direct
+from .events import EventKind, kind_of
+from .sqs import handle_records
+
+logger = logging.getLogger(__name__)
+
+
+class TickerDispatcher:
+    """Stands in when the client has no dispatcher (no queue): runs wait for the ticker.
+
+    Each run's next time is in the store (its due time), so the ticker finds it and runs
+    it inline; nothing starts a background loop that a frozen Lambda container would stall.
+    """
+
+    async def dispatch(self, run_id: str, at: float) -> None:
+        logger.debug("run %s due at %.3f; the ticker will resume it", run_id, at)
+
+
+class Handler:
+    """Routes each event by its shape; keeps one event loop per container.
+
+    Mangum runs the ASGI app on ``asyncio.get_event_loop()``; sharing that loop keeps
+    later HTTP events working (an ``asyncio.run`` per invocation would close it).
+    """
+
+    def __init__(self, client: Client, *, api_key: str | None = None) -> None:
+        if client.dispatcher is None:
+            logger.warning("no dispatcher (TRIGGERFISH_QUEUE_URL unset): runs advance on ticks")
+            client.dispatcher = TickerDispatcher()
+        self.client = client
+        self.api_key = api_key
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+
+    def __call__(self, event: Any, context: LambdaContext | None = None) -> Any:
+        kind = kind_of(event)
+        if kind is EventKind.HTTP:
+            return self._http_handler()(event, context)
+        if kind is EventKind.UNKNOWN:
+            keys = sorted(event)[:8] if isinstance(event, dict) else type(event).__name__
+            logger.warning("event of no known shape: %s", keys)
+            return error(
+                "unknown_event",
+                "triggerfish answers API Gateway, ALB, function URL, SQS, EventBridge "
+                f"scheduled and direct ({{'action': ...}}) events; got keys {keys}",
+            )
+        loop = self._event_loop()
+        deadline = deadline_of(context, self.client.clock.time())
+        if kind is EventKind.SQS:
+            return loop.run_until_complete(handle_records(self.client, event["Records"], deadline))
+        if kind is EventKind.SCHEDULE:
+            return loop.run_until_complete(self._tick(deadline))
+        return loop.run_until_complete(handle_direct(self.client, event, deadline))
+
+    async def _tick(self, deadline: float | None) -> dict[str, list[str]]:
+        """The sweeper and schedules; without a queue, due runs are executed right here."""
+        due = await self.client.tick()
+        if isinstance(self.client.dispatcher, TickerDispatcher):
+            for run_id in due:
+                await self.client.execute(run_id, deadline=deadline)
+        return {"dispatched": due}
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+        return self._loop
+
+    def _http_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        if self._http is None:
+            self._event_loop()
+            from mangum import Mangum
+
+            from ..asgi import create_app
+
+            app = create_app(self.client, api_key=self.api_key)
+            self._http = Mangum(app, lifespan="off")
+        return self._http
+
+
+def create_handler(client: Client, *, api_key: str | None = None) -> Handler:
+    """The Lambda handler for `client`: ``handler = create_handler(client)``.
+
+    The deadline of every invocation is ``context.get_remaining_time_in_millis()``.
+    """
+    return Handler(client, api_key=api_key)

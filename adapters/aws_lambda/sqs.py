@@ -1,0 +1,60 @@
+"""SQS records: resume messages, answered with `batchItemFailures` (partial batch responses).
+
+A message for a time still in the future is a hop of a long wait: it is sent on for the
+time that is left, without touching the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from triggerfish.core import Client, RunNotFound
+
+logger = logging.getLogger(__name__)
+
+EARLY_TOLERANCE_SECONDS = 1.0
+"""A message this close to its time is treated as due (SQS delays are whole seconds)."""
+
+
+class ResumeMessage(BaseModel):
+    """The body `SQSDispatcher` sends: run `run_id` again at `at` (epoch seconds)."""
+
+    type: Literal["resume"] = "resume"
+    run_id: str
+    at: float
+
+
+async def handle_records(
+    client: Client, records: list[dict[str, Any]], deadline: float | None
+) -> dict[str, list[dict[str, str]]]:
+    """Processes each record; a record that fails is reported, not the whole batch."""
+    failures: list[dict[str, str]] = []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            await handle_record(client, record, deadline)
+        except Exception:  # noqa: BLE001 - reported to SQS, which redelivers it, then to the DLQ
+            logger.exception("SQS message %s failed", message_id, extra={"message_id": message_id})
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+async def handle_record(client: Client, record: dict[str, Any], deadline: float | None) -> None:
+    """Resumes the run a message names, or sends an early message on (a hop)."""
+    try:
+        message = ResumeMessage.model_validate_json(record.get("body") or "")
+    except ValidationError as exc:
+        raise ValueError(f"SQS message is not a triggerfish resume message: {exc}") from exc
+    if message.at > client.clock.time() + EARLY_TOLERANCE_SECONDS:
+        if client.dispatcher is None:
+            raise ValueError("an early resume message needs a dispatcher to hop")
+        await client.dispatcher.dispatch(message.run_id, message.at)
+        return
+    try:
+        outcome = await client.execute(message.run_id, deadline=deadline)
+    except RunNotFound:
+        logger.warning("resume message for unknown run %s dropped", message.run_id)
+        return
+    logger.debug("run %s: %s", message.run_id, outcome.status.value)
