@@ -17,8 +17,6 @@ Every link is built with ``url_for``, so the dashboard works under any mount pre
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,26 +25,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import jinja2
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound
 from triggerfish.core.models import Run
 from triggerfish.core.types import RunStatus
 
-from .badges import RUN_BADGES, badge
+from .badges import RUN_BADGES
+from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, SessionSigner
-from .timeline import build_timeline, format_duration
+from .timeline import build_timeline
 
 if TYPE_CHECKING:
     from triggerfish.core.client import Client
     from triggerfish.core.jobs import Job
 
 _HERE = Path(__file__).parent
-FRAGMENT_HEADER = "X-Triggerfish-Fragment"
 RUNS_PER_PAGE = 25
 LATEST_RUNS_PER_JOB = 5
 COUNTED_RUNS_PER_JOB = 500
@@ -104,19 +100,7 @@ class _Dashboard:
     def __init__(self, client: Client, signer: SessionSigner) -> None:
         self.client = client
         self.signer = signer
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(_HERE / "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.globals["path_for"] = _path_for
-        env.globals["badge"] = badge
-        env.filters["duration"] = format_duration
-        env.filters["when"] = _when
-        env.filters["pretty"] = _pretty
-        self.templates = Jinja2Templates(env=env)
+        self.pages = Pages(client_id=client.id)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -126,13 +110,13 @@ class _Dashboard:
         async def endpoint(request: Request) -> Response:
             session_id = self.signer.session_id(request.cookies.get(SESSION_COOKIE))
             if session_id is None:
-                if request.headers.get(FRAGMENT_HEADER):
+                if is_fragment(request):
                     return Response(status_code=401)
-                target = _path(request, "dashboard_login")
+                target = path_of(request, "dashboard_login")
                 here = (
                     request.url.path
                     if request.method == "GET"
-                    else _path(request, "dashboard_jobs")
+                    else path_of(request, "dashboard_jobs")
                 )
                 if request.method == "GET" and request.url.query:
                     here += "?" + request.url.query
@@ -156,35 +140,11 @@ class _Dashboard:
         return endpoint
 
     def render(
-        self,
-        request: Request,
-        session_id: str | None,
-        content: str,
-        *,
-        title: str,
-        live: bool = False,
-        status_code: int = 200,
-        **context: Any,
+        self, request: Request, session_id: str | None, content: str, **options: Any
     ) -> Response:
-        """A page (or, for the poll, only its live fragment) with the security headers."""
-        nonce = secrets.token_urlsafe(12)
-        is_fragment = bool(request.headers.get(FRAGMENT_HEADER))
-        context.update(
-            content=content,
-            title=title,
-            live=live,
-            csp_nonce=nonce,
-            client_id=self.client.id,
-            csrf_token=None if session_id is None else self.signer.csrf_token(session_id),
-        )
-        response = self.templates.TemplateResponse(
-            request,
-            "_live.html" if is_fragment else "base.html",
-            context,
-            status_code=status_code,
-        )
-        response.headers.update(_security_headers(nonce))
-        return response
+        """A page for this session (its CSRF token in the forms); see `Pages.render`."""
+        token = None if session_id is None else self.signer.csrf_token(session_id)
+        return self.pages.render(request, content, csrf_token=token, **options)
 
     def error(
         self, request: Request, session_id: str | None, status_code: int, title: str, message: str
@@ -218,7 +178,7 @@ class _Dashboard:
         counts = [(status, counter[status]) for status in RunStatus if counter[status]]
         return _JobSummary(
             job=job,
-            trigger=_trigger_text(job.describe()["trigger"]),
+            trigger=trigger_text(job.describe()["trigger"]),
             counts=counts,
             counted=len(page.runs),
             is_capped=page.next_cursor is not None,
@@ -248,14 +208,14 @@ class _Dashboard:
             title=job.name or job.id,
             live=any(not run.is_final for run in page.runs),
             job=job,
-            trigger=_trigger_text(job.describe()["trigger"]),
+            trigger=trigger_text(job.describe()["trigger"]),
             runs=page.runs,
             status=status,
             statuses=list(RUN_BADGES),
             cursor=cursor,
             next_cursor=page.next_cursor,
             now=self.now(),
-            run_duration=_run_duration,
+            run_duration=run_duration,
         )
 
     async def run(self, request: Request, session_id: str) -> Response:
@@ -277,7 +237,7 @@ class _Dashboard:
             job=job,
             can_rerun=run.is_final and job is not None and job.enabled,
             timeline=build_timeline(run, now),
-            duration=_run_duration(run, now),
+            duration=run_duration(run, now),
         )
 
     # -- actions ------------------------------------------------------------------------
@@ -289,7 +249,7 @@ class _Dashboard:
             await self.client.cancel_run(run_id)
         except RunNotFound:
             return self._not_found(request, session_id, "run", run_id)
-        return RedirectResponse(_path(request, "dashboard_run", run_id=run_id), 303)
+        return RedirectResponse(path_of(request, "dashboard_run", run_id=run_id), 303)
 
     async def rerun(self, request: Request, session_id: str) -> Response:
         """Starts a new run of a finished run's job with the same payload, and shows it."""
@@ -312,7 +272,7 @@ class _Dashboard:
             return self._not_found(request, session_id, "job", run.job_id)
         except ConfigError as exc:
             return self.error(request, session_id, 409, "Cannot re-run", str(exc))
-        return RedirectResponse(_path(request, "dashboard_run", run_id=new.id), 303)
+        return RedirectResponse(path_of(request, "dashboard_run", run_id=new.id), 303)
 
     async def login(self, request: Request) -> Response:
         """The login form (GET) and its check (POST), which sets the session cookie."""
@@ -327,7 +287,7 @@ class _Dashboard:
                     SESSION_COOKIE,
                     self.signer.new_session(),
                     max_age=self.signer.max_age_seconds,
-                    path=_path(request, "dashboard_jobs"),
+                    path=path_of(request, "dashboard_jobs"),
                     secure=request.url.scheme == "https",
                     httponly=True,
                     samesite="lax",
@@ -350,9 +310,9 @@ class _Dashboard:
 
     async def logout(self, request: Request, session_id: str) -> Response:
         """Forgets the session cookie and goes back to the login form."""
-        response = RedirectResponse(_path(request, "dashboard_login"), 303)
+        response = RedirectResponse(path_of(request, "dashboard_login"), 303)
         response.delete_cookie(
-            SESSION_COOKIE, path=_path(request, "dashboard_jobs"), httponly=True, samesite="lax"
+            SESSION_COOKIE, path=path_of(request, "dashboard_jobs"), httponly=True, samesite="lax"
         )
         return response
 
@@ -360,19 +320,9 @@ class _Dashboard:
         return self.error(request, session_id, 404, "Not found", f"There is no {kind} {ident!r}.")
 
 
-def _path(request: Request, name: str, **params: Any) -> str:
-    """The path (with the mount prefix) of a named route, without scheme and host."""
-    return request.url_for(name, **params).path
-
-
-@jinja2.pass_context
-def _path_for(context: Any, name: str, **params: Any) -> str:
-    return _path(context["request"], name, **params)
-
-
 def _safe_next(request: Request, given: Any) -> str:
     """Where to go after logging in: a path inside the dashboard, never another site."""
-    home = _path(request, "dashboard_jobs")
+    home = path_of(request, "dashboard_jobs")
     if (
         isinstance(given, str)
         and given.startswith(home)
@@ -382,49 +332,3 @@ def _safe_next(request: Request, given: Any) -> str:
     ):
         return given
     return home
-
-
-def _security_headers(nonce: str) -> dict[str, str]:
-    # Only this page's own inline script runs; no frame may host the cancel buttons.
-    policy = (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        f"script-src 'nonce-{nonce}'; connect-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "Cache-Control": "no-store",
-        "Vary": FRAGMENT_HEADER,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-    }
-
-
-def _run_duration(run: Run, now: datetime) -> float | None:
-    if run.started_at is None:
-        return None
-    end = run.completed_at or (None if run.is_final else now)
-    return None if end is None else (end - run.started_at).total_seconds()
-
-
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return "\u2014"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
-
-
-def _trigger_text(trigger: dict[str, Any]) -> str:
-    kind = trigger.get("kind", "")
-    if "event" in trigger:
-        return f"event {trigger['event']}"
-    if "cron" in trigger:
-        return f"cron {trigger['cron']}"
-    if "seconds" in trigger:
-        return f"every {format_duration(float(trigger['seconds']))}"
-    if "webhook" in trigger:
-        return f"webhook {trigger['webhook']}"
-    return str(kind or "invoke")

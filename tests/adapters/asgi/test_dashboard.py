@@ -18,7 +18,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from triggerfish.adapters.asgi.badges import RUN_BADGES, TASK_BADGES, badge
-from triggerfish.adapters.asgi.dashboard import FRAGMENT_HEADER, dashboard_routes
+from triggerfish.adapters.asgi.dashboard import dashboard_routes
+from triggerfish.adapters.asgi.pages import FRAGMENT_HEADER
 from triggerfish.adapters.asgi.sessions import SessionSigner
 from triggerfish.adapters.asgi.timeline import build_timeline, format_duration
 from triggerfish.core import (
