@@ -131,13 +131,20 @@ def _pretty(value: Any) -> str:
 
 
 def trigger_text(trigger: dict[str, Any]) -> str:
-    """A trigger's `describe()` in a few words: ``event user.created``, ``every 60.0 s``."""
+    """A trigger's `describe()` in a few words: ``event user.created``, ``every 5 min``."""
     if "event" in trigger:
         return f"event {trigger['event']}"
     if "cron" in trigger:
         return f"cron {trigger['cron']}"
     if "seconds" in trigger:
-        return f"every {format_duration(float(trigger['seconds']))}"
+        return f"every {_interval(float(trigger['seconds']))}"
     if "webhook" in trigger:
         return f"webhook {trigger['webhook']}"
     return str(trigger.get("kind") or "invoke")
+
+
+def _interval(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return format_duration(seconds)

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from triggerfish.adapters.asgi.badges import RUN_BADGES, TASK_BADGES, badge
 from triggerfish.adapters.asgi.dashboard import dashboard_routes
-from triggerfish.adapters.asgi.pages import FRAGMENT_HEADER
+from triggerfish.adapters.asgi.pages import FRAGMENT_HEADER, trigger_text
 from triggerfish.adapters.asgi.sessions import SessionSigner
 from triggerfish.adapters.asgi.timeline import build_timeline, format_duration
 from triggerfish.core import (
@@ -153,6 +153,27 @@ def test_a_finished_run_ends_its_axis_and_an_instant_task_stays_visible() -> Non
 )
 def test_durations_read_short(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_triggers_read_as_a_few_words() -> None:
+    from triggerfish.core import cron_trigger, event_trigger, interval_trigger, webhook_trigger
+
+    triggers = [
+        event_trigger("user.created"),
+        cron_trigger("0 3 * * *"),
+        interval_trigger(86400),
+        interval_trigger(90),
+        webhook_trigger("github", secret="s"),
+        invoke_trigger(),
+    ]
+    assert [trigger_text(t.describe()) for t in triggers] == [
+        "event user.created",
+        "cron 0 3 * * *",
+        "every 1 d",
+        "every 1 min 30 s",
+        "webhook github",
+        "invoke",
+    ]
 
 
 # -- pages in process ----------------------------------------------------------------------
