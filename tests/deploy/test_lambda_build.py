@@ -7,10 +7,20 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from deploy_tools import ROOT, built_artifact
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLE_DEFINITION = ROOT / "core" / "store" / "table.json"
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def x86_artifact() -> Path:
+    return built_artifact("x86_64")
+
+
+@pytest.fixture(scope="module")
+def arm64_artifact() -> Path:
+    return built_artifact("arm64")
 
 
 def _names(artifact: Path) -> set[str]:

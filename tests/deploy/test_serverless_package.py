@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deploy_tools import ROOT, built_artifact, cfn_lint, osls
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLE_DEFINITION = json.loads((ROOT / "core" / "store" / "table.json").read_text())
 TEMPLATE_NAME = "cloudformation-template-update-stack.json"
 CFN_LINT_ERROR_BIT = 2
@@ -29,9 +29,9 @@ ENVIRONMENT = {
 }
 
 
-def _package(osls: Path, out_dir: Path, *params: str) -> Path:
+def _package(out_dir: Path, *params: str) -> Path:
     """Run `osls package` into out_dir (never the work tree's .serverless/)."""
-    command = [str(osls), "package", "--stage", "test", "--package", str(out_dir)]
+    command = [str(osls()), "package", "--stage", "test", "--package", str(out_dir)]
     command += [f"--param={param}" for param in params]
     result = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
@@ -41,9 +41,10 @@ def _package(osls: Path, out_dir: Path, *params: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def template_path(osls: Path, x86_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The stack template packaged once, with the real x86_64 artifact."""
-    return _package(osls, tmp_path_factory.mktemp("package"), f"artifact={x86_artifact}")
+    artifact = built_artifact("x86_64")
+    return _package(tmp_path_factory.mktemp("package"), f"artifact={artifact}")
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +70,9 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
-def test_cfn_lint_reports_no_error_on_the_packaged_template(
-    cfn_lint: Path, template_path: Path
-) -> None:
+def test_cfn_lint_reports_no_error_on_the_packaged_template(template_path: Path) -> None:
     result = subprocess.run(
-        [str(cfn_lint), str(template_path)],
+        [str(cfn_lint()), str(template_path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -192,11 +191,9 @@ def test_iam_policy_grants_only_this_service_s_table_queue_and_bucket(
             assert '"*"' not in text
 
 
-def test_architecture_and_jobs_module_are_set_in_one_place(
-    osls: Path, arm64_artifact: Path, tmp_path: Path
-) -> None:
+def test_architecture_and_jobs_module_are_set_in_one_place(tmp_path: Path) -> None:
     template_path = _package(
-        osls, tmp_path, "architecture=arm64", f"artifact={arm64_artifact}",
+        tmp_path, "architecture=arm64", f"artifact={built_artifact('arm64')}",
         "jobsModule=acme_jobs.jobs:client", "apiKey=secret-for-a-throwaway-stage",
     )  # fmt: skip
     resources = json.loads(template_path.read_text())["Resources"]

@@ -1,0 +1,75 @@
+"""Helpers for the deploy tests: the tools they need and the real Lambda build, made once.
+
+Not a conftest.py: a second module named ``conftest`` on sys.path breaks tests that import
+from the root conftest. The build (pip for Lambda's platform) takes seconds, so each
+architecture is built once per test process, into a temporary folder removed at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = ROOT / "deploy" / "build.py"
+OSLS = ROOT / "node_modules" / ".bin" / "osls"
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+JOBS_PACKAGE = "acme_jobs"
+
+
+def require(tool: Path | str | None, what: str) -> Path:
+    """Return the tool's path; skip when it is missing, but fail under CI=true."""
+    if tool and Path(tool).exists():
+        return Path(tool)
+    message = f"{what} is missing ({tool}); run `make install node`"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def osls() -> Path:
+    """The osls executable from node_modules (node must be on PATH)."""
+    require(shutil.which("node"), "node")
+    return require(OSLS, "osls (npm, the Serverless Framework v3 fork)")
+
+
+def cfn_lint() -> Path:
+    """The cfn-lint executable of this virtualenv."""
+    return require(CFN_LINT, "cfn-lint (PyPI)")
+
+
+@cache
+def _scratch() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="triggerfish-deploy-tests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@cache
+def jobs_folder() -> Path:
+    """A user's jobs package, to check that the build puts it at the zip's root."""
+    folder = _scratch() / "user" / JOBS_PACKAGE
+    (folder / "__pycache__").mkdir(parents=True)
+    (folder / "__init__.py").write_text('"""Jobs of a user of triggerfish."""\n')
+    (folder / "jobs.py").write_text("client = None\n")
+    (folder / "__pycache__" / "jobs.cpython-311.pyc").write_bytes(b"stale")
+    return folder
+
+
+@cache
+def built_artifact(arch: str) -> Path:
+    """Run deploy/build.py for real, once per architecture, and return the zip."""
+    out_dir = _scratch() / f"lambda-{arch}"
+    command = [sys.executable, str(BUILD_SCRIPT), "--arch", arch, "--out", str(out_dir)]
+    command += ["--jobs", str(jobs_folder())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out_dir / f"triggerfish-{arch}.zip"
