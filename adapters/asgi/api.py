@@ -21,6 +21,7 @@ DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
 """Milliseconds the caller of ``/execute`` allows the invocation, counted from arrival."""
 MAX_DEADLINE_MS = 24 * 3600 * 1000
 DEFAULT_PAGE_SIZE = 50
+LIST_RUNS_PARAMETERS = frozenset({"job", "status", "cursor", "limit"})
 
 
 def _client(request: Request) -> Client:
@@ -63,6 +64,10 @@ async def list_jobs(request: Request) -> JSONResponse:
 
 async def list_runs(request: Request) -> JSONResponse:
     query = request.query_params
+    for name in query:
+        if name not in LIST_RUNS_PARAMETERS:
+            allowed = ", ".join(sorted(LIST_RUNS_PARAMETERS))
+            raise invalid_field(["query", name], f"is not a parameter; use {allowed}")
     limit = _limit(query.get("limit"))
     status = _status(query.get("status"))
     cursor = query.get("cursor") or None
@@ -95,7 +100,7 @@ async def execute_run(request: Request) -> JSONResponse:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_PAGE_SIZE
     try:
         limit = int(raw)
@@ -109,7 +114,7 @@ def _limit(raw: str | None) -> int:
 
 
 def _status(raw: str | None) -> RunStatus | None:
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
         return RunStatus(raw.upper())

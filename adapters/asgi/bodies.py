@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 
 from .errors import APIError, validation_details
@@ -31,6 +31,14 @@ class EventBody(BaseModel):
         description="Idempotency key: a second event with this id starts no new run.",
     )
     timestamp: datetime | None = Field(default=None, description="When it happened (ISO 8601).")
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp_is_text(cls, value: Any) -> Any:
+        """Only ISO 8601 text, as documented (pydantic alone would take epoch numbers)."""
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time string")
+        return value
 
 
 class InvokeBody(BaseModel):
