@@ -1,0 +1,72 @@
+"""Dispatch: the local dispatcher drives runs to the end and recovers them after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from triggerfish.core import (
+    IO,
+    Client,
+    Context,
+    LocalDispatcher,
+    RunStatus,
+    SQLiteStore,
+    SQSDispatcher,
+    invoke_trigger,
+)
+
+
+def define(client: Client) -> None:
+    @client.define_job(id="short", trigger=invoke_trigger())
+    async def short(payload: Any, io: IO, ctx: Context) -> str:
+        await io.run_task("one", lambda: 1)
+        await io.wait("breath", seconds=0.3)
+        return "done"
+
+
+async def wait_for_status(client: Client, run_id: str, status: RunStatus) -> None:
+    for _ in range(100):
+        if (await client.get_run(run_id, tasks=False)).status is status:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} never reached {status.value}")
+
+
+async def test_local_dispatcher_runs_an_invoked_run_through_its_wait(tmp_path: Path) -> None:
+    client = Client("local", store=SQLiteStore(tmp_path / "runs.db"))
+    define(client)
+    dispatcher = LocalDispatcher(client, sweep_interval_seconds=0.1)
+    client.dispatcher = dispatcher
+    await dispatcher.start()
+    try:
+        run = await client.invoke("short", None)
+        await wait_for_status(client, run.id, RunStatus.COMPLETED)
+    finally:
+        await dispatcher.stop()
+    assert (await client.get_run(run.id)).invocation_count == 2
+
+
+async def test_a_new_dispatcher_recovers_runs_left_by_a_stopped_one(tmp_path: Path) -> None:
+    first = Client("a", store=SQLiteStore(tmp_path / "runs.db"))
+    define(first)
+    run = await first.invoke("short", None)
+    assert (await first.execute(run.id)).status is RunStatus.WAITING
+
+    second = Client("b", store=SQLiteStore(tmp_path / "runs.db"))
+    define(second)
+    second.dispatcher = LocalDispatcher(second, sweep_interval_seconds=0.1)
+    await second.dispatcher.start()
+    try:
+        await wait_for_status(second, run.id, RunStatus.COMPLETED)
+    finally:
+        await second.dispatcher.stop()
+
+
+def test_sqs_delays_are_whole_seconds_capped_at_fifteen_minutes() -> None:
+    dispatcher = SQSDispatcher("http://queue.invalid/q", client=object())  # type: ignore[arg-type]
+    assert dispatcher.delay_for(100.0, now=100.0) == 0
+    assert dispatcher.delay_for(100.2, now=100.0) == 1
+    assert dispatcher.delay_for(100.0 + 7200, now=100.0) == 900
+    assert dispatcher.delay_for(50.0, now=100.0) == 0
