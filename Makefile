@@ -35,5 +35,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/replay.py
 
+screenshots: install
+	$(BIN)/python docs/screenshots.py
+
 clean:
 	rm -rf $(VENV) node_modules build dist *.egg-info .serverless
