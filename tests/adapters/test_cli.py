@@ -1,0 +1,189 @@
+"""The real `triggerfish` command against a live server (and moto for init-table)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.servers import free_port
+
+HERE = Path(__file__).resolve().parent
+TRIGGERFISH = Path(sys.executable).with_name("triggerfish")
+API_KEY = "test-key-0123456789"
+
+
+def triggerfish(*args: str, url: str | None = None, api_key: str | None = API_KEY,
+                timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Runs the installed console script; TRIGGERFISH_URL / _API_KEY set when given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
+    if url is not None:
+        env["TRIGGERFISH_URL"] = url
+    if api_key is not None:
+        env["TRIGGERFISH_API_KEY"] = api_key
+    return subprocess.run(
+        [str(TRIGGERFISH), *args], env=env, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_send_event_prints_the_event_and_its_runs(live: Any) -> None:
+    result = triggerfish("send-event", "user.created", '{"name": "Ada"}', url=live.url)
+    assert result.returncode == 0, result.stderr
+    run_id = re.search(r"run_\w+", result.stdout)
+    assert run_id and "started 1 run(s)" in result.stdout
+    live.wait_for_status(run_id.group(0), "COMPLETED")
+
+
+def test_send_event_with_an_id_is_idempotent_and_json_prints_the_answer(live: Any) -> None:
+    event_id = f"cli-{uuid.uuid4().hex}"
+    args = ("send-event", "user.created", '{"name": "Bo"}', "--id", event_id, "--json")
+    first = json.loads(triggerfish(*args, url=live.url).stdout)
+    second = json.loads(triggerfish(*args, url=live.url).stdout)
+    assert first["id"] == second["id"] == event_id
+    assert first["run_ids"] == second["run_ids"]
+
+
+def test_runs_lists_runs_filtered_by_job_and_status(live: Any) -> None:
+    live.http.post("/api/jobs/flaky/invoke", json={})
+    result = triggerfish("runs", "--job", "flaky", "--limit", "5", url=live.url)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.strip().splitlines()
+    assert header.split() == ["ID", "JOB", "STATUS", "CREATED", "DURATION"]
+    assert rows and all(row.split()[1] == "flaky" for row in rows)
+    empty = triggerfish("runs", "--status", "timed_out", url=live.url)
+    assert empty.stdout.strip() == "no runs"
+
+
+def test_run_prints_the_task_tree_with_statuses_and_durations(live: Any) -> None:
+    event = live.http.post(
+        "/api/events", json={"name": "user.created", "payload": {"name": "Cy"}}
+    ).json()
+    run_id = event["run_ids"][0]
+    live.wait_for_status(run_id, "COMPLETED")
+
+    result = triggerfish("run", run_id, url=live.url)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"run {run_id}  job greet" in out and "status     COMPLETED" in out
+    assert re.search(r"├─ compose  COMPLETED  \d+ms", out)
+    assert re.search(r"├─ deliver  COMPLETED", out)
+    assert re.search(r"│  └─ send  COMPLETED", out)
+    assert re.search(r"└─ pause \(wait\)  COMPLETED  0\.\d+s|└─ pause \(wait\)  COMPLETED  \d+ms", out)
+    assert "INFO  greeted name=\"Cy\"" in out
+
+
+def test_cancel_cancels_a_waiting_run(live: Any) -> None:
+    event = live.http.post("/api/events", json={"name": "sleepy.start", "payload": {}}).json()
+    run_id = event["run_ids"][0]
+    live.wait_for_status(run_id, "WAITING")
+
+    result = triggerfish("cancel", run_id, url=live.url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"run {run_id}: CANCELED"
+    assert live.http.get(f"/api/runs/{run_id}").json()["status"] == "CANCELED"
+
+
+def test_a_refused_connection_is_one_error_line(live: Any) -> None:
+    result = triggerfish("runs", url=f"http://127.0.0.1:{free_port()}")
+    assert_one_error_line(result, "cannot connect to", "is the server running?")
+
+
+def test_a_wrong_api_key_is_one_error_line_naming_the_key(live: Any) -> None:
+    result = triggerfish("runs", url=live.url, api_key="wrong")
+    assert_one_error_line(result, "401 unauthorized", "TRIGGERFISH_API_KEY")
+
+
+def test_an_unknown_run_is_one_404_error_line(live: Any) -> None:
+    assert_one_error_line(triggerfish("run", "nope", url=live.url), "404 run_not_found", "nope")
+    assert_one_error_line(triggerfish("cancel", "nope", url=live.url), "404 run_not_found")
+
+
+def test_a_missing_api_key_and_bad_json_are_error_lines(live: Any) -> None:
+    assert_one_error_line(triggerfish("runs", url=live.url, api_key=None), "no API key")
+    result = triggerfish("send-event", "user.created", "{nope", url=live.url)
+    assert_one_error_line(result, "not valid JSON")
+
+
+def test_the_url_option_overrides_the_environment(live: Any) -> None:
+    result = triggerfish("runs", "--url", live.url, url=f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 0, result.stderr
+
+
+def test_dev_generates_and_prints_an_api_key_when_the_client_has_none(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(HERE.parent)])
+    process = subprocess.Popen(
+        [str(TRIGGERFISH), "dev", "live_app:client", "--db", str(tmp_path / "dev.db"),
+         "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        key = None
+        deadline = time.monotonic() + 20
+        while key is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            match = re.match(r"\s*API key: (\S+)", line)
+            key = match.group(1) if match else None
+        assert key, "dev printed no API key"
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"{url}/api/jobs", headers={"Authorization": f"Bearer {key}"})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert response.status_code == 200
+        assert not (tmp_path / "triggerfish.db").exists()
+        assert (tmp_path / "dev.db").exists()
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+
+
+def test_dev_with_a_target_that_is_not_a_client_is_one_error_line() -> None:
+    result = triggerfish("dev", "json:dumps")
+    assert_one_error_line(result, "must name a triggerfish Client", "function")
+    assert_one_error_line(triggerfish("dev", "no_such_module:client"), "cannot import module")
+
+
+def test_init_table_creates_the_table_once(moto_url: str) -> None:
+    table = f"cli-{uuid.uuid4().hex[:8]}"
+    args = ("init-table", "--table", table, "--endpoint-url", moto_url, "--region", "us-east-1")
+    first = triggerfish(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"table {table!r} at {moto_url}: created"
+    again = triggerfish(*args)
+    assert again.stdout.strip() == f"table {table!r} at {moto_url}: already exists"
+
+
+def test_init_table_without_a_table_name_is_one_error_line() -> None:
+    assert_one_error_line(triggerfish("init-table"), "--table", "TRIGGERFISH_TABLE")
+
+
+@pytest.mark.parametrize("args", [[], ["runs", "--limit", "many"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert triggerfish(*args).returncode == 2
