@@ -29,7 +29,9 @@ def _client(request: Request) -> Client:
     return client
 
 
-def _json(model: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(
+    model: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json"), status_code=status_code, headers=headers)
 
 

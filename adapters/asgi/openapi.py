@@ -63,7 +63,15 @@ class Health(BaseModel):
 
 
 _MODELS: list[type[BaseModel]] = [
-    EventBody, InvokeBody, Event, Run, RunList, Outcome, JobList, Health, ErrorResponse,
+    EventBody,
+    InvokeBody,
+    Event,
+    Run,
+    RunList,
+    Outcome,
+    JobList,
+    Health,
+    ErrorResponse,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
@@ -112,88 +120,162 @@ def _body(name: str, *, required: bool) -> dict[str, Any]:
 def build_openapi() -> dict[str, Any]:
     """The whole document (paths relative to the app's root; ``servers`` adds a prefix)."""
     _, top = models_json_schema(
-        [(model, "serialization" if model not in (EventBody, InvokeBody) else "validation")
-         for model in _MODELS],
+        [
+            (model, "serialization" if model not in (EventBody, InvokeBody) else "validation")
+            for model in _MODELS
+        ],
         ref_template="#/components/schemas/{model}",
     )
     schemas = top["$defs"]
     run_id = [_path_id("run_id")]
     paths: dict[str, Any] = {
-        "/health": {"get": {
-            "operationId": "health", "summary": "Liveness; needs no key.", "security": [],
-            "responses": _ok(200, "The server answers.", "Health"),
-        }},
-        "/api/events": {"post": {
-            "operationId": "send_event", "summary": "Send an event; matching jobs start runs.",
-            "requestBody": _body("EventBody", required=True),
-            "responses": {**_ok(202, "The event and the runs it started.", "Event"),
-                          **_errors(400, 401, 413, 422)},
-        }},
-        "/api/jobs": {"get": {
-            "operationId": "list_jobs", "summary": "Every job of the client.",
-            "responses": {**_ok(200, "The jobs.", "JobList"), **_errors(401)},
-        }},
-        "/api/jobs/{job_id}/invoke": {"post": {
-            "operationId": "invoke_job", "summary": "Start a run of a job with a payload.",
-            "parameters": [_path_id("job_id")],
-            "requestBody": _body("InvokeBody", required=False),
-            "responses": {
-                **_ok(202, "The new run (INVALID_PAYLOAD when the schema refuses it).", "Run",
-                      location=True),
-                **_errors(400, 401, 404, 409, 413, 422),
-            },
-        }},
-        "/api/runs": {"get": {
-            "operationId": "list_runs", "summary": "One page of runs, newest first.",
-            "parameters": [
-                {"name": "job", "in": "query", "schema": {"type": "string"}},
-                {"name": "status", "in": "query",
-                 "schema": {"type": "string", "enum": [s.value for s in RunStatus]}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"},
-                 "description": "`next_cursor` of the previous page."},
-                {"name": "limit", "in": "query", "schema": {
-                    "type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT,
-                    "default": DEFAULT_PAGE_SIZE}},
-            ],
-            "responses": {**_ok(200, "The page.", "RunList"), **_errors(401, 422)},
-        }},
-        "/api/runs/{run_id}": {"get": {
-            "operationId": "get_run", "summary": "A run with its task tree and logs.",
-            "parameters": run_id,
-            "responses": {**_ok(200, "The run.", "Run"), **_errors(401, 404)},
-        }},
-        "/api/runs/{run_id}/cancel": {"post": {
-            "operationId": "cancel_run", "summary": "Cancel a live run (a finished one is unchanged).",
-            "parameters": run_id,
-            "responses": {**_ok(200, "The run after the cancel.", "Run"), **_errors(401, 404, 413)},
-        }},
-        "/api/runs/{run_id}/execute": {"post": {
-            "operationId": "execute_run",
-            "summary": "One invocation of the run (for an external scheduler).",
-            "parameters": [*run_id, {
-                "name": DEADLINE_HEADER, "in": "header", "required": False,
-                "description": "Milliseconds the invocation may take, counted from now.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DEADLINE_MS},
-            }],
-            "responses": {**_ok(200, "How the invocation ended.", "Outcome"),
-                          **_errors(401, 404, 413, 422)},
-        }},
-        "/webhooks/{trigger_id}": {"post": {
-            "operationId": "receive_webhook",
-            "summary": "A signed delivery to a webhook trigger; starts one run per delivery.",
-            "security": [],
-            "parameters": [_path_id("trigger_id"), *[
-                {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
-                for name in ("X-Hub-Signature-256", "X-Signature", "X-GitHub-Delivery",
-                             "X-Request-Id")
-            ]],
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {}}}},
-            "responses": {
-                **_ok(202, "The run of this delivery (the same run for a redelivery).", "Run",
-                      location=True),
-                **_errors(400, 401, 404, 413),
-            },
-        }},
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Liveness; needs no key.",
+                "security": [],
+                "responses": _ok(200, "The server answers.", "Health"),
+            }
+        },
+        "/api/events": {
+            "post": {
+                "operationId": "send_event",
+                "summary": "Send an event; matching jobs start runs.",
+                "requestBody": _body("EventBody", required=True),
+                "responses": {
+                    **_ok(202, "The event and the runs it started.", "Event"),
+                    **_errors(400, 401, 413, 422),
+                },
+            }
+        },
+        "/api/jobs": {
+            "get": {
+                "operationId": "list_jobs",
+                "summary": "Every job of the client.",
+                "responses": {**_ok(200, "The jobs.", "JobList"), **_errors(401)},
+            }
+        },
+        "/api/jobs/{job_id}/invoke": {
+            "post": {
+                "operationId": "invoke_job",
+                "summary": "Start a run of a job with a payload.",
+                "parameters": [_path_id("job_id")],
+                "requestBody": _body("InvokeBody", required=False),
+                "responses": {
+                    **_ok(
+                        202,
+                        "The new run (INVALID_PAYLOAD when the schema refuses it).",
+                        "Run",
+                        location=True,
+                    ),
+                    **_errors(400, 401, 404, 409, 413, 422),
+                },
+            }
+        },
+        "/api/runs": {
+            "get": {
+                "operationId": "list_runs",
+                "summary": "One page of runs, newest first.",
+                "parameters": [
+                    {"name": "job", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": [s.value for s in RunStatus]},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "`next_cursor` of the previous page.",
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_LIST_LIMIT,
+                            "default": DEFAULT_PAGE_SIZE,
+                        },
+                    },
+                ],
+                "responses": {**_ok(200, "The page.", "RunList"), **_errors(401, 422)},
+            }
+        },
+        "/api/runs/{run_id}": {
+            "get": {
+                "operationId": "get_run",
+                "summary": "A run with its task tree and logs.",
+                "parameters": run_id,
+                "responses": {**_ok(200, "The run.", "Run"), **_errors(401, 404)},
+            }
+        },
+        "/api/runs/{run_id}/cancel": {
+            "post": {
+                "operationId": "cancel_run",
+                "summary": "Cancel a live run (a finished one is unchanged).",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run after the cancel.", "Run"),
+                    **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/runs/{run_id}/execute": {
+            "post": {
+                "operationId": "execute_run",
+                "summary": "One invocation of the run (for an external scheduler).",
+                "parameters": [
+                    *run_id,
+                    {
+                        "name": DEADLINE_HEADER,
+                        "in": "header",
+                        "required": False,
+                        "description": "Milliseconds the invocation may take, counted from now.",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DEADLINE_MS},
+                    },
+                ],
+                "responses": {
+                    **_ok(200, "How the invocation ended.", "Outcome"),
+                    **_errors(401, 404, 413, 422),
+                },
+            }
+        },
+        "/webhooks/{trigger_id}": {
+            "post": {
+                "operationId": "receive_webhook",
+                "summary": "A signed delivery to a webhook trigger; starts one run per delivery.",
+                "security": [],
+                "parameters": [
+                    _path_id("trigger_id"),
+                    *[
+                        {
+                            "name": name,
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                        for name in (
+                            "X-Hub-Signature-256",
+                            "X-Signature",
+                            "X-GitHub-Delivery",
+                            "X-Request-Id",
+                        )
+                    ],
+                ],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {}}}},
+                "responses": {
+                    **_ok(
+                        202,
+                        "The run of this delivery (the same run for a redelivery).",
+                        "Run",
+                        location=True,
+                    ),
+                    **_errors(400, 401, 404, 413),
+                },
+            }
+        },
     }
     return {
         "openapi": "3.1.0",

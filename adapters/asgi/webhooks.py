@@ -38,7 +38,9 @@ async def receive_webhook(request: Request) -> JSONResponse:
         job = client.webhook_job(trigger_id)
     except JobNotFound:
         return error_response(
-            404, "webhook_not_found", f"no job has a webhook trigger with id {trigger_id!r}",
+            404,
+            "webhook_not_found",
+            f"no job has a webhook trigger with id {trigger_id!r}",
             trigger_id=trigger_id,
         )
     trigger = job.trigger
@@ -58,7 +60,9 @@ async def receive_webhook(request: Request) -> JSONResponse:
         trigger_id, payload, delivery_id=delivery_id(body, headers)
     )
     location = str(request.url_for("api:get_run", run_id=run.id))
-    return JSONResponse(run.model_dump(mode="json"), status_code=202, headers={"Location": location})
+    return JSONResponse(
+        run.model_dump(mode="json"), status_code=202, headers={"Location": location}
+    )
 
 
 def webhook_routes() -> list[Route]:

@@ -21,8 +21,9 @@ TRIGGERFISH = Path(sys.executable).with_name("triggerfish")
 API_KEY = "test-key-0123456789"
 
 
-def triggerfish(*args: str, url: str | None = None, api_key: str | None = API_KEY,
-                timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def triggerfish(
+    *args: str, url: str | None = None, api_key: str | None = API_KEY, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     """Runs the installed console script; TRIGGERFISH_URL / _API_KEY set when given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
     if url is not None:
@@ -30,7 +31,11 @@ def triggerfish(*args: str, url: str | None = None, api_key: str | None = API_KE
     if api_key is not None:
         env["TRIGGERFISH_API_KEY"] = api_key
     return subprocess.run(
-        [str(TRIGGERFISH), *args], env=env, capture_output=True, text=True, timeout=timeout,
+        [str(TRIGGERFISH), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )
 
@@ -87,8 +92,10 @@ def test_run_prints_the_task_tree_with_statuses_and_durations(live: Any) -> None
     assert re.search(r"├─ compose  COMPLETED  \d+ms", out)
     assert re.search(r"├─ deliver  COMPLETED", out)
     assert re.search(r"│  └─ send  COMPLETED", out)
-    assert re.search(r"└─ pause \(wait\)  COMPLETED  0\.\d+s|└─ pause \(wait\)  COMPLETED  \d+ms", out)
-    assert "INFO  greeted name=\"Cy\"" in out
+    assert re.search(
+        r"└─ pause \(wait\)  COMPLETED  0\.\d+s|└─ pause \(wait\)  COMPLETED  \d+ms", out
+    )
+    assert 'INFO  greeted name="Cy"' in out
 
 
 def test_cancel_cancels_a_waiting_run(live: Any) -> None:
@@ -134,9 +141,20 @@ def test_dev_generates_and_prints_an_api_key_when_the_client_has_none(tmp_path: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(HERE.parent)])
     process = subprocess.Popen(
-        [str(TRIGGERFISH), "dev", "live_app:client", "--db", str(tmp_path / "dev.db"),
-         "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            str(TRIGGERFISH),
+            "dev",
+            "live_app:client",
+            "--db",
+            str(tmp_path / "dev.db"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -43,7 +43,8 @@ async def test_a_smaller_body_limit_answers_413_naming_the_limit(tmp_path: Path)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
             response = await http.post(
-                "/api/jobs/noop/invoke", json={"payload": "x" * 20},
+                "/api/jobs/noop/invoke",
+                json={"payload": "x" * 20},
                 headers={"Authorization": "Bearer k"},
             )
     assert response.status_code == 413
@@ -84,4 +85,6 @@ async def test_dashboard_false_serves_no_pages(tmp_path: Path) -> None:
     app = create_app(_client(tmp_path), api_key="k", dashboard=False)
     paths = {getattr(route, "path", None) for route in app.routes}
     assert "/login" not in paths and "/api" in paths
-    assert "/login" in {getattr(r, "path", None) for r in create_app(_client(tmp_path), api_key="k").routes}
+    assert "/login" in {
+        getattr(r, "path", None) for r in create_app(_client(tmp_path), api_key="k").routes
+    }
