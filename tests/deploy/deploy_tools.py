@@ -59,7 +59,9 @@ def jobs_folder() -> Path:
     folder = _scratch() / "user" / JOBS_PACKAGE
     (folder / "__pycache__").mkdir(parents=True)
     (folder / "__init__.py").write_text('"""Jobs of a user of triggerfish."""\n')
-    (folder / "jobs.py").write_text("client = None\n")
+    (folder / "jobs.py").write_text(
+        'from triggerfish.core import Client\n\nclient = Client.from_env("acme")\n'
+    )
     (folder / "__pycache__" / "jobs.cpython-311.pyc").write_bytes(b"stale")
     return folder
 
@@ -73,3 +75,26 @@ def built_artifact(arch: str) -> Path:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return out_dir / f"triggerfish-{arch}.zip"
+
+
+@cache
+def lambda_runtime_client(python_version: str = "3.12") -> Path:
+    """awslambdaric as Lambda's image has it: installed for CPython 3.12 on this platform."""
+    target = _scratch() / "awslambdaric"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target)]
+    command += ["--platform", "manylinux2014_x86_64", "--only-binary=:all:"]
+    command += ["--python-version", python_version, "--implementation", "cp", "awslambdaric"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return target
+
+
+def python312() -> Path:
+    """A CPython 3.12 interpreter, Lambda's runtime version (pyenv has one here)."""
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))
+    candidates += [Path(found) for found in [shutil.which("python3.12")] if found]
+    for candidate in candidates:  # a pyenv shim may exist yet refuse to run
+        probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    return require(None, "python3.12")

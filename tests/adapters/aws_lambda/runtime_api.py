@@ -242,8 +242,9 @@ def _make_handler(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
 class RuntimeProcess:
     """`python -m awslambdaric HANDLER` against a `RuntimeAPI`, as Lambda starts it.
 
-    `path` folders go on PYTHONPATH (Lambda's task root); `env` adds variables. Output
-    goes to a temporary file that `output()` reads, for assertion messages.
+    `path` folders go on PYTHONPATH (Lambda's task root); `env` adds variables; `python`
+    is the interpreter (one with awslambdaric importable). Output goes to a temporary
+    file that `output()` reads, for assertion messages.
     """
 
     def __init__(
@@ -254,9 +255,11 @@ class RuntimeProcess:
         path: list[Path] | None = None,
         env: dict[str, str] | None = None,
         function_name: str = "triggerfish-test-worker",
+        python: str = sys.executable,
     ) -> None:
         self.api = api
         self.handler = handler
+        self.python = python
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
         folders = [str(folder) for folder in path or []]
         self.environ = {
@@ -275,7 +278,7 @@ class RuntimeProcess:
     def start(self) -> Self:
         """Start the runtime; it imports the handler and asks for the next event."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", self.handler],
+            [self.python, "-m", "awslambdaric", self.handler],
             env=self.environ,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
