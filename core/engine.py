@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from .context import Context, EventInfo, JobInfo, RunInfo
 from .errors import DuplicateKeyError, OutputError, RunNotFound, Suspend, TaskFailed
+from .gates import QUEUE_POLL_SECONDS, Stop, claim_concurrency_slot, resolve_integrations
 from .io import IO, TaskFunction
 from .jobs import validation_error
 from .models import Outcome, to_datetime
@@ -170,10 +171,25 @@ class Invocation:
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self._finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
-        io = IO(self, dict(job.integrations))
+        if job.concurrency_limit is not None and self.run.slot is None:
+            slot = await claim_concurrency_slot(self.store, job, self.run.id)
+            if slot is None:
+                poll_at = self.clock.time() + QUEUE_POLL_SECONDS
+                return await self._finish(RunStatus.QUEUED, resume_at=poll_at)
+            self.run = replace(self.run, slot=slot)
+            await self._update_run({"slot": slot})
+        ctx = self._context(job)
+        integrations = await resolve_integrations(self.client, job, ctx)
+        if isinstance(integrations, Stop):
+            after = integrations.resume_after_seconds
+            retry_at = None if after is None else self.clock.time() + after
+            return await self._finish(
+                integrations.status, error=integrations.error, resume_at=retry_at
+            )
+        io = IO(self, integrations.clients, auth=integrations.auth)
         _parent.set(None)
         try:
-            result = await job.run(payload, io, self._context(job))
+            result = await job.run(payload, io, ctx)
         except Suspend as suspension:
             if suspension.reason == "wait":
                 return await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
@@ -262,6 +278,14 @@ class Invocation:
             current = await call_store(self.store, self.store.get_run, self.run.id)
             logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
+        if status.is_final and self.run.slot is not None:
+            await call_store(
+                self.store,
+                self.store.release_concurrency_slot,
+                self.run.job_id,
+                self.run.slot,
+                self.run.id,
+            )
         if resume_at is not None and self.client.dispatcher is not None:
             await self.client.dispatcher.dispatch(self.run.id, resume_at)
         return Outcome(status=status, resume_at=resume_at)

@@ -46,10 +46,17 @@ class RunLogger:
 class IO:
     """The `io` argument of a run function."""
 
-    def __init__(self, invocation: Invocation, integrations: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        invocation: Invocation,
+        integrations: dict[str, Any],
+        *,
+        auth: dict[str, Any] | None = None,
+    ) -> None:
         self._invocation = invocation
         self.logger = RunLogger(invocation)
         self.integrations = integrations
+        self.auth = auth or {}
 
     async def run_task(
         self,

@@ -9,6 +9,8 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     put_task        task absent, or not final and not a later attempt than ours
     create_event    event absent
     claim_slot      schedule slot not yet claimed
+    claim_concurrency_slot   slot free, ours already, or still held by the holder we saw
+    release_concurrency_slot slot held by us
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class RunRecord:
     lease_expires_at: float | None = None
     lost_leases: int = 0
     progress_mark: int = 0
+    slot: int | None = None
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -148,6 +151,11 @@ class Store(Protocol):
     ) -> tuple[list[RunRecord], str | None]: ...
     def list_due_runs(self, *, now: float, limit: int) -> list[str]: ...
     def claim_slot(self, schedule_id: str, slot: str, *, expires_at: float) -> bool: ...
+    def claim_concurrency_slot(
+        self, job_id: str, slot: int, run_id: str, *, previous_holder: str | None
+    ) -> bool: ...
+    def get_concurrency_holder(self, job_id: str, slot: int) -> str | None: ...
+    def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -177,7 +185,7 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"cursor is not one this store issued: {cursor!r}") from exc
     if not isinstance(value, dict):
-        raise ValueError(f"cursor is not one this store issued: {cursor!r}")
+        raise ValueError(f"cursor is not one this store issued: {cursor!r}")  # noqa: TRY004
     return value
 
 

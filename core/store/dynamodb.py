@@ -6,6 +6,7 @@
     RUN#<id>      LOG#<key>       a log line
     EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
     SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
+    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
 
 Only conditional PutItem/UpdateItem, GetItem, Query and BatchWriteItem are used, so the
 protocol also runs on dynalite (no transactions). boto3 is imported in `__init__` only.
@@ -44,7 +45,9 @@ EVENT_TTL_SECONDS = 30 * 24 * 3600
 """How long an event id stays known (the window in which `send_event` is idempotent)."""
 BATCH_WRITE_SIZE = 25
 _JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids"})
-_INT_FIELDS = frozenset({"invocation_count", "lost_leases", "progress_mark", "attempts"})
+_INT_FIELDS = frozenset(
+    {"invocation_count", "lost_leases", "progress_mark", "attempts", "slot"}
+)
 _RUN_FIELDS = [f.name for f in fields(RunRecord)]
 _TASK_FIELDS = [f.name for f in fields(TaskRecord)]
 _LOG_FIELDS = [f.name for f in fields(LogRecord)]
@@ -420,6 +423,37 @@ class DynamoDBStore:
             "expires_at": {"N": str(int(expires_at))},
         }
         return self._put(item, "attribute_not_exists(PK)", "claim_slot")
+
+    def claim_concurrency_slot(
+        self, job_id: str, slot: int, run_id: str, *, previous_holder: str | None
+    ) -> bool:
+        item = {
+            "PK": {"S": f"JOB#{job_id}"},
+            "SK": {"S": f"CONCURRENCY#{slot}"},
+            "holder": {"S": run_id},
+        }
+        if previous_holder is None:
+            condition, values = "attribute_not_exists(PK) OR holder = :holder", run_id
+        else:
+            condition, values = "holder = :holder", previous_holder
+        return self._put(item, condition, "claim_concurrency_slot",
+                         values={":holder": {"S": values}})
+
+    def get_concurrency_holder(self, job_id: str, slot: int) -> str | None:
+        item = self._get({"PK": {"S": f"JOB#{job_id}"}, "SK": {"S": f"CONCURRENCY#{slot}"}})
+        return None if item is None else str(item["holder"]["S"])
+
+    def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None:
+        try:
+            self._db.delete_item(
+                TableName=self.table_name,
+                Key={"PK": {"S": f"JOB#{job_id}"}, "SK": {"S": f"CONCURRENCY#{slot}"}},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": run_id}},
+            )
+        except self._client_error as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"release_concurrency_slot on {self.table_name}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE TABLE IF NOT EXISTS logs (
     run_id TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, key));
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS concurrency (
+    job_id TEXT NOT NULL, slot INTEGER NOT NULL, holder TEXT NOT NULL,
+    PRIMARY KEY (job_id, slot));
 CREATE TABLE IF NOT EXISTS slots (
     schedule_id TEXT NOT NULL, slot TEXT NOT NULL, expires_at REAL,
     PRIMARY KEY (schedule_id, slot));
@@ -297,6 +300,39 @@ class SQLiteStore:
                 (schedule_id, slot, expires_at),
             )
             return cursor.rowcount == 1
+
+    def claim_concurrency_slot(
+        self, job_id: str, slot: int, run_id: str, *, previous_holder: str | None
+    ) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT holder FROM concurrency WHERE job_id = ? AND slot = ?", (job_id, slot)
+            ).fetchone()
+            holder = None if row is None else row[0]
+            allowed = (holder is None or holder == run_id) if previous_holder is None else (
+                holder == previous_holder
+            )
+            if not allowed:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO concurrency (job_id, slot, holder) VALUES (?, ?, ?)",
+                (job_id, slot, run_id),
+            )
+            return True
+
+    def get_concurrency_holder(self, job_id: str, slot: int) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT holder FROM concurrency WHERE job_id = ? AND slot = ?", (job_id, slot)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM concurrency WHERE job_id = ? AND slot = ? AND holder = ?",
+                (job_id, slot, run_id),
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,106 @@
+"""Gates a run passes before its function starts: a concurrency slot, resolved integrations.
+
+    no free slot of the job's concurrency_limit  -> QUEUED, polled every QUEUE_POLL_SECONDS
+    an auth resolver answers None (no connection) -> WAITING_ON_CONNECTIONS, polled
+    an auth resolver raises                       -> UNRESOLVED_AUTH (final)
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .serialize import describe_error
+from .types import RunStatus
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .context import Context
+    from .jobs import Job
+    from .store.base import Store
+
+QUEUE_POLL_SECONDS = 5.0
+"""How often a QUEUED run looks for a free concurrency slot."""
+CONNECTION_POLL_SECONDS = 60.0
+"""How often a run WAITING_ON_CONNECTIONS asks its auth resolvers again."""
+
+
+async def claim_concurrency_slot(store: Store, job: Job, run_id: str) -> int | None:
+    """A slot of the job's `concurrency_limit` for this run, or None when all are busy.
+
+    A slot still held by a finished run (its release was lost, or it was canceled) is
+    taken over with a write conditional on that holder.
+    """
+    from .engine import call_store
+
+    limit = job.concurrency_limit or 0
+    for slot in range(limit):
+        if await call_store(
+            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=None
+        ):
+            return slot
+    for slot in range(limit):
+        holder = await call_store(store, store.get_concurrency_holder, job.id, slot)
+        if holder is None:
+            continue
+        held = await call_store(store, store.get_run, holder)
+        is_stale = held is None or held.status.is_final
+        if is_stale and await call_store(
+            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=holder
+        ):
+            return slot
+    return None
+
+
+@dataclass
+class Integrations:
+    """What `io.integrations` and `io.auth` hold for one invocation."""
+
+    clients: dict[str, Any] = field(default_factory=dict)
+    auth: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Stop:
+    """A gate that stops the run before its function starts."""
+
+    status: RunStatus
+    error: dict[str, Any] | None = None
+    resume_after_seconds: float | None = None
+
+
+async def resolve_integrations(client: Client, job: Job, ctx: Context) -> Integrations | Stop:
+    """Calls the client's auth resolver of each integration the job uses.
+
+    A resolver is ``resolver(ctx, integration)`` (sync or async) returning credentials,
+    or None while the connection does not exist yet. An integration with a
+    ``with_auth(credentials)`` method is handed to the run already authenticated.
+    """
+    resolved = Integrations()
+    for name, integration in job.integrations.items():
+        resolver = client.auth_resolvers.get(name)
+        if resolver is None:
+            resolved.clients[name] = integration
+            continue
+        try:
+            credentials = resolver(ctx, integration)
+            if inspect.isawaitable(credentials):
+                credentials = await credentials
+        except Exception as exc:  # noqa: BLE001 - a resolver's failure ends the run
+            error = describe_error(exc)
+            error["message"] = f"auth resolver for integration {name!r} failed: {exc}"
+            return Stop(RunStatus.UNRESOLVED_AUTH, error=error)
+        if credentials is None:
+            return Stop(
+                RunStatus.WAITING_ON_CONNECTIONS,
+                error={
+                    "type": "MissingConnection",
+                    "message": f"integration {name!r} has no connection yet",
+                },
+                resume_after_seconds=CONNECTION_POLL_SECONDS,
+            )
+        with_auth = getattr(integration, "with_auth", None)
+        resolved.clients[name] = with_auth(credentials) if callable(with_auth) else integration
+        resolved.auth[name] = credentials
+    return resolved

@@ -1,0 +1,97 @@
+"""Before a run starts: QUEUED behind a concurrency limit, waiting on or failing auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.jobs import make_client
+from triggerfish.core import IO, Context, RunStatus, invoke_trigger
+from triggerfish.core.gates import CONNECTION_POLL_SECONDS, QUEUE_POLL_SECONDS
+from triggerfish.core.testing import drive
+
+
+async def test_runs_beyond_the_concurrency_limit_are_queued_until_a_slot_frees(
+    store: Any,
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="one-at-a-time", trigger=invoke_trigger(), concurrency_limit=1)
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        await io.wait("hold", seconds=30)
+        return int(payload["n"])
+
+    first = await client.invoke("one-at-a-time", {"n": 1})
+    second = await client.invoke("one-at-a-time", {"n": 2})
+    assert (await client.execute(first.id)).status is RunStatus.WAITING
+    queued = await client.execute(second.id)
+    assert queued.status is RunStatus.QUEUED
+    assert queued.resume_at is not None
+    assert queued.resume_at - client.clock.time() <= QUEUE_POLL_SECONDS
+
+    await drive(client, first.id)
+    report = await drive(client, second.id)
+
+    assert report.status is RunStatus.COMPLETED
+    assert (await client.get_run(second.id)).output == 2
+
+
+async def test_a_canceled_holder_does_not_keep_its_slot(store: Any) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="single", trigger=invoke_trigger(), concurrency_limit=1)
+    async def job(payload: Any, io: IO, ctx: Context) -> str:
+        await io.wait("hold", seconds=30)
+        return "ran"
+
+    holder = await client.invoke("single", None)
+    waiting = await client.invoke("single", None)
+    await client.execute(holder.id)
+    await client.cancel_run(holder.id)
+
+    assert (await drive(client, waiting.id)).status is RunStatus.COMPLETED
+
+
+class Repo:
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+
+    def with_auth(self, token: str) -> Repo:
+        return Repo(token)
+
+
+async def test_a_run_waits_on_connections_until_its_resolver_answers(store: Any) -> None:
+    tokens: list[str | None] = [None, "t0k3n"]
+    client = make_client(store, auth_resolvers={"github": lambda ctx, integration: tokens.pop(0)})
+
+    @client.define_job(id="gh", trigger=invoke_trigger(), integrations={"github": Repo()})
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        return [io.integrations["github"].token, io.auth["github"]]
+
+    run = await client.invoke("gh", None)
+    first = await client.execute(run.id)
+    assert first.status is RunStatus.WAITING_ON_CONNECTIONS
+    assert first.resume_at is not None
+    assert first.resume_at - client.clock.time() <= CONNECTION_POLL_SECONDS
+    await drive(client, run.id)
+
+    assert (await client.get_run(run.id)).output == ["t0k3n", "t0k3n"]
+
+
+async def test_a_failing_resolver_ends_the_run_unresolved_auth(store: Any) -> None:
+    async def broken(ctx: Context, integration: Any) -> str:
+        raise PermissionError("token revoked")
+
+    client = make_client(store, auth_resolvers={"github": broken})
+    calls: list[str] = []
+
+    @client.define_job(id="gh", trigger=invoke_trigger(), integrations={"github": Repo()})
+    async def job(payload: Any, io: IO, ctx: Context) -> None:
+        calls.append("ran")
+
+    run = await client.invoke("gh", None)
+    report = await drive(client, run.id)
+
+    assert report.status is RunStatus.UNRESOLVED_AUTH
+    error = (await client.get_run(run.id)).error
+    assert error is not None and "'github'" in error["message"] and "revoked" in error["message"]
+    assert calls == []
