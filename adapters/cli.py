@@ -30,10 +30,9 @@ from triggerfish.core.settings import (
     ENV_ENDPOINT_URL,
     ENV_REGION,
     ENV_TABLE,
+    ENV_URL,
 )
 
-ENV_URL = "TRIGGERFISH_URL"
-"""The server the API commands talk to."""
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

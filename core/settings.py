@@ -22,6 +22,8 @@ ENV_ENVIRONMENT = "TRIGGERFISH_ENVIRONMENT"
 """The environment name given to runs (default "dev")."""
 ENV_YIELD_MARGIN = "TRIGGERFISH_YIELD_MARGIN"
 """Seconds before the deadline at which an invocation stops starting work."""
+ENV_URL = "TRIGGERFISH_URL"
+"""The server the CLI's API commands talk to (default http://127.0.0.1:8000)."""
 ENV_JOBS = "TRIGGERFISH_JOBS"
 """`module:attribute` of the user's Client, for the Lambda entry point and the CLI."""
 
