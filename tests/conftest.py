@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
+from support.aws import make_dynamodb_store
 from support.servers import dynalite_server, moto_server
 
 STORE_KINDS = ("sqlite", "moto", "dynalite")
@@ -36,19 +35,6 @@ def moto_url() -> Iterator[str]:
 def dynalite_url() -> Iterator[str]:
     with dynalite_server() as url:
         yield url
-
-
-def make_dynamodb_store(url: str, **options: Any) -> Any:
-    """A DynamoDBStore on a fresh table of the server at `url`."""
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    from triggerfish.core import DynamoDBStore
-
-    store = DynamoDBStore(
-        f"runs-{uuid.uuid4().hex[:12]}", endpoint_url=url, region="us-east-1", **options
-    )
-    store.create_table()
-    return store
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -34,7 +34,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, 
 
         path = str(tmp_path / "crash.db")
         return "sqlite", path, SQLiteStore(path)
-    from conftest import make_dynamodb_store
+    from support.aws import make_dynamodb_store
 
     store = make_dynamodb_store(request.getfixturevalue(f"{request.param}_url"))
     return "dynamodb", f"{store._endpoint_url}|{store.table_name}", store

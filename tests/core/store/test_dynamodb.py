@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import make_dynamodb_store
+from support.aws import make_dynamodb_store
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, TaskStatus, invoke_trigger
 from triggerfish.core.store.base import load_table_definition
