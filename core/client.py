@@ -33,17 +33,18 @@ from .settings import (
     ENV_TABLE,
     ENV_YIELD_MARGIN,
 )
-from .store.base import EventRecord, RunRecord, Store
+from .store.base import MAX_PAYLOAD_ROOM_BYTES, EventRecord, RunRecord, Store
 from .triggers import CronTrigger, EventTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
 from .views import build_run
 
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
+    from .lease import LeaseKeeper
 
 logger = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_PAYLOAD_BYTES = MAX_PAYLOAD_ROOM_BYTES
 """Largest payload (as JSON) a run accepts; it is kept inside the run's item."""
 MAX_LIST_LIMIT = 1000
 SCHEDULE_CATCH_UP_SECONDS = 300.0
@@ -86,6 +87,8 @@ class Client:
         self.yield_margin = yield_margin
         self.clock: Clock = clock or SystemClock()
         self.jobs: dict[str, Job] = {}
+        self.active_invocations: dict[str, LeaseKeeper] = {}
+        """Runs this process is executing now (one invocation per run per process)."""
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'****'"
@@ -234,7 +237,8 @@ class Client:
             if job.enabled and isinstance(trigger, EventTrigger) and trigger.matches(name, plain):
                 run_id = _derived_id(event_id, job.id)
                 await self._create_run(
-                    job, payload_json, run_id=run_id, event_id=event_id, event_name=name
+                    job, payload_json, run_id=run_id, event_id=event_id, event_name=name,
+                    event_timestamp=ts,
                 )
                 run_ids.append(run_id)
         record = EventRecord(
@@ -272,6 +276,7 @@ class Client:
         run_id: str,
         event_id: str | None = None,
         event_name: str | None = None,
+        event_timestamp: float | None = None,
     ) -> RunRecord:
         now = self.clock.time()
         status, error = RunStatus.PENDING, None
@@ -290,6 +295,7 @@ class Client:
             error=error,
             event_id=event_id,
             event_name=event_name,
+            event_timestamp=event_timestamp,
             environment=self.environment,
             due_at=None if status.is_final else now,
             completed_at=now if status.is_final else None,
@@ -335,6 +341,9 @@ class Client:
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
         record = await self._store(self.store.cancel_run, run_id, now=self.clock.time())
+        running_here = self.active_invocations.get(run_id)
+        if running_here is not None:
+            running_here.mark_canceled()
         if record is None:
             record = await self._store(self.store.get_run, run_id)
             if record is None:

@@ -8,9 +8,14 @@
                            recorded ERRORED   -> TaskFailed     (no write)
                            retry not yet due  -> Suspend(at)
                            deadline too near  -> Suspend(now)   (a yield)
+                           canceled, lease lost -> Suspend      (stop, write nothing more)
                            otherwise          -> run fn, one conditional write
       4. Suspend (a BaseException) -> WAITING(resume_at) or EXECUTING(yield)
       5. write the final state fenced on the lease, release it, dispatch "again at T"
+
+A store that fails mid-invocation (after botocore's own retries) never reaches the run
+function as an error: the invocation stops, releases the lease if it can, and raises
+`StoreError` to its caller; the run resumes later, from its recorded tasks.
 """
 
 from __future__ import annotations
@@ -29,14 +34,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from .context import Context, EventInfo, JobInfo, RunInfo
-from .errors import DuplicateKeyError, OutputError, RunNotFound, Suspend, TaskFailed
+from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
 from .gates import QUEUE_POLL_SECONDS, Stop, claim_concurrency_slot, resolve_integrations
 from .io import IO, TaskFunction
 from .jobs import validation_error
+from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
 from .models import Outcome, to_datetime
 from .retry import RetryPolicy
+from .runlog import RunLog
 from .serialize import describe_error, dump_json, load_json
-from .store.base import History, LogRecord, RunRecord, Store, TaskRecord
+from .store.base import History, RunRecord, Store, TaskRecord
 from .types import RunStatus, TaskStatus
 
 if TYPE_CHECKING:
@@ -44,22 +51,29 @@ if TYPE_CHECKING:
     from .jobs import Job
 
 logger = logging.getLogger(__name__)
-run_logger = logging.getLogger("triggerfish.runs")
+
+__all__ = ["DEFAULT_LEASE_SECONDS", "LEASE_GRACE_SECONDS", "execute", "task_id_for"]
 
 DEFAULT_YIELD_MARGIN_SECONDS = 10.0
 """Stop starting new work this long before the deadline (Lambda's default budget)."""
 SHORT_BUDGET_MARGIN_FRACTION = 0.2
 """For short budgets the default margin shrinks to this share of the invocation's budget."""
-DEFAULT_LEASE_SECONDS = 900.0
-"""Lease length for an invocation without a deadline; renewed before tasks as it runs low."""
-LEASE_GRACE_SECONDS = 5.0
-"""A lease outlives its invocation's deadline by this much before others may take it."""
 MAX_LOST_LEASES = 3
 """Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
+STORE_RETRY_SECONDS = 5.0
+"""After a store failure, the run is due again this much later."""
 
 T = TypeVar("T")
 _parent: ContextVar[tuple[str, str, int] | None] = ContextVar("triggerfish_parent", default=None)
 """The task whose fn is running here: (task id, key, attempt); None at the top level."""
+
+
+class _StoreAbort(BaseException):
+    """Carries a StoreError past user code (which must not see or swallow it)."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
@@ -82,7 +96,7 @@ async def execute(client: Client, run_id: str, deadline: float | None) -> Outcom
     run = await call_store(store, store.get_run, run_id)
     if run is None:
         raise RunNotFound(run_id)
-    if run.status.is_final:
+    if run.status.is_final or run_id in client.active_invocations:
         return Outcome(status=run.status)
     if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
         # Woken early (a lost timer, a duplicate message): ask again for the right time.
@@ -95,14 +109,14 @@ async def execute(client: Client, run_id: str, deadline: float | None) -> Outcom
 
     # 1. The lease.
     owner = uuid.uuid4().hex
-    lease_expires_at = (deadline if deadline is not None else now + DEFAULT_LEASE_SECONDS)
+    ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
     leased = await call_store(
         store,
         store.acquire_lease,
         run_id,
         owner=owner,
         now=now,
-        lease_expires_at=lease_expires_at + LEASE_GRACE_SECONDS,
+        lease_expires_at=ends_at + LEASE_GRACE_SECONDS,
         expired_owner=run.lease_owner if is_lease_expired else None,
     )
     if leased is None:
@@ -110,9 +124,17 @@ async def execute(client: Client, run_id: str, deadline: float | None) -> Outcom
         return Outcome(status=current.status if current else run.status)
 
     # 2. The history.
-    history = await call_store(store, store.load_history, run_id)
+    try:
+        history = await call_store(store, store.load_history, run_id)
+    except StoreError:
+        await _release_after_store_error(client, leased, owner)
+        raise
     invocation = Invocation(client, leased, history, owner=owner, deadline=deadline, now=now)
-    outcome = await invocation.start()
+    client.active_invocations[run_id] = invocation.lease
+    try:
+        outcome = await invocation.start()
+    finally:
+        client.active_invocations.pop(run_id, None)
     logger.info(
         "run %s invocation %d: %s (%d tasks executed, %d replayed)",
         run_id,
@@ -123,6 +145,19 @@ async def execute(client: Client, run_id: str, deadline: float | None) -> Outcom
         extra={"run_id": run_id, "invocation": leased.invocation_count},
     )
     return outcome
+
+
+async def _release_after_store_error(client: Client, run: RunRecord, owner: str) -> bool:
+    """Best effort: give the lease back so the run is due again soon, not at lease expiry."""
+    retry_at = client.clock.time() + STORE_RETRY_SECONDS
+    changes = {"lease_owner": None, "lease_expires_at": None, "due_at": retry_at,
+               "resume_at": retry_at}  # fmt: skip
+    try:
+        return await call_store(
+            client.store, client.store.update_run, run.id, owner=owner, changes=changes
+        )
+    except StoreError:
+        return False
 
 
 class Invocation:
@@ -145,21 +180,33 @@ class Invocation:
         self.history = history
         self.owner = owner
         self.deadline = deadline
-        self.lease_expires_at = run.lease_expires_at or now
         self.margin = client.yield_margin_for(None if deadline is None else deadline - now)
+        self.lease = LeaseKeeper(
+            client.store, client.clock, run.id, owner=owner,
+            expires_at=run.lease_expires_at or now, deadline=deadline,
+        )  # fmt: skip
+        self.log = RunLog(run.id, history)
         self.executed_count = 0
         self.replayed_count = 0
         self._durations: list[float] = []
         self._keys_seen: set[str] = set()
         self._recorded_parents: set[str] = set()
         self._running: dict[str, TaskRecord] = {}
-        self._log_counters: dict[str, int] = {}
-        self._pending_logs: list[LogRecord] = []
+        self._in_flight: set[asyncio.Task[Any]] = set()
 
     # -- steps 3 to 5 -------------------------------------------------------------------
 
     async def start(self) -> Outcome:
         """Calls the run function and writes where it ended."""
+        try:
+            return await self._start()
+        except _StoreAbort as abort:
+            logger.warning("run %s: store failed mid-invocation: %s", self.run.id, abort.error)
+            if await _release_after_store_error(self.client, self.run, self.owner):
+                return Outcome(status=self.run.status, resume_at=self.clock.time())
+            raise abort.error from None
+
+    async def _start(self) -> Outcome:
         job = self.client.jobs.get(self.run.job_id)
         if job is None:
             error = {"type": "JobNotFound", "message": f"no job {self.run.job_id!r} is defined"}
@@ -172,7 +219,7 @@ class Invocation:
         except ValidationError as exc:
             return await self._finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
         if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await claim_concurrency_slot(self.store, job, self.run.id)
+            slot = await self._store(claim_concurrency_slot, self.store, job, self.run.id)
             if slot is None:
                 poll_at = self.clock.time() + QUEUE_POLL_SECONDS
                 return await self._finish(RunStatus.QUEUED, resume_at=poll_at)
@@ -188,19 +235,40 @@ class Invocation:
             )
         io = IO(self, integrations.clients, auth=integrations.auth)
         _parent.set(None)
+        self.lease.start_heartbeat()
         try:
             result = await job.run(payload, io, ctx)
         except Suspend as suspension:
+            await self._settle()
             if suspension.reason == "wait":
                 return await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
             return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
         except Exception as exc:  # noqa: BLE001 - the user's error ends the run FAILED
+            await self._settle()
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
+        finally:
+            await self.lease.stop_heartbeat()
         try:
             output_json = dump_json(result, key="run output")
         except OutputError as exc:
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         return await self._finish(RunStatus.COMPLETED, output_json=output_json)
+
+    async def _settle(self) -> None:
+        """Lets tasks still running beside a suspended one (asyncio.gather) record their end.
+
+        Without a deadline they may take their time; with one, those still running at
+        the deadline are cancelled (and, like a crash, run again later).
+        """
+        current = asyncio.current_task()
+        pending = {t for t in self._in_flight if t is not current and not t.done()}
+        if not pending:
+            return
+        timeout = None if self.deadline is None else max(0.0, self.deadline - self.clock.time())
+        _, still = await asyncio.wait(pending, timeout=timeout)
+        for task in still:
+            task.cancel()
+        await asyncio.gather(*still, return_exceptions=True)
 
     async def _check_time_limits(self, job: Job) -> dict[str, Any] | None:
         """TIMED_OUT causes: killed invocations without progress, or `max_duration` passed."""
@@ -213,8 +281,7 @@ class Invocation:
                     "message": f"{lost} invocations in a row were killed before their deadline "
                     "without completing a task; a task may take longer than one invocation",
                 }
-            changes = {"lost_leases": lost, "progress_mark": completed}
-            await self._update_run(changes)
+            await self._update_run({"lost_leases": lost, "progress_mark": completed})
         started = self.run.started_at or self.clock.time()
         if job.max_duration is not None and self.clock.time() - started > job.max_duration:
             return {
@@ -238,7 +305,7 @@ class Invocation:
             event=EventInfo(
                 id=run.event_id,
                 name=run.event_name,
-                timestamp=datetime.fromtimestamp(run.created_at, tz=UTC),
+                timestamp=datetime.fromtimestamp(run.event_timestamp or run.created_at, tz=UTC),
             ),
         )
 
@@ -270,30 +337,21 @@ class Invocation:
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
-            changes.update(status=RunStatus.FAILED, output_json=None, error=describe_error(exc))
             status, resume_at = RunStatus.FAILED, None
-            changes.update(resume_at=None, due_at=None, completed_at=now)
+            changes.update(status=status, output_json=None, error=describe_error(exc),
+                           resume_at=None, due_at=None, completed_at=now)  # fmt: skip
             is_written = await self._update_run(changes)
         if not is_written:
-            current = await call_store(self.store, self.store.get_run, self.run.id)
+            current = await self._store(self.store.get_run, self.run.id)
             logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
         if status.is_final and self.run.slot is not None:
-            await call_store(
-                self.store,
-                self.store.release_concurrency_slot,
-                self.run.job_id,
-                self.run.slot,
-                self.run.id,
+            await self._store(
+                self.store.release_concurrency_slot, self.run.job_id, self.run.slot, self.run.id
             )
         if resume_at is not None and self.client.dispatcher is not None:
             await self.client.dispatcher.dispatch(self.run.id, resume_at)
         return Outcome(status=status, resume_at=resume_at)
-
-    async def _update_run(self, changes: dict[str, Any]) -> bool:
-        return await call_store(
-            self.store, self.store.update_run, self.run.id, owner=self.owner, changes=changes
-        )
 
     # -- io calls -----------------------------------------------------------------------
 
@@ -310,16 +368,13 @@ class Invocation:
         return parent_id, task_id
 
     async def _check_budget(self) -> None:
-        """Yields (Suspend at now) when the deadline is too near to start more work."""
+        """Stops (Suspend) when the deadline is too near, the run canceled or the lease lost."""
         now = self.clock.time()
         if self.deadline is not None:
             average = sum(self._durations) / len(self._durations) if self._durations else 0.0
             if self.deadline - now < self.margin + average:
                 raise Suspend(now, reason="yield")
-        elif self.lease_expires_at - now < DEFAULT_LEASE_SECONDS / 2:
-            self.lease_expires_at = now + DEFAULT_LEASE_SECONDS + LEASE_GRACE_SECONDS
-            if not await self._update_run({"lease_expires_at": self.lease_expires_at}):
-                raise Suspend(None, reason="lease lost")
+        await self._store(self.lease.check)
 
     async def run_task(
         self,
@@ -330,7 +385,6 @@ class Invocation:
         retry: RetryPolicy | None,
         icon: str | None,
         properties: list[dict[str, Any]] | None,
-        kind: str = "task",
     ) -> Any:
         parent_id, task_id = self._claim_key(key)
         recorded = self.history.tasks.get(task_id)
@@ -349,34 +403,29 @@ class Invocation:
         attempt = _next_attempt(recorded)
         started_at = self.clock.time()
         task = TaskRecord(
-            run_id=self.run.id,
-            id=task_id,
-            key=key,
-            status=TaskStatus.RUNNING,
-            attempts=attempt,
-            parent_id=parent_id,
-            name=name,
-            kind=kind,
+            run_id=self.run.id, id=task_id, key=key, status=TaskStatus.RUNNING,
+            attempts=attempt, parent_id=parent_id, name=name, icon=icon, properties=properties,
             started_at=recorded.started_at if recorded and recorded.started_at else started_at,
-            icon=icon,
-            properties=properties,
-        )
+        )  # fmt: skip
         token = _parent.set((task_id, key, attempt))
         self._running[task_id] = task
+        this = asyncio.current_task()
+        if this is not None:
+            self._in_flight.add(this)
         try:
             result = fn()
             if inspect.isawaitable(result):
                 result = await result
             output_json = dump_json(result, key=key)
-        except Exception as exc:  # the task's own failure: retry or record it for good
+        except Exception as exc:  # the task's own failure: retry it or record it for good
             error = describe_error(exc)
             can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
             if retry is not None and can_retry and retry.has_attempts_left(attempt):
                 resume_at = self.clock.time() + retry.delay_seconds(attempt)
-                waiting = _with(task, status=TaskStatus.WAITING, error=error, resume_at=resume_at)
+                waiting = replace(task, status=TaskStatus.WAITING, error=error, resume_at=resume_at)
                 await self._record(waiting)
                 raise Suspend(resume_at, reason="wait") from None
-            failed = _with(
+            failed = replace(
                 task, status=TaskStatus.ERRORED, error=error, completed_at=self.clock.time()
             )
             final = await self._record(failed)
@@ -386,17 +435,17 @@ class Invocation:
         finally:
             _parent.reset(token)
             self._running.pop(task_id, None)
-        done = _with(
-            task,
-            status=TaskStatus.COMPLETED,
-            output_json=output_json,
+            if this is not None:
+                self._in_flight.discard(this)
+        done = replace(
+            task, status=TaskStatus.COMPLETED, output_json=output_json,
             completed_at=self.clock.time(),
-        )
+        )  # fmt: skip
         try:
             final = await self._record(done)
         except OutputError as exc:  # too large for the store: the task fails, naming its key
-            failed = _with(task, status=TaskStatus.ERRORED, error=describe_error(exc),
-                           completed_at=self.clock.time())
+            failed = replace(task, status=TaskStatus.ERRORED, error=describe_error(exc),
+                             completed_at=self.clock.time())  # fmt: skip
             final = await self._record(failed)
         self.executed_count += 1
         if not any(t.parent_id == task_id for t in self.history.tasks.values()):
@@ -422,101 +471,57 @@ class Invocation:
             await self._record_parent_running()
             resume_at = now + seconds if seconds is not None else until.timestamp()  # type: ignore[union-attr]
             recorded = TaskRecord(
-                run_id=self.run.id,
-                id=task_id,
-                key=key,
-                kind="wait",
-                status=TaskStatus.WAITING,
-                attempts=1,
-                parent_id=parent_id,
-                started_at=now,
-                resume_at=resume_at,
-            )
+                run_id=self.run.id, id=task_id, key=key, kind="wait", status=TaskStatus.WAITING,
+                attempts=1, parent_id=parent_id, started_at=now, resume_at=resume_at,
+            )  # fmt: skip
             if resume_at > now:
                 await self._record(recorded)
         if recorded.resume_at is not None and recorded.resume_at > now:
             raise Suspend(recorded.resume_at, reason="wait")
-        await self._record(_with(recorded, status=TaskStatus.COMPLETED, completed_at=now))
+        await self._record(replace(recorded, status=TaskStatus.COMPLETED, completed_at=now))
 
-    async def send_event(
-        self, key: str, name: str, payload: Any, *, event_id: str | None
-    ) -> dict[str, Any]:
-        async def send() -> dict[str, Any]:
-            event = await self.client.send_event(
-                name, payload, id=event_id or f"{self.run.id}:{key}"
-            )
-            return event.model_dump(mode="json")
-
-        result: dict[str, Any] = await self.run_task(
-            key, send, name=f"send {name}", retry=None, icon="event", properties=None
-        )
-        return result
-
-    async def background_fetch(
-        self,
-        key: str,
-        url: str,
-        *,
-        method: str,
-        headers: dict[str, str],
-        body: str | bytes | None,
-        retry: RetryPolicy | None,
-    ) -> dict[str, Any]:
-        from .fetch import fetch
-
-        async def run() -> dict[str, Any]:
-            return await fetch(url, method=method, headers=headers, body=body)
-
-        result: dict[str, Any] = await self.run_task(
-            key, run, name=f"{method} {url}", retry=retry, icon="fetch", properties=None
-        )
-        return result
-
-    def log(self, level: str, message: str, fields: dict[str, Any]) -> None:
+    def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         parent = _parent.get()
-        if parent is None:
-            scope, task_key = "run", None
-        else:
-            scope, task_key = f"{parent[0]}.{parent[2]}", parent[1]
-        number = self._log_counters.get(scope, 0)
-        self._log_counters[scope] = number + 1
-        key = f"{scope}#{number:06d}"
-        if key in self.history.logs:
-            return
-        plain_fields = load_json(dump_json(fields, key="log fields")) if fields else {}
-        record = LogRecord(
-            run_id=self.run.id,
-            key=key,
-            level=level,
-            message=str(message),
-            time=self.clock.time(),
-            fields=plain_fields,
-            task_key=task_key,
-        )
-        self.history.logs[key] = record
-        self._pending_logs.append(record)
-        run_logger.log(
-            logging.getLevelName(level if level != "WARN" else "WARNING"),
-            message,
-            extra={"run_id": self.run.id, "task_key": task_key, "fields": plain_fields},
-        )
+        scope, task_key = ("run", None) if parent is None else (f"{parent[0]}.{parent[2]}", parent[1])
+        self.log.write(level, message, fields, scope=scope, task_key=task_key,
+                       now=self.clock.time())  # fmt: skip
 
     # -- writes -------------------------------------------------------------------------
 
+    async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store call whose failure stops the invocation instead of reaching user code."""
+        try:
+            if inspect.iscoroutinefunction(fn):
+                return await fn(*args, **kwargs)
+            return await call_store(self.store, fn, *args, **kwargs)
+        except StoreError as exc:
+            raise _StoreAbort(exc) from exc
+
+    async def _update_run(self, changes: dict[str, Any]) -> bool:
+        written: bool = await self._store(
+            self.store.update_run, self.run.id, owner=self.owner, changes=changes
+        )
+        return written
+
     async def _flush_logs(self) -> None:
-        if self._pending_logs:
-            pending, self._pending_logs = self._pending_logs, []
-            await call_store(self.store, self.store.put_logs, pending)
+        pending = self.log.take()
+        if pending:
+            await self._store(self.store.put_logs, pending)
 
     async def _record(self, task: TaskRecord) -> TaskRecord:
-        """One conditional write of a task; when another invocation won, its record wins."""
+        """One conditional write of a task; when another invocation won, its record wins.
+
+        A record that is not final after a lost write means another invocation has taken
+        this run over: this one stops rather than go on without the task's output.
+        """
         await self._flush_logs()
-        if await call_store(self.store, self.store.put_task, task):
+        if await self._store(self.store.put_task, task):
             self.history.tasks[task.id] = task
             return task
-        current = await call_store(self.store, self.store.get_task, task.run_id, task.id)
-        if current is None:  # cannot happen: the condition only fails on an existing item
-            raise OutputError(task.key, "the store refused the task record")
+        current: TaskRecord | None = await self._store(self.store.get_task, task.run_id, task.id)
+        if current is None or not current.status.is_final:
+            logger.warning("run %s: task %s taken over by another invocation", task.run_id, task.key)
+            raise Suspend(None, reason="lease lost")
         self.history.tasks[task.id] = current
         logger.warning("task %s of run %s was already recorded", task.key, task.run_id)
         return current
@@ -532,10 +537,6 @@ class Invocation:
         parent_task = self._running.get(parent[0])
         if parent_task is not None:
             await self._record(parent_task)
-
-
-def _with(task: TaskRecord, **changes: Any) -> TaskRecord:
-    return replace(task, **changes)
 
 
 def _next_attempt(recorded: TaskRecord | None) -> int:

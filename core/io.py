@@ -26,21 +26,21 @@ class RunLogger:
 
     def debug(self, message: str, **fields: Any) -> None:
         """A DEBUG line with optional JSON fields."""
-        self._invocation.log("DEBUG", message, fields)
+        self._invocation.write_log("DEBUG", message, fields)
 
     def info(self, message: str, **fields: Any) -> None:
         """An INFO line with optional JSON fields."""
-        self._invocation.log("INFO", message, fields)
+        self._invocation.write_log("INFO", message, fields)
 
     def warn(self, message: str, **fields: Any) -> None:
         """A WARN line with optional JSON fields."""
-        self._invocation.log("WARN", message, fields)
+        self._invocation.write_log("WARN", message, fields)
 
     warning = warn
 
     def error(self, message: str, **fields: Any) -> None:
         """An ERROR line with optional JSON fields."""
-        self._invocation.log("ERROR", message, fields)
+        self._invocation.write_log("ERROR", message, fields)
 
 
 class IO:
@@ -91,7 +91,15 @@ class IO:
         self, key: str, name: str, payload: Any = None, *, id: str | None = None
     ) -> dict[str, Any]:
         """Sends an event once (as a task), so a replay does not send it again."""
-        return await self._invocation.send_event(key, name, payload, event_id=id)
+        client = self._invocation.client
+        event_id = id or f"{self._invocation.run.id}:{key}"
+
+        async def send() -> dict[str, Any]:
+            event = await client.send_event(name, payload, id=event_id)
+            return event.model_dump(mode="json")
+
+        result: dict[str, Any] = await self.run_task(key, send, name=f"send {name}", icon="event")
+        return result
 
     async def background_fetch(
         self,
@@ -103,7 +111,16 @@ class IO:
         body: str | bytes | None = None,
         retry: RetryPolicy | None = None,
     ) -> dict[str, Any]:
-        """Fetches `url` once (as a task) and returns status, headers and body."""
-        return await self._invocation.background_fetch(
-            key, url, method=method, headers=headers or {}, body=body, retry=retry
+        """Fetches `url` once (as a task) and returns status, headers and body.
+
+        5xx and 429 answers fail the attempt, so `retry` retries them.
+        """
+        from .fetch import fetch
+
+        async def request() -> dict[str, Any]:
+            return await fetch(url, method=method, headers=headers or {}, body=body)
+
+        result: dict[str, Any] = await self.run_task(
+            key, request, name=f"{method} {url}", retry=retry, icon="fetch"
         )
+        return result

@@ -58,12 +58,29 @@ class Job:
         }
 
 
+MAX_REPORTED_ISSUES = 50
+
+
 def validation_error(exc: ValidationError) -> dict[str, Any]:
-    """The run's `error` for an invalid payload: pydantic's message and its issues."""
+    """The run's `error` for an invalid payload: pydantic's issues, without the input.
+
+    The payload is already in the run; repeating it in each issue could overflow the item.
+    """
     import json
 
+    from .serialize import shorten
+
+    issues = json.loads(exc.json(include_url=False, include_input=False))
+    for issue in issues:
+        issue["msg"] = shorten(str(issue.get("msg", "")), 1024)
+        issue.pop("ctx", None)
+    count = len(issues)
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in issue['loc']) or '(payload)'}: {issue['msg']}"
+        for issue in issues[:MAX_REPORTED_ISSUES]
+    )
     return {
         "type": "ValidationError",
-        "message": str(exc),
-        "issues": json.loads(exc.json(include_url=False)),
+        "message": shorten(f"{count} validation error(s) for {exc.title}: {summary}"),
+        "issues": issues[:MAX_REPORTED_ISSUES],
     }

@@ -47,7 +47,10 @@ class RetryPolicy(BaseModel):
 
     def delay_seconds(self, failed_attempts: int, *, rng: random.Random | None = None) -> float:
         """Seconds to wait after the `failed_attempts`-th failure before the next attempt."""
-        base = min(self.max_timeout, self.min_timeout * self.factor ** (failed_attempts - 1))
+        try:
+            base = min(self.max_timeout, self.min_timeout * self.factor ** (failed_attempts - 1))
+        except OverflowError:  # factor**n past float range: far beyond max_timeout anyway
+            base = self.max_timeout
         if self.randomize:
             base *= 1.0 + (rng or random).random()
         return max(self.min_timeout, base)

@@ -25,6 +25,8 @@ from ..types import RunStatus, TaskStatus
 
 MAX_INLINE_OUTPUT_BYTES = 350 * 1024
 """Largest JSON output kept inside an item; DynamoDB items stop at 400 KB."""
+MAX_PAYLOAD_ROOM_BYTES = 256 * 1024
+"""The most a payload can take in a run item (the client's payload limit)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class RunRecord:
     error: dict[str, Any] | None = None
     event_id: str | None = None
     event_name: str | None = None
+    event_timestamp: float | None = None
     environment: str | None = None
     started_at: float | None = None
     completed_at: float | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from ..errors import OutputError, StoreError
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
 from .base import (
     MAX_INLINE_OUTPUT_BYTES,
+    MAX_PAYLOAD_ROOM_BYTES,
     EventRecord,
     History,
     LogRecord,
@@ -224,13 +226,20 @@ class DynamoDBStore:
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
         sets: list[str] = []
         removes: list[str] = []
+        uploaded: dict[str, Any] = {}
         values: dict[str, Any] = {":owner": {"S": owner}, **_final_values()}
         names = {"#status": "status"}
         for name, value in changes.items():
             if name not in _RUN_FIELDS:
                 raise ValueError(f"unknown run field {name!r}")
             if name == "output_json":
-                stored = self._output_attributes(value, run_id, "output", "run output")
+                room = MAX_INLINE_OUTPUT_BYTES if value is None else self._run_output_room(
+                    run_id, value
+                )
+                stored = self._output_attributes(
+                    value, run_id, "output", "run output", inline_limit=room
+                )
+                uploaded.update(stored)
                 for attr in ("output_json", "output_ref"):
                     if attr in stored:
                         sets.append(f"{attr} = :{attr}")
@@ -258,6 +267,8 @@ class DynamoDBStore:
             expression += " REMOVE " + ", ".join(dict.fromkeys(removes))
         condition = "lease_owner = :owner AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)"
         item = self._update(run_id, expression, condition, values, "update_run", names=names)
+        if item is None:
+            self._drop_blob(uploaded)
         return item is not None
 
     def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None:
@@ -284,7 +295,10 @@ class DynamoDBStore:
         )
         values = {f":t{i}": {"S": s.value} for i, s in enumerate(_FINAL_TASK)}
         values[":attempts"] = {"N": str(task.attempts)}
-        return self._put(item, condition, "put_task", values=values, names={"#status": "status"})
+        if self._put(item, condition, "put_task", values=values, names={"#status": "status"}):
+            return True
+        self._drop_blob(item)
+        return False
 
     def _task(self, item: dict[str, Any]) -> TaskRecord:
         values = _values(item, _TASK_FIELDS)
@@ -461,25 +475,53 @@ class DynamoDBStore:
     # -- large outputs ------------------------------------------------------------------
 
     def _output_attributes(
-        self, output_json: str | None, run_id: str, name: str, key: str
+        self,
+        output_json: str | None,
+        run_id: str,
+        name: str,
+        key: str,
+        *,
+        inline_limit: int = MAX_INLINE_OUTPUT_BYTES,
     ) -> dict[str, Any]:
-        """`output_json` inline, or in S3 behind `output_ref` when it is too large."""
+        """`output_json` inline, or in S3 behind `output_ref` when over `inline_limit`.
+
+        Each upload gets a fresh object key, so a write that then loses its condition can
+        never replace the object the winning record points to.
+        """
         if output_json is None:
             return {}
         size = len(output_json.encode())
-        if size <= MAX_INLINE_OUTPUT_BYTES:
+        if size <= inline_limit:
             return {"output_json": {"S": output_json}}
         if self.bucket is None:
             raise OutputError(
                 key,
-                f"{size} bytes as JSON is over the {MAX_INLINE_OUTPUT_BYTES}-byte limit of a "
+                f"{size} bytes as JSON is over the {inline_limit}-byte room left in its "
                 "DynamoDB item; set a bucket (TRIGGERFISH_BUCKET) to keep large outputs in S3",
             )
-        object_key = f"runs/{run_id}/{name}.json"
+        object_key = f"runs/{run_id}/{name}-{uuid.uuid4().hex[:12]}.json"
         self._s3_client().put_object(
             Bucket=self.bucket, Key=object_key, Body=output_json.encode(), ContentType="application/json"
         )
         return {"output_ref": {"S": f"s3://{self.bucket}/{object_key}"}}
+
+    def _run_output_room(self, run_id: str, output_json: str) -> int:
+        """Bytes a run's output may take inline beside the payload in the same item."""
+        if len(output_json.encode()) + MAX_PAYLOAD_ROOM_BYTES <= MAX_INLINE_OUTPUT_BYTES:
+            return MAX_INLINE_OUTPUT_BYTES
+        item = self._get({"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}})
+        payload = (item or {}).get("payload_json", {}).get("S", "")
+        return MAX_INLINE_OUTPUT_BYTES - len(payload.encode())
+
+    def _drop_blob(self, attributes: dict[str, Any]) -> None:
+        """Deletes the object a refused write uploaded (best effort)."""
+        ref = attributes.get("output_ref", {}).get("S")
+        if ref:
+            bucket, _, object_key = ref.removeprefix("s3://").partition("/")
+            try:
+                self._s3_client().delete_object(Bucket=bucket, Key=object_key)
+            except self._client_error as exc:
+                logger.warning("could not delete orphaned output %s: %s", ref, exc)
 
     def _read_blob(self, ref: str) -> str:
         bucket, _, object_key = ref.removeprefix("s3://").partition("/")

@@ -15,6 +15,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from ..errors import StoreError
 from ..types import RunStatus, TaskStatus
 from .base import (
     EventRecord,
@@ -91,9 +92,15 @@ class SQLiteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite {self.path}: {exc}") from exc
             try:
                 yield self._db
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreError(f"SQLite {self.path}: {exc}") from exc
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

@@ -6,7 +6,6 @@ from typing import Any
 
 import pydantic
 import pytest
-
 from support.jobs import make_client
 from triggerfish.core import (
     IO,

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from triggerfish.core import RunStatus, TaskStatus
 
 WORKER = Path(__file__).with_name("crash_worker.py")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from support.jobs import make_client
 from triggerfish.core import IO, ConfigError, Context, cron_trigger, interval_trigger
 from triggerfish.core.schedule import latest_cron_slot
 
 
 def at(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 async def test_a_cron_slot_fires_once_however_many_ticks_see_it(store: Any) -> None:
@@ -43,7 +42,7 @@ async def test_an_interval_fires_once_per_interval(store: Any) -> None:
     async def every(payload: Any, io: IO, ctx: Context) -> None:
         return None
 
-    for minute in range(0, 10):
+    for minute in range(10):
         await client.tick(now=at(f"2026-03-01T10:{minute:02d}:30"))
     runs = (await client.list_runs(job_id="every-5m")).runs
     assert sorted(r.payload["ts"] for r in runs) == [
@@ -52,7 +51,7 @@ async def test_an_interval_fires_once_per_interval(store: Any) -> None:
 
 
 def test_cron_expressions_are_checked_when_defined() -> None:
-    assert latest_cron_slot("0 9 * * 1-5", datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc))
+    assert latest_cron_slot("0 9 * * 1-5", datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
     with pytest.raises(ConfigError, match="needs 5 fields"):
         cron_trigger("* * *")
     with pytest.raises(ConfigError, match="hour must be within 0-23"):

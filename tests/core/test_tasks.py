@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
 import pytest
-
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, SQLiteStore, TaskStatus, invoke_trigger
 from triggerfish.core.testing import drive
@@ -26,7 +25,7 @@ def client(tmp_path: Any) -> Any:
 
 
 async def test_outputs_serialize_models_datetimes_and_uuids_as_json(client: Any) -> None:
-    order = Order(id=uuid.UUID(int=7), placed_at=datetime(2026, 1, 2, tzinfo=timezone.utc), total=9.5)
+    order = Order(id=uuid.UUID(int=7), placed_at=datetime(2026, 1, 2, tzinfo=UTC), total=9.5)
 
     @client.define_job(id="json", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> Any:
@@ -120,7 +119,7 @@ async def test_reusing_a_key_fails_the_run_with_a_clear_error(client: Any) -> No
 async def test_wait_until_an_aware_datetime(client: Any) -> None:
     @client.define_job(id="until", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> str:
-        now = datetime.fromtimestamp(client.clock.time(), tz=timezone.utc)
+        now = datetime.fromtimestamp(client.clock.time(), tz=UTC)
         await io.wait("tomorrow", until=now + timedelta(days=1))
         return "done"
 
@@ -153,7 +152,7 @@ async def test_log_lines_are_written_once_despite_replays(client: Any) -> None:
 
         await io.run_task("step", step)
         await io.wait("pause", seconds=5)
-        io.logger.warn("resumed")
+        io.logger.warn("resumed")  # noqa: G010 - DESIGN.md names io.logger.warn
 
     run = await client.invoke("chatty", None)
     report = await drive(client, run.id)

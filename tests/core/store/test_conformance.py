@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from triggerfish.core.store.base import EventRecord, LogRecord, RunRecord, TaskRecord
 from triggerfish.core.types import RunStatus, TaskStatus
 
