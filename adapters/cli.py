@@ -176,6 +176,10 @@ def _load_client(spec: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise CLIError(f"cannot import module {module_name!r}: {exc}") from exc
+    except Exception as exc:
+        raise CLIError(
+            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     client = getattr(module, attribute, None)
     if not isinstance(client, Client):
         found = "nothing" if client is None else type(client).__name__
@@ -237,6 +241,8 @@ def _request(args: argparse.Namespace, method: str, path: str, **kwargs: Any) ->
         error = body.get("error", {}) if isinstance(body, dict) else {}
         message = error.get("message") or response.reason_phrase
         raise CLIError(f"{response.status_code} {error.get('code', 'error')}: {message}")
+    if not isinstance(body, dict):
+        raise CLIError(f"{url} did not answer JSON; is --url the triggerfish server?")
     return body
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = MAX_PAYLOAD_ROOM_BYTES
 """Largest payload (as JSON) a run accepts; it is kept inside the run's item."""
 MAX_LIST_LIMIT = 1000
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""Run ids a caller may choose: safe in URLs and store keys as they are."""
 SCHEDULE_CATCH_UP_SECONDS = 300.0
 """A scheduled slot older than this at a tick is skipped, not fired late."""
 SWEEP_BATCH = 100
@@ -255,6 +258,10 @@ class Client:
         job = self.get_job(job_id)
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
+        if id is not None and not RUN_ID_PATTERN.fullmatch(id):
+            raise ConfigError(
+                f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
+            )
         run_id = id or _new_run_id()
         record = await self._create_run(job, _payload_json(payload), run_id=run_id)
         return build_run(record, None)
@@ -301,7 +308,11 @@ class Client:
             completed_at=now if status.is_final else None,
         )
         if not await self._store(self.store.create_run, record):
-            existing = await self._store(self.store.get_run, run_id)
+            existing: RunRecord | None = await self._store(self.store.get_run, run_id)
+            if existing is not None and existing.job_id != job.id:
+                raise ConfigError(
+                    f"run id {run_id!r} already belongs to a run of job {existing.job_id!r}"
+                )
             return existing or record
         if self.dispatcher is not None and not status.is_final:
             await self.dispatcher.dispatch(run_id, now)

@@ -14,11 +14,15 @@ def dump_json(value: Any, *, key: str) -> str:
     """JSON text for `value`; an unserializable value is an OutputError naming key and type."""
     try:
         plain = to_jsonable_python(value)
-        return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise OutputError(key, f"holds text that is not valid Unicode ({exc.reason})") from exc
     except (PydanticSerializationError, TypeError, ValueError) as exc:
         raise OutputError(
             key, f"a value of type {type(value).__name__} cannot be stored as JSON ({exc})"
         ) from exc
+    return text
 
 
 def load_json(text: str | None) -> Any:

@@ -90,8 +90,9 @@ def verify_hmac_sha256(body: bytes, headers: Mapping[str, str], secret: str) -> 
     lowered = {k.lower(): v for k, v in headers.items()}
     given = lowered.get("x-hub-signature-256") or lowered.get("x-signature") or ""
     given = given.removeprefix("sha256=")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return bool(given) and hmac.compare_digest(given.lower(), expected)
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    given_bytes = given.strip().lower().encode("utf-8", "replace")
+    return bool(given_bytes) and hmac.compare_digest(given_bytes, expected)
 
 
 def _matches(pattern: Mapping[str, Any], payload: Any) -> bool:

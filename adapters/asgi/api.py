@@ -96,7 +96,12 @@ async def cancel_run(request: Request) -> JSONResponse:
 
 async def execute_run(request: Request) -> JSONResponse:
     client = _client(request)
-    deadline = _deadline(request.headers.get(DEADLINE_HEADER), now=client.clock.time())
+    now = client.clock.time()
+    deadline = _deadline(request.headers.get(DEADLINE_HEADER), now=now)
+    context = request.scope.get("aws.context")  # Mangum's: on Lambda, its deadline binds too
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        lambda_deadline = now + context.get_remaining_time_in_millis() / 1000.0
+        deadline = lambda_deadline if deadline is None else min(deadline, lambda_deadline)
     outcome = await client.execute(request.path_params["run_id"], deadline=deadline)
     return _json(outcome)
 

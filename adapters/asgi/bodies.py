@@ -49,8 +49,9 @@ class InvokeBody(BaseModel):
     payload: Any = Field(default=None, description="Any JSON; validated by the job's schema.")
     id: str | None = Field(
         default=None,
-        min_length=1,
-        description="The run id to use; a second invoke with this id starts no new run.",
+        pattern=r"^[A-Za-z0-9._:-]{1,128}$",
+        description="The run id to use (1 to 128 letters, digits or . _ : -); a second "
+        "invoke with this id starts no new run.",
     )
 
 

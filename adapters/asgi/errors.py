@@ -118,7 +118,12 @@ async def _config_error(request: Request, exc: Exception) -> Response:
 
 
 async def _output_error(request: Request, exc: Exception) -> Response:
-    return error_response(422, "validation_error", str(exc))
+    """A payload that cannot be kept as JSON (NaN, a lone surrogate): 422 naming it."""
+    key = getattr(exc, "key", "payload")
+    loc = ["body", "payload"] if key == "payload" else ["body"]
+    return error_response(
+        422, "validation_error", str(exc), fields=[{"loc": loc, "message": str(exc)}]
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -17,6 +17,10 @@ from .sqs import handle_records
 logger = logging.getLogger(__name__)
 
 
+class UnknownEventError(ValueError):
+    """An event with records from a source other than SQS (raised so the source retries)."""
+
+
 class TickerDispatcher:
     """Stands in when the client has no dispatcher (no queue): runs wait for the ticker.
 
@@ -51,6 +55,12 @@ class Handler:
         if kind is EventKind.UNKNOWN:
             keys = sorted(event)[:8] if isinstance(event, dict) else type(event).__name__
             logger.warning("event of no known shape: %s", keys)
+            if isinstance(event, dict) and "Records" in event:
+                # A stream or queue other than SQS: failing makes its source retry, not drop.
+                raise UnknownEventError(
+                    "triggerfish answers SQS records only; got records from "
+                    f"{sorted({str(r.get('eventSource')) for r in event['Records'] if isinstance(r, dict)})}"
+                )
             return error(
                 "unknown_event",
                 "triggerfish answers API Gateway, ALB, function URL, SQS, EventBridge "

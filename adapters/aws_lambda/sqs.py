@@ -35,7 +35,7 @@ async def handle_records(
         message_id = str(record.get("messageId", ""))
         try:
             await handle_record(client, record, deadline)
-        except Exception:  # noqa: BLE001 - reported to SQS, which redelivers it, then to the DLQ
+        except Exception:
             logger.exception("SQS message %s failed", message_id, extra={"message_id": message_id})
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}

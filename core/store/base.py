@@ -180,16 +180,23 @@ def encode_cursor(value: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """Reverse of `encode_cursor`; a malformed cursor is a ValueError naming it."""
+def decode_cursor(cursor: str, *, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    """Reverse of `encode_cursor`; a malformed cursor is a ValueError naming it.
+
+    `fields` is the shape the store issued: exactly these keys, with values of these types.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"cursor is not one this store issued: {cursor!r}") from exc
-    if not isinstance(value, dict):
-        raise ValueError(f"cursor is not one this store issued: {cursor!r}")  # noqa: TRY004
-    return value
+    is_shaped = isinstance(value, dict) and set(value) == set(fields) and all(
+        isinstance(value[name], kind) and not isinstance(value[name], bool)
+        for name, kind in fields.items()
+    )
+    if not is_shaped:
+        raise ValueError(f"cursor is not one this store issued: {cursor!r}")
+    return dict(value)
 
 
 def is_task_overwritable(existing: TaskRecord | None, new: TaskRecord) -> bool:

@@ -400,8 +400,13 @@ class DynamoDBStore:
             request["FilterExpression"] = "#status = :status"
             request["ExpressionAttributeNames"] = {"#status": "status"}
             request["ExpressionAttributeValues"][":status"] = {"S": status.value}
+        sort_name = "GSI1SK" if job_id is not None else "GSI2SK"
         if cursor is not None:
-            request["ExclusiveStartKey"] = {k: {"S": v} for k, v in decode_cursor(cursor).items()}
+            shape: dict[str, type | tuple[type, ...]] = {
+                name: str for name in ("PK", "SK", pk_name, sort_name)
+            }
+            after = decode_cursor(cursor, fields=shape)
+            request["ExclusiveStartKey"] = {k: {"S": v} for k, v in after.items()}
         items: list[dict[str, Any]] = []
         while len(items) <= limit:
             request["Limit"] = limit + 1 - len(items) if status is None else max(limit + 1, 100)
@@ -414,7 +419,7 @@ class DynamoDBStore:
         next_cursor = None
         if len(items) > limit:
             last = items[limit - 1]
-            keys = ("PK", "SK", pk_name, "GSI1SK" if job_id is not None else "GSI2SK")
+            keys = ("PK", "SK", pk_name, sort_name)
             next_cursor = encode_cursor({k: last[k]["S"] for k in keys})
         return runs, next_cursor
 

@@ -275,7 +275,7 @@ class SQLiteStore:
             clauses.append("status = ?")
             params.append(status.value)
         if cursor is not None:
-            after = decode_cursor(cursor)
+            after = decode_cursor(cursor, fields={"created_at": (int, float), "id": str})
             clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
             params.extend([after["created_at"], after["created_at"], after["id"]])
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -9,7 +9,6 @@ import sys
 from typing import Any
 
 import pytest
-
 from lambda_support import FakeContext, load_event
 from support.jobs import make_client
 from triggerfish.adapters.aws_lambda import create_handler
@@ -141,3 +140,12 @@ print(",".join(m for m in ("starlette", "mangum", "jinja2") if m in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_records_from_another_source_fail_the_invocation_so_the_source_retries(
+    handler: Any,
+) -> None:
+    from triggerfish.adapters.aws_lambda.handler import UnknownEventError
+
+    with pytest.raises(UnknownEventError, match="aws:s3"):
+        handler({"Records": [{"eventSource": "aws:s3", "s3": {}}]}, None)
