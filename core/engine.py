@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from .context import Context, EventInfo, JobInfo, RunInfo
 from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
+from .fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch
 from .gates import QUEUE_POLL_SECONDS, Stop, claim_concurrency_slot, resolve_integrations
 from .io import IO, TaskFunction
 from .jobs import validation_error
@@ -479,6 +480,41 @@ class Invocation:
         if recorded.resume_at is not None and recorded.resume_at > now:
             raise Suspend(recorded.resume_at, reason="wait")
         await self._record(replace(recorded, status=TaskStatus.COMPLETED, completed_at=now))
+
+    async def background_fetch(self, key: str, message: FetchMessage) -> Any:
+        """A fetch done by the dispatcher's worker; inline when there is none (see fetch.py)."""
+        send = getattr(self.client.dispatcher, "send_fetch", None)
+        if send is None:
+            async def request() -> dict[str, Any]:
+                return await fetch(message.url, method=message.method,
+                                   headers=message.headers, body=message.body)  # fmt: skip
+
+            return await self.run_task(key, request, name=f"{message.method} {message.url}",
+                                       retry=message.retry, icon="fetch", properties=None)  # fmt: skip
+        parent_id, task_id = self._claim_key(key)
+        recorded = self.history.tasks.get(task_id)
+        if recorded is not None and recorded.status is TaskStatus.COMPLETED:
+            self.replayed_count += 1
+            return load_json(recorded.output_json)
+        if recorded is not None and recorded.status.is_final:
+            self.replayed_count += 1
+            raise TaskFailed(key, recorded.error or {})
+        now = self.clock.time()
+        if recorded is not None and recorded.resume_at is not None and recorded.resume_at > now:
+            raise Suspend(recorded.resume_at, reason="wait")
+        await self._check_budget()
+        await self._record_parent_running()
+        attempt = _next_attempt(recorded) if recorded is not None else 1
+        waiting = TaskRecord(
+            run_id=self.run.id, id=task_id, key=key, status=TaskStatus.WAITING, kind="fetch",
+            attempts=attempt, parent_id=parent_id, name=f"{message.method} {message.url}",
+            icon="fetch", started_at=recorded.started_at if recorded else now,
+            error=recorded.error if recorded else None, resume_at=now + FETCH_RECHECK_SECONDS,
+        )  # fmt: skip
+        await self._record(waiting)
+        await send(message.model_copy(update={"run_id": self.run.id, "task_id": task_id,
+                                              "key": key, "attempt": attempt}))  # fmt: skip
+        raise Suspend(waiting.resume_at, reason="wait")
 
     def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         parent = _parent.get()

@@ -1,20 +1,62 @@
-"""The HTTP request behind `io.background_fetch` (stdlib only, run in a worker thread)."""
+"""`io.background_fetch`: an HTTP request done outside the run's invocation.
+
+    run:     records the fetch task WAITING, hands the dispatcher a FetchMessage, suspends
+    worker:  (SQS worker / local asyncio task) performs the request, records the task
+             COMPLETED, ERRORED, or WAITING for its retry, then wakes the run
+    run:     replays; the recorded response is the task's output
+
+A message that is lost is sent again when the run wakes at its recheck time; a stale or
+duplicate message (an attempt already recorded) changes nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import urllib.error
-import urllib.request
-from typing import Any
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .errors import StoreError
+from .retry import RetryPolicy
+from .serialize import describe_error, dump_json
+
+if TYPE_CHECKING:
+    from .client import Client
+
+logger = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_SECONDS = 30.0
+FETCH_RECHECK_SECONDS = 120.0
+"""A run waiting on a fetch wakes after this long anyway, and re-sends a lost request."""
+WAKE_ATTEMPTS = 25
+WAKE_PAUSE_SECONDS = 0.2
 
 
 class FetchError(Exception):
     """A fetch answered with a 5xx or 429 status; retryable under the task's RetryPolicy."""
 
 
+class FetchMessage(BaseModel):
+    """One background fetch for a worker: which task and attempt, and the request."""
+
+    type: Literal["fetch"] = "fetch"
+    run_id: str
+    task_id: str
+    key: str
+    attempt: int = Field(ge=1)
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    retry: RetryPolicy | None = None
+
+
 def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
@@ -32,3 +74,57 @@ async def fetch(
     """Status, headers and text body of one request; 5xx and 429 raise FetchError."""
     data = body.encode() if isinstance(body, str) else body
     return await asyncio.to_thread(_fetch, url, method.upper(), headers, data)
+
+
+async def perform_fetch(client: Client, message: FetchMessage) -> None:
+    """The worker's side: do the request, record the task's attempt, wake the run."""
+    from .engine import call_store
+    from .types import TaskStatus
+
+    store, clock = client.store, client.clock
+    current = await call_store(store, store.get_task, message.run_id, message.task_id)
+    if current is None or current.status.is_final or current.attempts != message.attempt:
+        logger.info("fetch %s of run %s is stale; skipped", message.key, message.run_id)
+        return
+    try:
+        response = await fetch(
+            message.url, method=message.method, headers=message.headers, body=message.body
+        )
+        output_json = dump_json(response, key=message.key)
+    except Exception as exc:  # noqa: BLE001 - the request's failure is the task's
+        error = describe_error(exc)
+        now = clock.time()
+        if message.retry is not None and message.retry.has_attempts_left(message.attempt):
+            retry_at = now + message.retry.delay_seconds(message.attempt)
+            record = replace(current, status=TaskStatus.WAITING, error=error, resume_at=retry_at)
+        else:
+            record = replace(current, status=TaskStatus.ERRORED, error=error,
+                             completed_at=now, resume_at=None)  # fmt: skip
+    else:
+        record = replace(current, status=TaskStatus.COMPLETED, output_json=output_json,
+                         error=None, completed_at=clock.time(), resume_at=None)  # fmt: skip
+    if not await call_store(store, store.put_task, record):
+        logger.info("fetch %s of run %s was already recorded", message.key, message.run_id)
+        return
+    await wake(client, message.run_id, record.resume_at or clock.time())
+
+
+async def wake(client: Client, run_id: str, at: float) -> None:
+    """Brings a WAITING run's next invocation forward to `at`, and dispatches it.
+
+    A run still leased (its invocation is just finishing) is tried again briefly, so the
+    wake-up cannot slip in before that invocation writes its own, later, resume time.
+    """
+    from .engine import call_store
+
+    for _ in range(WAKE_ATTEMPTS):
+        try:
+            state = await call_store(client.store, client.store.wake_run, run_id, at=at)
+        except StoreError:
+            logger.warning("waking run %s failed; its recheck time will wake it", run_id)
+            return
+        if state != "leased":
+            break
+        await asyncio.sleep(WAKE_PAUSE_SECONDS)
+    if client.dispatcher is not None:
+        await client.dispatcher.dispatch(run_id, at)

@@ -111,16 +111,17 @@ class IO:
         body: str | bytes | None = None,
         retry: RetryPolicy | None = None,
     ) -> dict[str, Any]:
-        """Fetches `url` once (as a task) and returns status, headers and body.
+        """Fetches `url` once, outside this invocation when the dispatcher has a worker.
 
-        5xx and 429 answers fail the attempt, so `retry` retries them.
+        Returns ``{"status", "headers", "body"}``; 5xx and 429 answers fail the attempt, so
+        `retry` retries them. The run waits (no compute) while the request is in flight.
         """
-        from .fetch import fetch
+        from .fetch import FetchMessage
 
-        async def request() -> dict[str, Any]:
-            return await fetch(url, method=method, headers=headers or {}, body=body)
-
-        result: dict[str, Any] = await self.run_task(
-            key, request, name=f"{method} {url}", retry=retry, icon="fetch"
-        )
+        text = body.decode() if isinstance(body, bytes) else body
+        message = FetchMessage(
+            run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
+            headers=headers or {}, body=text, retry=retry,
+        )  # fmt: skip
+        result: dict[str, Any] = await self._invocation.background_fetch(key, message)
         return result

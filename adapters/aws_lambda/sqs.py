@@ -7,10 +7,11 @@ time that is left, without touching the store.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from triggerfish.core import Client, RunNotFound
+from triggerfish.core.fetch import FetchMessage, perform_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ EARLY_TOLERANCE_SECONDS = 1.0
 class ResumeMessage(BaseModel):
     """The body `SQSDispatcher` sends: run `run_id` again at `at` (epoch seconds)."""
 
-    type: Literal["resume"] = "resume"
+    type: Literal["resume"]
     run_id: str
     at: float
 
@@ -41,12 +42,20 @@ async def handle_records(
     return {"batchItemFailures": failures}
 
 
+_messages: TypeAdapter[ResumeMessage | FetchMessage] = TypeAdapter(
+    Annotated[ResumeMessage | FetchMessage, Field(discriminator="type")]
+)
+
+
 async def handle_record(client: Client, record: dict[str, Any], deadline: float | None) -> None:
-    """Resumes the run a message names, or sends an early message on (a hop)."""
+    """Resumes the run a message names, sends an early message on (a hop), or fetches."""
     try:
-        message = ResumeMessage.model_validate_json(record.get("body") or "")
+        message = _messages.validate_json(record.get("body") or "")
     except ValidationError as exc:
-        raise ValueError(f"SQS message is not a triggerfish resume message: {exc}") from exc
+        raise ValueError(f"SQS message is not a triggerfish message: {exc}") from exc
+    if isinstance(message, FetchMessage):
+        await perform_fetch(client, message)
+        return
     if message.at > client.clock.time() + EARLY_TOLERANCE_SECONDS:
         if client.dispatcher is None:
             raise ValueError("an early resume message needs a dispatcher to hop")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..client import Client
+    from ..fetch import FetchMessage
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class LocalDispatcher:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._fetches: set[asyncio.Task[None]] = set()
 
     async def dispatch(self, run_id: str, at: float) -> None:
         """Schedules an invocation of `run_id` at `at` (keeps the earliest request)."""
@@ -40,6 +42,14 @@ class LocalDispatcher:
         delay = max(0.0, at - self.client.clock.time())
         handle = loop.call_later(delay, self._fire, run_id)
         self._timers[run_id] = (at, handle)
+
+    async def send_fetch(self, message: FetchMessage) -> None:
+        """Performs a background fetch in this process, beside the runs."""
+        from ..fetch import perform_fetch
+
+        task = asyncio.get_running_loop().create_task(perform_fetch(self.client, message))
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
 
     def _fire(self, run_id: str) -> None:
         self._timers.pop(run_id, None)
@@ -83,7 +93,7 @@ class LocalDispatcher:
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await asyncio.gather(*self._running.values(), *self._fetches, return_exceptions=True)
 
     async def wait_idle(self) -> None:
         """Waits until no invocation is running (timers may still be set)."""

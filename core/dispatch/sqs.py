@@ -17,6 +17,8 @@ from ..clock import Clock, SystemClock
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
+    from ..fetch import FetchMessage
+
 MAX_DELAY_SECONDS = 900
 
 
@@ -60,6 +62,10 @@ class SQSDispatcher:
     def send(self, body: str, *, delay_seconds: int = 0) -> None:
         """Sends one message (blocking)."""
         self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay_seconds)
+
+    async def send_fetch(self, message: FetchMessage) -> None:
+        """Hands a background fetch to the SQS worker (a message of type "fetch")."""
+        await asyncio.to_thread(self.send, message.model_dump_json())
 
     async def dispatch(self, run_id: str, at: float) -> None:
         """Sends a resume message delayed until `at`, or as close as SQS allows."""

@@ -11,6 +11,7 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     claim_slot      schedule slot not yet claimed
     claim_concurrency_slot   slot free, ours already, or still held by the holder we saw
     release_concurrency_slot slot held by us
+    wake_run        run WAITING, not leased, due later than the new time
 """
 
 from __future__ import annotations
@@ -159,6 +160,9 @@ class Store(Protocol):
     ) -> bool: ...
     def get_concurrency_holder(self, job_id: str, slot: int) -> str | None: ...
     def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None: ...
+    def wake_run(self, run_id: str, *, at: float) -> str:
+        """Moves a WAITING run's resume time forward to `at`: "woken", "leased" or "unchanged"."""
+        ...
     def close(self) -> None: ...
 
 

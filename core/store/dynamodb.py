@@ -474,6 +474,20 @@ class DynamoDBStore:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise StoreError(f"release_concurrency_slot on {self.table_name}: {exc}") from exc
 
+    def wake_run(self, run_id: str, *, at: float) -> str:
+        item = self._update(
+            run_id,
+            "SET resume_at = :at, due_at = :at, GSI3PK = :due, GSI3SK = :at",
+            "#status = :waiting AND attribute_not_exists(lease_owner) AND resume_at > :at",
+            {":at": {"N": repr(at)}, ":due": {"S": "DUE"},
+             ":waiting": {"S": RunStatus.WAITING.value}},
+            "wake_run",
+        )  # fmt: skip
+        if item is not None:
+            return "woken"
+        current = self.get_run(run_id)
+        return "leased" if current is not None and current.lease_owner else "unchanged"
+
     def close(self) -> None:
         self._db.close()
 

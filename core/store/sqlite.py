@@ -341,6 +341,20 @@ class SQLiteStore:
                 (job_id, slot, run_id),
             )
 
+    def wake_run(self, run_id: str, *, at: float) -> str:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None:
+                return "unchanged"
+            if run.lease_owner is not None:
+                return "leased"
+            if run.status is not RunStatus.WAITING or (
+                run.resume_at is not None and run.resume_at <= at
+            ):
+                return "unchanged"
+            self._write_run(db, run.with_changes({"resume_at": at, "due_at": at}))
+            return "woken"
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -108,3 +108,26 @@ def test_a_bad_record_fails_alone_and_the_rest_of_the_batch_is_processed(
 
     assert result == {"batchItemFailures": [{"itemIdentifier": "bad-1"}]}
     assert stack.client.store.get_run(run.id).status is RunStatus.COMPLETED
+
+
+def test_a_background_fetch_is_done_by_a_worker_invocation_through_sqs(moto_url: str) -> None:
+    from support.http_target import http_target
+
+    stack = AwsStack.build(moto_url)
+    with http_target() as (url, hits):
+
+        @stack.client.define_job(id="fetch", trigger=invoke_trigger())
+        async def fetch_job(payload: Any, io: IO, ctx: Context) -> int:
+            response = await io.background_fetch("get", f"{url}/ok")
+            return int(response["status"])
+
+        handler = create_handler(stack.client)
+        run = asyncio.run(stack.client.invoke("fetch", None))
+        invocations = stack.run_worker(handler, run.id, budget_ms=3000)
+
+    final = stack.client.store.get_run(run.id)
+    assert final.status is RunStatus.COMPLETED
+    assert json.loads(final.output_json) == 200
+    assert hits["/ok"] == 1
+    assert final.invocation_count == 2, "the request itself ran in a worker, not in the run"
+    assert len(invocations) >= 3
