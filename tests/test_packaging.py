@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 import triggerfish.core
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ async def main() -> None:
         if outcome.status.is_final:
             return
         if outcome.resume_at is None:
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
 
 
 if __name__ == "__main__":

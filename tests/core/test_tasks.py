@@ -190,7 +190,7 @@ async def test_user_except_exception_cannot_swallow_a_suspension(client: Any) ->
     async def job(payload: Any, io: IO, ctx: Context) -> str:
         try:
             await io.wait("nap", seconds=100)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the point: a catch-all must not see it
             return "swallowed"
         return "waited"
 
