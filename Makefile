@@ -26,11 +26,15 @@ dev: install
 test: install node
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# mypy sees the installed names (triggerfish.core, triggerfish.adapters) through links.
 typecheck: install
-	$(BIN)/mypy
+	@rm -rf build/typecheck && mkdir -p build/typecheck/triggerfish
+	@ln -s ../../../core build/typecheck/triggerfish/core
+	@ln -s ../../../adapters build/typecheck/triggerfish/adapters
+	MYPYPATH=build/typecheck $(BIN)/mypy --strict -p triggerfish.core -p triggerfish.adapters
 
 lint: install
-	$(BIN)/ruff check core adapters tests
+	$(BIN)/ruff check core adapters tests deploy bench
 
 bench: install
 	$(BIN)/python bench/replay.py

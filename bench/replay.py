@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger  # noqa: E402
+from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger
 
 READS = {"get_run", "get_task", "load_history", "list_runs", "list_due_runs", "get_event"}
 
@@ -101,7 +101,7 @@ async def measure(label: str, inner: Any, tasks: int) -> dict[str, Any]:
 
     run = await client.invoke("many", None)
     print(f"[{label}] executing {tasks} new tasks ...", flush=True)
-    new_seconds, (new_reads, new_writes), _ = await one_invocation(run.id)
+    new_seconds, (_, new_writes), _ = await one_invocation(run.id)
     await asyncio.sleep(0.02)
     print(f"[{label}] replaying them ...", flush=True)
     replay_seconds, (replay_reads, replay_writes), calls = await one_invocation(run.id)
