@@ -101,7 +101,7 @@ async def measure(label: str, inner: Any, tasks: int) -> dict[str, Any]:
 
     run = await client.invoke("many", None)
     print(f"[{label}] executing {tasks} new tasks ...", flush=True)
-    new_seconds, (_, new_writes), _ = await one_invocation(run.id)
+    new_seconds, (new_reads, new_writes), _ = await one_invocation(run.id)
     await asyncio.sleep(0.02)
     print(f"[{label}] replaying them ...", flush=True)
     replay_seconds, (replay_reads, replay_writes), calls = await one_invocation(run.id)
@@ -110,6 +110,7 @@ async def measure(label: str, inner: Any, tasks: int) -> dict[str, Any]:
     figures.update(
         new_task_ms=1000 * new_seconds / tasks,
         writes_per_new_task=(new_writes - base_calls[1]) / tasks,
+        reads_per_new_task=(new_reads - base_calls[0]) / tasks,
         replay_per_task_us=1e6 * (replay_seconds - base_seconds) / tasks,
         replay_invocation_ms=1000 * replay_seconds,
         replay_reads=replay_reads,
@@ -161,12 +162,13 @@ async def main() -> None:
             rows.append(await measure(name, store, args.tasks))
 
     print(f"\n{args.tasks} tasks of ~100 bytes, Python {sys.version.split()[0]}")
-    header = ("backend", "new task ms", "writes/new task", "replay us/task",
+    header = ("backend", "new task ms", "writes/new task", "reads/new task", "replay us/task",
               "replay invocation ms", "reads, writes per replay invocation", "history pages")
     print(" | ".join(header))
     for row in rows:
         print(
             f"{row['backend']} | {row['new_task_ms']:.2f} | {row['writes_per_new_task']:.2f} | "
+            f"{row['reads_per_new_task']:.3f} | "
             f"{row['replay_per_task_us']:.1f} | {row['replay_invocation_ms']:.1f} | "
             f"{row['replay_reads']}, {row['replay_writes']} | {row['history_pages']}"
         )
