@@ -32,6 +32,7 @@ from .settings import (
     ENV_QUEUE_URL,
     ENV_REGION,
     ENV_TABLE,
+    ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
 )
 from .store.base import MAX_PAYLOAD_ROOM_BYTES, EventRecord, RunRecord, Store
@@ -83,6 +84,9 @@ class Client:
         self.id = id
         self.store = store
         self.dispatcher = dispatcher
+        bind = getattr(dispatcher, "bind", None)
+        if callable(bind):
+            bind(self)
         self.environment = environment
         self.organization = organization
         self.auth_resolvers = dict(auth_resolvers or {})
@@ -109,11 +113,12 @@ class Client:
         region = env.get(ENV_REGION) or None
         endpoint_url = env.get(ENV_ENDPOINT_URL) or None
         store: Store
-        if env.get(ENV_TABLE):
+        table = env.get(ENV_TABLE) or env.get(ENV_TABLE_NAME)
+        if table:
             from .store.dynamodb import DynamoDBStore
 
             store = DynamoDBStore(
-                env[ENV_TABLE],
+                table,
                 endpoint_url=endpoint_url,
                 region=region,
                 bucket=env.get(ENV_BUCKET) or None,

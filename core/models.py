@@ -100,6 +100,10 @@ class RunList(BaseModel):
     runs: list[Run]
     next_cursor: str | None = None
 
+    def __iter__(self) -> Iterator[Run]:  # type: ignore[override]
+        """Iterates over the runs of the page (not over fields, as a plain model would)."""
+        return iter(self.runs)
+
     def __len__(self) -> int:
         return len(self.runs)
 

@@ -2,8 +2,9 @@
 
 Starlette runs a mounted sub-app's lifespan only when the parent forwards it, so the
 dispatcher starts on whichever comes first: the lifespan's startup, or the first request
-(`LazyStart`). Only a dispatcher this module created is started and stopped here; a
-dispatcher the client already had (SQS on Lambda, or one the user manages) is left alone.
+(`LazyStart`). A client without a dispatcher gets a new `LocalDispatcher` (removed again
+at shutdown); a client given an unstarted `LocalDispatcher` has that one started and
+stopped here; any other dispatcher (SQS on Lambda, one the user runs) is left alone.
 """
 
 from __future__ import annotations
@@ -26,22 +27,31 @@ class Runtime:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.dispatcher: LocalDispatcher | None = None
+        self._is_own = False
         self._lock: asyncio.Lock | None = None
 
     @property
     def is_started(self) -> bool:
         return self.dispatcher is not None
 
+    def _needs_start(self) -> bool:
+        given = self.client.dispatcher
+        if self.dispatcher is not None:
+            return False
+        return given is None or (isinstance(given, LocalDispatcher) and not given.is_started)
+
     async def start(self) -> None:
-        """Gives the client a started `LocalDispatcher` when it has no dispatcher."""
-        if self.dispatcher is not None or self.client.dispatcher is not None:
+        """Starts a `LocalDispatcher` for the client: its own unstarted one, or a new one."""
+        if not self._needs_start():
             return
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self.dispatcher is not None or self.client.dispatcher is not None:
+            if not self._needs_start():
                 return
-            dispatcher = LocalDispatcher(self.client)
+            given = self.client.dispatcher
+            dispatcher = given if isinstance(given, LocalDispatcher) else LocalDispatcher(self.client)
+            self._is_own = dispatcher is not given
             self.client.dispatcher = dispatcher
             self.dispatcher = dispatcher
             await dispatcher.start()
@@ -53,7 +63,7 @@ class Runtime:
         if dispatcher is None:
             return
         await dispatcher.stop()
-        if self.client.dispatcher is dispatcher:
+        if self._is_own and self.client.dispatcher is dispatcher:
             self.client.dispatcher = None
         self._lock = None
         logger.info("local dispatcher stopped for client %s", self.client.id)

@@ -22,14 +22,35 @@ class LocalDispatcher:
     run left behind by a stopped process resumes here.
     """
 
-    def __init__(self, client: Client, *, sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS):
-        self.client = client
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        sweep_interval_seconds: float = SWEEP_INTERVAL_SECONDS,
+    ) -> None:
+        self._client = client
         self.sweep_interval_seconds = sweep_interval_seconds
         self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._fetches: set[asyncio.Task[None]] = set()
+
+    @property
+    def client(self) -> Client:
+        """The client whose runs this dispatcher executes (set by `Client(dispatcher=...)`)."""
+        if self._client is None:
+            raise RuntimeError("LocalDispatcher is not bound: pass it to Client(dispatcher=...)")
+        return self._client
+
+    def bind(self, client: Client) -> None:
+        """Attaches the dispatcher to its client; `Client.__init__` calls this."""
+        self._client = client
+
+    @property
+    def is_started(self) -> bool:
+        """True while the sweeper runs (after `start()`, before `stop()`)."""
+        return self._sweeper is not None
 
     async def dispatch(self, run_id: str, at: float) -> None:
         """Schedules an invocation of `run_id` at `at` (keeps the earliest request)."""

@@ -70,3 +70,25 @@ def test_sqs_delays_are_whole_seconds_capped_at_fifteen_minutes() -> None:
     assert dispatcher.delay_for(100.2, now=100.0) == 1
     assert dispatcher.delay_for(100.0 + 7200, now=100.0) == 900
     assert dispatcher.delay_for(50.0, now=100.0) == 0
+
+
+async def test_a_local_dispatcher_given_to_the_client_is_bound_to_it(tmp_path: Path) -> None:
+    dispatcher = LocalDispatcher(sweep_interval_seconds=0.1)
+    client = Client("bound", store=SQLiteStore(tmp_path / "runs.db"), dispatcher=dispatcher)
+    define(client)
+    assert dispatcher.client is client
+    await dispatcher.start()
+    try:
+        run = await client.invoke("short", None)
+        await wait_for_status(client, run.id, RunStatus.COMPLETED)
+    finally:
+        await dispatcher.stop()
+
+
+async def test_list_runs_pages_iterate_over_runs(tmp_path: Path) -> None:
+    client = Client("pages", store=SQLiteStore(tmp_path / "runs.db"))
+    define(client)
+    made = [await client.invoke("short", None) for _ in range(3)]
+    page = await client.list_runs()
+    assert sorted(run.id for run in page) == sorted(run.id for run in made)
+    assert len(page) == 3 and page[0].id == page.runs[0].id

@@ -88,3 +88,23 @@ def test_a_forwarded_lifespan_stops_the_dispatcher_at_shutdown(
         assert client.dispatcher is not None
     assert client.dispatcher is None
     client.store.close()
+
+
+def test_the_app_starts_a_local_dispatcher_the_client_was_given(tmp_path: Path) -> None:
+    import asyncio
+
+    from triggerfish.adapters.asgi import create_app
+    from triggerfish.core import Client, LocalDispatcher, SQLiteStore
+
+    dispatcher = LocalDispatcher()
+    client = Client("given", store=SQLiteStore(tmp_path / "g.db"), dispatcher=dispatcher,
+                    api_key="k")  # fmt: skip
+    app = create_app(client)
+
+    async def lifespan() -> tuple[bool, bool]:
+        async with app.router.lifespan_context(app):
+            during = dispatcher.is_started
+        return during, dispatcher.is_started
+
+    assert asyncio.run(lifespan()) == (True, False)
+    assert client.dispatcher is dispatcher
