@@ -14,11 +14,8 @@ protocol also runs on dynalite (no transactions). boto3 is imported in `__init__
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import uuid
-from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError, StoreError
@@ -36,6 +33,15 @@ from .base import (
     load_table_definition,
     sort_key,
 )
+from .blobs import S3Blobs
+from .items import (
+    LOG_FIELDS,
+    RUN_FIELDS,
+    TASK_FIELDS,
+    encode,
+    field_values,
+    item_attributes,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -46,46 +52,7 @@ logger = logging.getLogger(__name__)
 EVENT_TTL_SECONDS = 30 * 24 * 3600
 """How long an event id stays known (the window in which `send_event` is idempotent)."""
 BATCH_WRITE_SIZE = 25
-_JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids"})
-_INT_FIELDS = frozenset(
-    {"invocation_count", "lost_leases", "progress_mark", "attempts", "slot"}
-)
-_RUN_FIELDS = [f.name for f in fields(RunRecord)]
-_TASK_FIELDS = [f.name for f in fields(TaskRecord)]
-_LOG_FIELDS = [f.name for f in fields(LogRecord)]
 _FINAL_TASK = (TaskStatus.COMPLETED, TaskStatus.ERRORED, TaskStatus.CANCELED)
-
-
-def _encode(value: Any, name: str) -> dict[str, Any]:
-    if name in _JSON_FIELDS:
-        return {"S": json.dumps(list(value) if isinstance(value, tuple) else value)}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(value)}
-    return {"S": str(value.value if isinstance(value, RunStatus | TaskStatus) else value)}
-
-
-def _decode(attribute: dict[str, Any], name: str) -> Any:
-    if "NULL" in attribute:
-        return None
-    if "BOOL" in attribute:
-        return attribute["BOOL"]
-    if "N" in attribute:
-        return int(attribute["N"]) if name in _INT_FIELDS else float(attribute["N"])
-    text = attribute["S"]
-    if name in _JSON_FIELDS:
-        value = json.loads(text)
-        return tuple(value) if name == "run_ids" else value
-    return text
-
-
-def _attributes(record: Any, names: list[str]) -> dict[str, Any]:
-    return {n: _encode(getattr(record, n), n) for n in names if getattr(record, n) is not None}
-
-
-def _values(item: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    return {n: _decode(item[n], n) for n in names if n in item}
 
 
 class DynamoDBStore:
@@ -121,7 +88,11 @@ class DynamoDBStore:
         self._db: DynamoDBClient = client or boto3.client(
             "dynamodb", endpoint_url=endpoint_url, region_name=region, config=config
         )
-        self._s3: S3Client | None = s3_client
+        self._blobs = (
+            S3Blobs(bucket, client=s3_client, endpoint_url=endpoint_url, region=region)
+            if bucket
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"DynamoDBStore({self.table_name!r}, bucket={self.bucket!r})"
@@ -154,7 +125,7 @@ class DynamoDBStore:
     # -- runs ---------------------------------------------------------------------------
 
     def _run_item(self, run: RunRecord) -> dict[str, Any]:
-        item = _attributes(run, _RUN_FIELDS)
+        item = item_attributes(run, RUN_FIELDS)
         item.update(self._output_attributes(run.output_json, run.id, "output", "run output"))
         key = sort_key(run.created_at, run.id)
         item.update(
@@ -170,7 +141,7 @@ class DynamoDBStore:
         return item
 
     def _run(self, item: dict[str, Any]) -> RunRecord:
-        values = _values(item, _RUN_FIELDS)
+        values = field_values(item, RUN_FIELDS)
         values["status"] = RunStatus(values["status"])
         if "output_ref" in item:
             values["output_json"] = self._read_blob(item["output_ref"]["S"])
@@ -209,7 +180,7 @@ class DynamoDBStore:
             ":zero": {"N": "0"},
             ":one": {"N": "1"},
             ":due": {"S": "DUE"},
-            **_final_values(),
+            **_finalvalues(),
         }
         update = (
             "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
@@ -227,10 +198,10 @@ class DynamoDBStore:
         sets: list[str] = []
         removes: list[str] = []
         uploaded: dict[str, Any] = {}
-        values: dict[str, Any] = {":owner": {"S": owner}, **_final_values()}
+        values: dict[str, Any] = {":owner": {"S": owner}, **_finalvalues()}
         names = {"#status": "status"}
         for name, value in changes.items():
-            if name not in _RUN_FIELDS:
+            if name not in RUN_FIELDS:
                 raise ValueError(f"unknown run field {name!r}")
             if name == "output_json":
                 room = MAX_INLINE_OUTPUT_BYTES if value is None else self._run_output_room(
@@ -253,7 +224,7 @@ class DynamoDBStore:
                 removes.append(placeholder)
             else:
                 sets.append(f"{placeholder} = :{name}")
-                values[f":{name}"] = _encode(value, name)
+                values[f":{name}"] = encode(value, name)
             if name == "due_at":
                 if value is None:
                     removes.extend(["GSI3PK", "GSI3SK"])
@@ -278,7 +249,7 @@ class DynamoDBStore:
             "SET #status = :canceled, completed_at = :now, updated_at = :now"
             " REMOVE due_at, resume_at, GSI3PK, GSI3SK",
             "attribute_exists(PK) AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)",
-            {**values, **_final_values()},
+            {**values, **_finalvalues()},
             "cancel_run",
         )
         return None if item is None else self._run(item)
@@ -286,7 +257,7 @@ class DynamoDBStore:
     # -- tasks and logs -----------------------------------------------------------------
 
     def put_task(self, task: TaskRecord) -> bool:
-        item = _attributes(task, _TASK_FIELDS)
+        item = item_attributes(task, TASK_FIELDS)
         item.update(self._output_attributes(task.output_json, task.run_id, task.id, task.key))
         item.update(PK={"S": f"RUN#{task.run_id}"}, SK={"S": f"TASK#{task.id}"})
         condition = (
@@ -301,7 +272,7 @@ class DynamoDBStore:
         return False
 
     def _task(self, item: dict[str, Any]) -> TaskRecord:
-        values = _values(item, _TASK_FIELDS)
+        values = field_values(item, TASK_FIELDS)
         values["status"] = TaskStatus(values["status"])
         if "output_ref" in item:
             values["output_json"] = self._read_blob(item["output_ref"]["S"])
@@ -328,7 +299,7 @@ class DynamoDBStore:
                     task = self._task(item)
                     history.tasks[task.id] = task
                 elif sk.startswith("LOG#"):
-                    log = LogRecord(**_values(item, _LOG_FIELDS))
+                    log = LogRecord(**field_values(item, LOG_FIELDS))
                     history.logs[log.key] = log
             if "LastEvaluatedKey" not in page:
                 return history
@@ -337,7 +308,7 @@ class DynamoDBStore:
     def put_logs(self, logs: list[LogRecord]) -> None:
         items = []
         for log in logs:
-            item = _attributes(log, _LOG_FIELDS)
+            item = item_attributes(log, LOG_FIELDS)
             item.update(PK={"S": f"RUN#{log.run_id}"}, SK={"S": f"LOG#{log.key}"})
             items.append(item)
         self._batch_put(items)
@@ -362,7 +333,7 @@ class DynamoDBStore:
     # -- events, listings, schedules ----------------------------------------------------
 
     def create_event(self, event: EventRecord) -> bool:
-        item = _attributes(event, ["id", "name", "timestamp", "payload_json", "run_ids"])
+        item = item_attributes(event, ["id", "name", "timestamp", "payload_json", "run_ids"])
         item.update(
             PK={"S": f"EVENT#{event.id}"},
             SK={"S": "EVENT"},
@@ -374,7 +345,7 @@ class DynamoDBStore:
         item = self._get({"PK": {"S": f"EVENT#{event_id}"}, "SK": {"S": "EVENT"}})
         if item is None:
             return None
-        return EventRecord(**_values(item, ["id", "name", "timestamp", "payload_json", "run_ids"]))
+        return EventRecord(**field_values(item, ["id", "name", "timestamp", "payload_json", "run_ids"]))
 
     def list_runs(
         self,
@@ -512,17 +483,13 @@ class DynamoDBStore:
         size = len(output_json.encode())
         if size <= inline_limit:
             return {"output_json": {"S": output_json}}
-        if self.bucket is None:
+        if self._blobs is None:
             raise OutputError(
                 key,
                 f"{size} bytes as JSON is over the {inline_limit}-byte room left in its "
                 "DynamoDB item; set a bucket (TRIGGERFISH_BUCKET) to keep large outputs in S3",
             )
-        object_key = f"runs/{run_id}/{name}-{uuid.uuid4().hex[:12]}.json"
-        self._s3_client().put_object(
-            Bucket=self.bucket, Key=object_key, Body=output_json.encode(), ContentType="application/json"
-        )
-        return {"output_ref": {"S": f"s3://{self.bucket}/{object_key}"}}
+        return {"output_ref": {"S": self._blobs.put(run_id, name, output_json)}}
 
     def _run_output_room(self, run_id: str, output_json: str) -> int:
         """Bytes a run's output may take inline beside the payload in the same item."""
@@ -533,26 +500,15 @@ class DynamoDBStore:
         return MAX_INLINE_OUTPUT_BYTES - len(payload.encode())
 
     def _drop_blob(self, attributes: dict[str, Any]) -> None:
-        """Deletes the object a refused write uploaded (best effort)."""
+        """Deletes the object a refused write uploaded."""
         ref = attributes.get("output_ref", {}).get("S")
-        if ref:
-            bucket, _, object_key = ref.removeprefix("s3://").partition("/")
-            try:
-                self._s3_client().delete_object(Bucket=bucket, Key=object_key)
-            except self._client_error as exc:
-                logger.warning("could not delete orphaned output %s: %s", ref, exc)
+        if ref and self._blobs is not None:
+            self._blobs.delete(ref)
 
     def _read_blob(self, ref: str) -> str:
-        bucket, _, object_key = ref.removeprefix("s3://").partition("/")
-        body = self._s3_client().get_object(Bucket=bucket, Key=object_key)["Body"].read()
-        return bytes(body).decode()
-
-    def _s3_client(self) -> S3Client:
-        if self._s3 is None:
-            import boto3
-
-            self._s3 = boto3.client("s3", endpoint_url=self._endpoint_url, region_name=self._region)
-        return self._s3
+        if self._blobs is None:
+            raise StoreError(f"output {ref} is in S3 but this store has no bucket configured")
+        return self._blobs.get(ref)
 
     # -- calls --------------------------------------------------------------------------
 
@@ -628,5 +584,5 @@ def _code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def _final_values() -> dict[str, Any]:
+def _finalvalues() -> dict[str, Any]:
     return {f":f{i}": {"S": s.value} for i, s in enumerate(sorted(FINAL_RUN_STATUSES))}
