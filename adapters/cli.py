@@ -134,7 +134,7 @@ def _dev(args: argparse.Namespace) -> int:
         client.store.close()
         client.store = SQLiteStore(args.db)
     if not client.api_key:
-        client.api_key = secrets.token_urlsafe(24)
+        client.api_key = os.environ.get(ENV_API_KEY) or secrets.token_urlsafe(24)
 
     try:
         import uvicorn
@@ -155,7 +155,10 @@ def _dev(args: argparse.Namespace) -> int:
           f"store {client.store!r}")
     print(f"  dashboard and API: {url}/  (API reference: {url}/openapi.json)")
     print(f"  API key: {client.api_key}")
-    print(f"  try: {ENV_URL}={url} {ENV_API_KEY}={client.api_key} triggerfish runs", flush=True)
+    command = sys.argv[0] if os.path.sep in sys.argv[0] else "triggerfish"
+    print(f"  try: {ENV_URL}={url} {ENV_API_KEY}={client.api_key} {command} runs", flush=True)
+    if not os.environ.get(ENV_API_KEY):
+        print(f"  (set {ENV_API_KEY} to keep this key across restarts)", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, lifespan="on"))
     server.run()
     return 0
@@ -258,6 +261,9 @@ def _send_event(args: argparse.Namespace) -> int:
     if args.json:
         return _print_json(event)
     print(f"event {event['id']} ({event['name']}) started {len(event['run_ids'])} run(s)")
+    if not event["run_ids"]:
+        print(f"note: no enabled job listens to {event['name']!r} (check the name: "
+              "`triggerfish runs` and GET /api/jobs list the jobs)")
     for run_id in event["run_ids"]:
         print(f"  {run_id}")
     return 0
@@ -275,7 +281,12 @@ def _runs(args: argparse.Namespace) -> int:
     if not rows:
         print("no runs")
     if page.get("next_cursor"):
-        print(f"more: triggerfish runs --cursor {page['next_cursor']}")
+        same = "".join(
+            f" --{name} {value}"
+            for name, value in (("job", args.job), ("status", args.status), ("limit", args.limit))
+            if value
+        )
+        print(f"more: triggerfish runs{same} --cursor {page['next_cursor']}")
     return 0
 
 

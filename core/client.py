@@ -364,7 +364,7 @@ class Client:
             record = await self._store(self.store.get_run, run_id)
             if record is None:
                 raise RunNotFound(run_id)
-        return build_run(record, None)
+        return build_run(record, await self._store(self.store.load_history, run_id))
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""

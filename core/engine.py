@@ -419,7 +419,10 @@ class Invocation:
                 result = await result
             output_json = dump_json(result, key=key)
         except Exception as exc:  # the task's own failure: retry it or record it for good
+            self.executed_count += 1
             error = describe_error(exc)
+            logger.info("run %s: task %s attempt %d failed: %s: %s", self.run.id, key,
+                        attempt, error["type"], error["message"])  # fmt: skip
             can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
             if retry is not None and can_retry and retry.has_attempts_left(attempt):
                 resume_at = self.clock.time() + retry.delay_seconds(attempt)

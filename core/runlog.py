@@ -44,7 +44,9 @@ class RunLog:
         self._pending.append(record)
         run_logger.log(
             logging.WARNING if level == "WARN" else logging.getLevelName(level),
+            "%s%s",
             message,
+            "".join(f" {name}={value!r}" for name, value in plain_fields.items()),
             extra={"run_id": self.run_id, "task_key": task_key, "fields": plain_fields},
         )
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .client import Client
 
 DEFAULT_MAX_INVOCATIONS = 1000
+MAX_REAL_WAIT_SECONDS = 5.0
+"""Without a SkippingClock, drive really sleeps through waits up to this long."""
 
 
 @dataclass
@@ -67,7 +70,9 @@ async def drive(
 ) -> DriveReport:
     """Calls `client.execute` until the run is final; a SkippingClock jumps over waits.
 
-    Each invocation gets `budget_seconds` of (clock) time as its deadline.
+    Each invocation gets `budget_seconds` of (clock) time as its deadline. With another
+    clock, waits of up to MAX_REAL_WAIT_SECONDS are slept through; longer ones are a
+    ConfigError that says to use a SkippingClock.
     """
     if budget_seconds is not None and budget_seconds <= 0:
         raise ConfigError(f"budget_seconds must be more than 0, got {budget_seconds}")
@@ -82,6 +87,15 @@ async def drive(
             return report
         if outcome.resume_at is None:
             raise RuntimeError(f"run {run_id} is {outcome.status.value} with nothing to resume")
+        wait_seconds = outcome.resume_at - clock.time()
         if isinstance(clock, SkippingClock):
             clock.advance_to(outcome.resume_at)
+        elif wait_seconds > MAX_REAL_WAIT_SECONDS:
+            raise ConfigError(
+                f"run {run_id} waits {wait_seconds:.0f} s; give the client a SkippingClock "
+                "(Client(..., clock=SkippingClock()), or client.clock = SkippingClock()) so "
+                "drive can skip waits"
+            )
+        elif wait_seconds > 0:
+            await asyncio.sleep(wait_seconds)
     raise RuntimeError(f"run {run_id} did not finish in {max_invocations} invocations")

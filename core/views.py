@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .models import LogLine, Run, Task, to_datetime, utc
 from .serialize import load_json
 from .store.base import History, RunRecord, TaskRecord
+from .types import TaskStatus
 
 
 def build_task(record: TaskRecord) -> Task:
@@ -63,7 +66,14 @@ def build_run(record: RunRecord, history: History | None) -> Run:
         environment=record.environment,
     )
     if history is not None:
-        run.tasks = build_tree(list(history.tasks.values()))
+        records = list(history.tasks.values())
+        if record.status.is_final:
+            # A run that ended (canceled, timed out, failed) leaves no task running or waiting.
+            records = [
+                r if r.status.is_final else replace(r, status=TaskStatus.CANCELED, resume_at=None)
+                for r in records
+            ]
+        run.tasks = build_tree(records)
         logs = sorted(history.logs.values(), key=lambda log: (log.time, log.key))
         run.logs = [
             LogLine(

@@ -44,11 +44,12 @@ class BearerAuth:
         if is_valid_key(bearer_token(header), self.api_key):
             await self.app(scope, receive, send)
             return
-        message = (
-            "missing Authorization header; send 'Authorization: Bearer <api key>'"
-            if header is None
-            else "the API key in the Authorization header is not valid"
-        )
+        if header is None:
+            message = "missing Authorization header; send 'Authorization: Bearer <api key>'"
+        elif bearer_token(header) is None:
+            message = "the Authorization header must be 'Bearer <api key>'"
+        else:
+            message = "the API key in the Authorization header is not valid"
         response = error_response(
             401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"}
         )

@@ -203,3 +203,19 @@ async def test_yield_margin_default_fits_lambda_and_shrinks_for_short_budgets(st
     assert client.yield_margin_for(900) == 10.0
     assert client.yield_margin_for(3) == pytest.approx(0.6)
     assert make_client(store, yield_margin=2).yield_margin_for(3) == 2
+
+
+async def test_a_canceled_run_shows_its_waiting_task_canceled(store: Any) -> None:
+    from triggerfish.core import TaskStatus
+
+    client = make_client(store)
+
+    @client.define_job(id="napper", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> None:
+        await io.wait("nap", seconds=60)
+
+    run = await client.invoke("napper", None)
+    await client.execute(run.id)
+    canceled = await client.cancel_run(run.id)
+
+    assert [(t.key, t.status) for t in canceled.tasks] == [("nap", TaskStatus.CANCELED)]

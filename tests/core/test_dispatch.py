@@ -92,3 +92,20 @@ async def test_list_runs_pages_iterate_over_runs(tmp_path: Path) -> None:
     page = await client.list_runs()
     assert sorted(run.id for run in page) == sorted(run.id for run in made)
     assert len(page) == 3 and page[0].id == page.runs[0].id
+
+
+async def test_drive_without_a_skipping_clock_says_how_to_skip_long_waits(tmp_path: Path) -> None:
+    import pytest
+
+    from triggerfish.core import ConfigError
+    from triggerfish.core.testing import drive
+
+    client = Client("real-clock", store=SQLiteStore(tmp_path / "runs.db"))
+
+    @client.define_job(id="long-wait", trigger=invoke_trigger())
+    async def long_wait(payload: Any, io: IO, ctx: Context) -> None:
+        await io.wait("hour", seconds=3600)
+
+    run = await client.invoke("long-wait", None)
+    with pytest.raises(ConfigError, match="SkippingClock"):
+        await drive(client, run.id)
