@@ -96,7 +96,6 @@ async def test_list_runs_pages_iterate_over_runs(tmp_path: Path) -> None:
 
 async def test_drive_without_a_skipping_clock_says_how_to_skip_long_waits(tmp_path: Path) -> None:
     import pytest
-
     from triggerfish.core import ConfigError
     from triggerfish.core.testing import drive
 
