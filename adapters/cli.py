@@ -2,6 +2,7 @@
 
     triggerfish dev MODULE:client [--host --port --db]   serve the jobs (uvicorn, dashboard)
     triggerfish send-event NAME JSON [--id]             POST /api/events
+    triggerfish invoke JOB_ID JSON [--id]               POST /api/jobs/{id}/invoke
     triggerfish runs [--job --status --limit --cursor]  GET /api/runs
     triggerfish run ID                                  one run as a tree of tasks
     triggerfish cancel ID                               POST /api/runs/{id}/cancel
@@ -90,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
                       help="the payload as JSON (default null)")
     send.add_argument("--id", help="idempotency key: resending it starts no new run")
     send.set_defaults(command=_send_event)
+
+    invoke = commands.add_parser("invoke", parents=[remote], help="start a run of a job")
+    invoke.add_argument("job_id")
+    invoke.add_argument("payload", metavar="JSON", nargs="?", default="null",
+                        help="the payload as JSON (default null)")
+    invoke.add_argument("--id", help="run id: invoking again with it starts no new run")
+    invoke.set_defaults(command=_invoke)
 
     runs = commands.add_parser("runs", parents=[remote], help="list runs, newest first")
     runs.add_argument("--job", help="only runs of this job id")
@@ -247,6 +255,21 @@ def _request(args: argparse.Namespace, method: str, path: str, **kwargs: Any) ->
     if not isinstance(body, dict):
         raise CLIError(f"{url} did not answer JSON; is --url the triggerfish server?")
     return body
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    try:
+        payload = json.loads(args.payload)
+    except ValueError as exc:
+        raise CLIError(f"JSON (the payload) is not valid JSON: {exc}") from exc
+    body: dict[str, Any] = {"payload": payload}
+    if args.id:
+        body["id"] = args.id
+    run = _request(args, "POST", f"/api/jobs/{quote(args.job_id, safe='')}/invoke", json=body)
+    if args.json:
+        return _print_json(run)
+    print(f"run {run['id']} of {run['job_id']}: {run['status']}")
+    return 0
 
 
 def _send_event(args: argparse.Namespace) -> int:

@@ -79,9 +79,14 @@ def add_app_code(target: Path, jobs: list[Path]) -> None:
     """Copy the entry module and the user's jobs folders to the root of the artifact."""
     shutil.copy2(ENTRY_MODULE, target / "lambda_entry.py")
     for folder in jobs:
-        if not folder.is_dir():
-            raise SystemExit(f"jobs folder {str(folder)!r} does not exist")
-        shutil.copytree(folder, target / folder.name, ignore=_JUNK, dirs_exist_ok=True)
+        if folder.is_file() and folder.suffix == ".py":
+            shutil.copy2(folder, target / folder.name)  # a single jobs module
+        elif folder.is_dir():
+            shutil.copytree(folder, target / folder.name, ignore=_JUNK, dirs_exist_ok=True)
+        else:
+            raise SystemExit(
+                f"--jobs {str(folder)!r} is neither a package folder nor a .py module"
+            )
 
 
 def prune(target: Path) -> None:

@@ -66,6 +66,21 @@ def test_send_event_with_an_id_is_idempotent_and_json_prints_the_answer(live: An
     assert first["run_ids"] == second["run_ids"]
 
 
+def test_invoke_starts_a_run_of_the_job(live: Any) -> None:
+    run_id = f"cli-invoke-{uuid.uuid4().hex[:8]}"
+    result = triggerfish("invoke", "flaky", "{}", "--id", run_id, url=live.url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"run {run_id} of flaky: ")
+    live.wait_for_status(run_id, "COMPLETED")
+    unknown = triggerfish("invoke", "no-such-job", url=live.url)
+    assert unknown.returncode == 1 and "job_not_found" in unknown.stderr
+
+
+def test_send_event_that_no_job_listens_to_says_so(live: Any) -> None:
+    result = triggerfish("send-event", "no.such.event", url=live.url)
+    assert result.returncode == 0 and "no enabled job listens to 'no.such.event'" in result.stdout
+
+
 def test_runs_lists_runs_filtered_by_job_and_status(live: Any) -> None:
     live.http.post("/api/jobs/flaky/invoke", json={})
     result = triggerfish("runs", "--job", "flaky", "--limit", "5", url=live.url)
