@@ -25,7 +25,8 @@ import hashlib
 import inspect
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -193,7 +194,11 @@ class Invocation:
         self._keys_seen: set[str] = set()
         self._recorded_parents: set[str] = set()
         self._running: dict[str, TaskRecord] = {}
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._io_depth: dict[asyncio.Task[Any], int] = {}
+        self._suspended: Suspend | None = None
+        self._has_ended = False
+        self._fetches_sent: list[str] = []
+        self._slowest_write = 0.0
 
     # -- steps 3 to 5 -------------------------------------------------------------------
 
@@ -241,19 +246,75 @@ class Invocation:
             result = await job.run(payload, io, ctx)
         except Suspend as suspension:
             await self._settle()
-            if suspension.reason == "wait":
-                return await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
-            return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
+            return await self._suspended_end(self._suspended or suspension)
+        except _StoreAbort:
+            await self._settle()
+            raise
         except Exception as exc:  # noqa: BLE001 - the user's error ends the run FAILED
             await self._settle()
+            if self._suspended is not None:  # swallowed (gather(return_exceptions=True))
+                return await self._suspended_end(self._suspended)
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         finally:
             await self.lease.stop_heartbeat()
+        if self._suspended is not None:
+            await self._settle()
+            return await self._suspended_end(self._suspended)
         try:
             output_json = dump_json(result, key="run output")
         except OutputError as exc:
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         return await self._finish(RunStatus.COMPLETED, output_json=output_json)
+
+    def _suspend(self, resume_at: float | None, reason: str) -> Suspend:
+        """A Suspend to raise, remembered: user code that swallows it cannot go on working."""
+        if self._suspended is None:
+            self._suspended = Suspend(resume_at, reason=reason)
+        return self._suspended
+
+    @asynccontextmanager
+    async def io_call(self) -> AsyncIterator[None]:
+        """Every io call runs inside this: after a suspension or the end, nothing new starts,
+        and the asyncio task making the call counts as in flight until it returns.
+        """
+        if self._has_ended:
+            raise Suspend(None, reason="ended")
+        if self._suspended is not None:
+            raise self._suspended
+        this = asyncio.current_task()
+        if this is not None:
+            self._io_depth[this] = self._io_depth.get(this, 0) + 1
+        try:
+            yield
+        finally:
+            if this is not None:
+                self._io_depth[this] -= 1
+                if not self._io_depth[this]:
+                    del self._io_depth[this]
+
+    async def _suspended_end(self, suspension: Suspend) -> Outcome:
+        if suspension.reason == "wait":
+            outcome = await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
+            return await self._recheck_fetches(outcome)
+        return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
+
+    async def _recheck_fetches(self, outcome: Outcome) -> Outcome:
+        """A fetch recorded while this invocation was ending must not wait for the recheck.
+
+        The worker's own wake-up may have found the run still leased; now that the lease is
+        released, look once more and bring the next invocation forward if a result is in.
+        """
+        if outcome.status is not RunStatus.WAITING or not self._fetches_sent:
+            return outcome
+        for task_id in self._fetches_sent:
+            current = await self._store(self.store.get_task, self.run.id, task_id)
+            if current is not None and (current.status.is_final or not current.in_flight):
+                at = self.clock.time() if current.status.is_final else current.resume_at
+                from .fetch import wake
+
+                await wake(self.client, self.run.id, at or self.clock.time())
+                return Outcome(status=outcome.status, resume_at=at)
+        return outcome
 
     async def _settle(self) -> None:
         """Lets tasks still running beside a suspended one (asyncio.gather) record their end.
@@ -262,7 +323,7 @@ class Invocation:
         the deadline are cancelled (and, like a crash, run again later).
         """
         current = asyncio.current_task()
-        pending = {t for t in self._in_flight if t is not current and not t.done()}
+        pending = {t for t in self._io_depth if t is not current and not t.done()}
         if not pending:
             return
         timeout = None if self.deadline is None else max(0.0, self.deadline - self.clock.time())
@@ -319,6 +380,7 @@ class Invocation:
         resume_at: float | None = None,
     ) -> Outcome:
         """Step 5: flush logs, write the final state fenced on the lease, and dispatch."""
+        self._has_ended = True
         await self._flush_logs()
         now = self.clock.time()
         completed = sum(1 for t in self.history.tasks.values() if t.status.is_final)
@@ -373,8 +435,9 @@ class Invocation:
         now = self.clock.time()
         if self.deadline is not None:
             average = sum(self._durations) / len(self._durations) if self._durations else 0.0
-            if self.deadline - now < self.margin + average:
-                raise Suspend(now, reason="yield")
+            # The end write must fit too: budget the slowest store write seen so far.
+            if self.deadline - now < self.margin + average + self._slowest_write:
+                raise self._suspend(now, "yield")
         await self._store(self.lease.check)
 
     async def run_task(
@@ -397,7 +460,7 @@ class Invocation:
             raise TaskFailed(key, recorded.error or {})
         retry_at = recorded.resume_at if recorded is not None else None
         if retry_at is not None and retry_at > self.clock.time():
-            raise Suspend(retry_at, reason="wait")
+            raise self._suspend(retry_at, "wait")
         await self._check_budget()
         await self._record_parent_running()
 
@@ -410,9 +473,6 @@ class Invocation:
         )  # fmt: skip
         token = _parent.set((task_id, key, attempt))
         self._running[task_id] = task
-        this = asyncio.current_task()
-        if this is not None:
-            self._in_flight.add(this)
         try:
             result = fn()
             if inspect.isawaitable(result):
@@ -428,7 +488,7 @@ class Invocation:
                 resume_at = self.clock.time() + retry.delay_seconds(attempt)
                 waiting = replace(task, status=TaskStatus.WAITING, error=error, resume_at=resume_at)
                 await self._record(waiting)
-                raise Suspend(resume_at, reason="wait") from None
+                raise self._suspend(resume_at, "wait") from None
             failed = replace(
                 task, status=TaskStatus.ERRORED, error=error, completed_at=self.clock.time()
             )
@@ -439,8 +499,6 @@ class Invocation:
         finally:
             _parent.reset(token)
             self._running.pop(task_id, None)
-            if this is not None:
-                self._in_flight.discard(this)
         done = replace(
             task, status=TaskStatus.COMPLETED, output_json=output_json,
             completed_at=self.clock.time(),
@@ -481,7 +539,7 @@ class Invocation:
             if resume_at > now:
                 await self._record(recorded)
         if recorded.resume_at is not None and recorded.resume_at > now:
-            raise Suspend(recorded.resume_at, reason="wait")
+            raise self._suspend(recorded.resume_at, "wait")
         await self._record(replace(recorded, status=TaskStatus.COMPLETED, completed_at=now))
 
     async def background_fetch(self, key: str, message: FetchMessage) -> Any:
@@ -504,20 +562,28 @@ class Invocation:
             raise TaskFailed(key, recorded.error or {})
         now = self.clock.time()
         if recorded is not None and recorded.resume_at is not None and recorded.resume_at > now:
-            raise Suspend(recorded.resume_at, reason="wait")
+            raise self._suspend(recorded.resume_at, "wait")
         await self._check_budget()
         await self._record_parent_running()
-        attempt = _next_attempt(recorded) if recorded is not None else 1
+        # A request still in flight at its recheck was lost: send the same attempt again.
+        is_resend = recorded is not None and recorded.in_flight
+        attempt = recorded.attempts if is_resend and recorded else _next_attempt(recorded)
         waiting = TaskRecord(
             run_id=self.run.id, id=task_id, key=key, status=TaskStatus.WAITING, kind="fetch",
             attempts=attempt, parent_id=parent_id, name=f"{message.method} {message.url}",
             icon="fetch", started_at=recorded.started_at if recorded else now,
             error=recorded.error if recorded else None, resume_at=now + FETCH_RECHECK_SECONDS,
+            in_flight=True,
         )  # fmt: skip
-        await self._record(waiting)
+        final = await self._record(waiting)
+        if final.status is TaskStatus.COMPLETED:  # the worker answered meanwhile
+            return load_json(final.output_json)
+        if final.status.is_final:
+            raise TaskFailed(key, final.error or {})
+        self._fetches_sent.append(task_id)
         await send(message.model_copy(update={"run_id": self.run.id, "task_id": task_id,
                                               "key": key, "attempt": attempt}))  # fmt: skip
-        raise Suspend(waiting.resume_at, reason="wait")
+        raise self._suspend(waiting.resume_at, "wait")
 
     def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         parent = _parent.get()
@@ -554,13 +620,16 @@ class Invocation:
         this run over: this one stops rather than go on without the task's output.
         """
         await self._flush_logs()
-        if await self._store(self.store.put_task, task):
+        started = self.clock.time()
+        is_written = await self._store(self.store.put_task, task)
+        self._slowest_write = max(self._slowest_write, self.clock.time() - started)
+        if is_written:
             self.history.tasks[task.id] = task
             return task
         current: TaskRecord | None = await self._store(self.store.get_task, task.run_id, task.id)
         if current is None or not current.status.is_final:
             logger.warning("run %s: task %s taken over by another invocation", task.run_id, task.key)
-            raise Suspend(None, reason="lease lost")
+            raise self._suspend(None, "lease lost")
         self.history.tasks[task.id] = current
         logger.warning("task %s of run %s was already recorded", task.key, task.run_id)
         return current

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import StoreError
+from .errors import OutputError, StoreError
 from .retry import RetryPolicy
 from .serialize import describe_error, dump_json
 
@@ -83,8 +83,18 @@ async def perform_fetch(client: Client, message: FetchMessage) -> None:
 
     store, clock = client.store, client.clock
     current = await call_store(store, store.get_task, message.run_id, message.task_id)
-    if current is None or current.status.is_final or current.attempts != message.attempt:
+    is_stale = (
+        current is None
+        or current.status.is_final
+        or not current.in_flight
+        or current.attempts != message.attempt
+    )
+    if current is None or is_stale:
         logger.info("fetch %s of run %s is stale; skipped", message.key, message.run_id)
+        return
+    run = await call_store(store, store.get_run, message.run_id)
+    if run is None or run.status.is_final:
+        logger.info("run %s has ended; its fetch %s is not sent", message.run_id, message.key)
         return
     try:
         response = await fetch(
@@ -96,14 +106,21 @@ async def perform_fetch(client: Client, message: FetchMessage) -> None:
         now = clock.time()
         if message.retry is not None and message.retry.has_attempts_left(message.attempt):
             retry_at = now + message.retry.delay_seconds(message.attempt)
-            record = replace(current, status=TaskStatus.WAITING, error=error, resume_at=retry_at)
+            record = replace(current, status=TaskStatus.WAITING, error=error,
+                             resume_at=retry_at, in_flight=False)  # fmt: skip
         else:
             record = replace(current, status=TaskStatus.ERRORED, error=error,
-                             completed_at=now, resume_at=None)  # fmt: skip
+                             completed_at=now, resume_at=None, in_flight=False)  # fmt: skip
     else:
-        record = replace(current, status=TaskStatus.COMPLETED, output_json=output_json,
-                         error=None, completed_at=clock.time(), resume_at=None)  # fmt: skip
-    if not await call_store(store, store.put_task, record):
+        record = replace(current, status=TaskStatus.COMPLETED, output_json=output_json, error=None,
+                         completed_at=clock.time(), resume_at=None, in_flight=False)  # fmt: skip
+    try:
+        is_recorded = await call_store(store, store.put_task, record)
+    except OutputError as exc:  # a response too large for the store fails the task
+        record = replace(record, status=TaskStatus.ERRORED, output_json=None,
+                         error=describe_error(exc), completed_at=clock.time(), resume_at=None)  # fmt: skip
+        is_recorded = await call_store(store, store.put_task, record)
+    if not is_recorded:
         logger.info("fetch %s of run %s was already recorded", message.key, message.run_id)
         return
     await wake(client, message.run_id, record.resume_at or clock.time())
@@ -119,7 +136,9 @@ async def wake(client: Client, run_id: str, at: float) -> None:
 
     for _ in range(WAKE_ATTEMPTS):
         try:
-            state = await call_store(client.store, client.store.wake_run, run_id, at=at)
+            state = await call_store(
+                client.store, client.store.wake_run, run_id, at=at, now=client.clock.time()
+            )
         except StoreError:
             logger.warning("waking run %s failed; its recheck time will wake it", run_id)
             return

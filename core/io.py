@@ -74,9 +74,10 @@ class IO:
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
         """
-        return await self._invocation.run_task(
-            key, fn, name=name, retry=retry, icon=icon, properties=properties
-        )
+        async with self._invocation.io_call():
+            return await self._invocation.run_task(
+                key, fn, name=name, retry=retry, icon=icon, properties=properties
+            )
 
     async def wait(
         self, key: str, seconds: float | None = None, *, until: datetime | None = None
@@ -85,7 +86,8 @@ class IO:
 
         The invocation ends and the run resumes in a later one; no compute is spent waiting.
         """
-        await self._invocation.wait(key, seconds, until=until)
+        async with self._invocation.io_call():
+            await self._invocation.wait(key, seconds, until=until)
 
     async def send_event(
         self, key: str, name: str, payload: Any = None, *, id: str | None = None
@@ -123,5 +125,6 @@ class IO:
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
             headers=headers or {}, body=text, retry=retry,
         )  # fmt: skip
-        result: dict[str, Any] = await self._invocation.background_fetch(key, message)
+        async with self._invocation.io_call():
+            result: dict[str, Any] = await self._invocation.background_fetch(key, message)
         return result

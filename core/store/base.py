@@ -82,6 +82,8 @@ class TaskRecord:
     resume_at: float | None = None
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
+    in_flight: bool = False
+    """A background fetch handed to a worker and not yet answered (not a failed attempt)."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,11 @@ class Store(Protocol):
     ) -> bool: ...
     def get_concurrency_holder(self, job_id: str, slot: int) -> str | None: ...
     def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None: ...
-    def wake_run(self, run_id: str, *, at: float) -> str:
-        """Moves a WAITING run's resume time forward to `at`: "woken", "leased" or "unchanged"."""
+    def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
+        """Moves a WAITING run's resume time forward to `at`: "woken", "leased" or "unchanged".
+
+        A finished run is "unchanged"; a lease that expired before `now` does not count.
+        """
         ...
     def close(self) -> None: ...
 

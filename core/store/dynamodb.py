@@ -445,19 +445,26 @@ class DynamoDBStore:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise StoreError(f"release_concurrency_slot on {self.table_name}: {exc}") from exc
 
-    def wake_run(self, run_id: str, *, at: float) -> str:
+    def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        is_free = "(attribute_not_exists(lease_owner) OR lease_expires_at < :now)"
         item = self._update(
             run_id,
             "SET resume_at = :at, due_at = :at, GSI3PK = :due, GSI3SK = :at",
-            "#status = :waiting AND attribute_not_exists(lease_owner) AND resume_at > :at",
-            {":at": {"N": repr(at)}, ":due": {"S": "DUE"},
+            f"#status = :waiting AND {is_free} AND resume_at > :at",
+            {":at": {"N": repr(at)}, ":now": {"N": repr(now)}, ":due": {"S": "DUE"},
              ":waiting": {"S": RunStatus.WAITING.value}},
             "wake_run",
         )  # fmt: skip
         if item is not None:
             return "woken"
         current = self.get_run(run_id)
-        return "leased" if current is not None and current.lease_owner else "unchanged"
+        if current is None or current.status.is_final:
+            return "unchanged"
+        is_leased = current.lease_owner is not None and (
+            current.lease_expires_at is None or current.lease_expires_at >= now
+        )
+        return "leased" if is_leased else "unchanged"
 
     def close(self) -> None:
         self._db.close()

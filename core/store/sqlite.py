@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -341,12 +342,16 @@ class SQLiteStore:
                 (job_id, slot, run_id),
             )
 
-    def wake_run(self, run_id: str, *, at: float) -> str:
+    def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
+        now = time.time() if now is None else now
         with self._write() as db:
             run = self._read_run(db, run_id)
-            if run is None:
+            if run is None or run.status.is_final:
                 return "unchanged"
-            if run.lease_owner is not None:
+            is_leased = run.lease_owner is not None and (
+                run.lease_expires_at is None or run.lease_expires_at >= now
+            )
+            if is_leased:
                 return "leased"
             if run.status is not RunStatus.WAITING or (
                 run.resume_at is not None and run.resume_at <= at
