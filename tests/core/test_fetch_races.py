@@ -1,6 +1,6 @@
-"""Review: races around io.background_fetch, the worker's record/wake, cancel and gather.
+"""Races around io.background_fetch, the worker's record and wake, cancel and gather.
 
-Each test here states the behaviour the docs promise and currently fails.
+Each test was first written in review as a failing proof of a bug.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.aws import make_dynamodb_store
 from support.http_target import http_target
 from support.jobs import make_client
 from triggerfish.core import (
@@ -318,15 +319,13 @@ async def test_waking_a_run_canceled_while_leased_is_unchanged_not_leased(store:
 # 8 ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("server", ["moto", "dynalite"])
 async def test_a_response_too_large_for_the_store_fails_the_fetch_task(
-    store: Any, store_kind: str
+    server: str, request: pytest.FixtureRequest
 ) -> None:
-    """DynamoDB without a bucket: run_task turns the store's OutputError into an ERRORED
-    task. perform_fetch does not catch it (put_task raises outside its try), so the task
-    stays WAITING, the SQS message is retried, and every 120 s recheck sends it again:
-    the run never ends."""
-    if store_kind == "sqlite":
-        pytest.skip("SQLite has no item size limit")
+    """DynamoDB without a bucket (SQLite has no item limit): the store's OutputError must
+    end the fetch task ERRORED, not leave it WAITING to be re-sent at every recheck."""
+    store = make_dynamodb_store(request.getfixturevalue(f"{server}_url"))
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
