@@ -257,12 +257,16 @@ def _request(args: argparse.Namespace, method: str, path: str, **kwargs: Any) ->
     return body
 
 
-def _invoke(args: argparse.Namespace) -> int:
+def _payload(args: argparse.Namespace) -> Any:
+    """The JSON argument, parsed; bad JSON is a one-line error."""
     try:
-        payload = json.loads(args.payload)
+        return json.loads(args.payload)
     except ValueError as exc:
         raise CLIError(f"JSON (the payload) is not valid JSON: {exc}") from exc
-    body: dict[str, Any] = {"payload": payload}
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"payload": _payload(args)}
     if args.id:
         body["id"] = args.id
     run = _request(args, "POST", f"/api/jobs/{quote(args.job_id, safe='')}/invoke", json=body)
@@ -273,11 +277,7 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _send_event(args: argparse.Namespace) -> int:
-    try:
-        payload = json.loads(args.payload)
-    except ValueError as exc:
-        raise CLIError(f"JSON (the payload) is not valid JSON: {exc}") from exc
-    body: dict[str, Any] = {"name": args.name, "payload": payload}
+    body: dict[str, Any] = {"name": args.name, "payload": _payload(args)}
     if args.id:
         body["id"] = args.id
     event = _request(args, "POST", "/api/events", json=body)

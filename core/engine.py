@@ -452,12 +452,8 @@ class Invocation:
     ) -> Any:
         parent_id, task_id = self._claim_key(key)
         recorded = self.history.tasks.get(task_id)
-        if recorded is not None and recorded.status is TaskStatus.COMPLETED:
-            self.replayed_count += 1
-            return load_json(recorded.output_json)
         if recorded is not None and recorded.status.is_final:
-            self.replayed_count += 1
-            raise TaskFailed(key, recorded.error or {})
+            return self._replay(key, recorded)
         retry_at = recorded.resume_at if recorded is not None else None
         if retry_at is not None and retry_at > self.clock.time():
             raise self._suspend(retry_at, "wait")
@@ -516,6 +512,13 @@ class Invocation:
             raise TaskFailed(key, final.error or {})
         return load_json(final.output_json)
 
+    def _replay(self, key: str, recorded: TaskRecord) -> Any:
+        """A final record: its output, or the same TaskFailed as when it failed (no write)."""
+        self.replayed_count += 1
+        if recorded.status is TaskStatus.COMPLETED:
+            return load_json(recorded.output_json)
+        raise TaskFailed(key, recorded.error or {})
+
     async def wait(self, key: str, seconds: float | None, *, until: datetime | None) -> None:
         if (seconds is None) == (until is None):
             raise ValueError("io.wait needs exactly one of seconds= or until=")
@@ -554,12 +557,8 @@ class Invocation:
                                        retry=message.retry, icon="fetch", properties=None)  # fmt: skip
         parent_id, task_id = self._claim_key(key)
         recorded = self.history.tasks.get(task_id)
-        if recorded is not None and recorded.status is TaskStatus.COMPLETED:
-            self.replayed_count += 1
-            return load_json(recorded.output_json)
         if recorded is not None and recorded.status.is_final:
-            self.replayed_count += 1
-            raise TaskFailed(key, recorded.error or {})
+            return self._replay(key, recorded)
         now = self.clock.time()
         if recorded is not None and recorded.resume_at is not None and recorded.resume_at > now:
             raise self._suspend(recorded.resume_at, "wait")
