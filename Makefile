@@ -36,8 +36,9 @@ typecheck: install
 lint: install
 	$(BIN)/ruff check core adapters tests deploy bench
 
-bench: install
+bench: install node
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/coldstart.py
 
 screenshots: install
 	$(BIN)/python docs/screenshots.py
