@@ -134,8 +134,8 @@ async def test_a_task_still_running_when_a_sibling_suspends_is_not_run_twice(sto
     await asyncio.sleep(0.4)  # let any orphaned task finish
 
     assert report.status is RunStatus.COMPLETED
-    # The first invocation released its lease while "slow" was still executing; the next
-    # invocation found it unrecorded and executed it again, concurrently.
+    # "slow" is still executing when its sibling suspends: the invocation must let it
+    # record before releasing the lease, or the next invocation runs it again.
     assert runs["slow"] == 1
 
 

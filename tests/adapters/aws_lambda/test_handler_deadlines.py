@@ -1,4 +1,4 @@
-"""Review findings on the Lambda adapter (each test fails on the code as reviewed)."""
+"""The Lambda handler over HTTP: the invocation's deadline binds, and HTTP, SQS, HTTP share a loop."""
 
 from __future__ import annotations
 
