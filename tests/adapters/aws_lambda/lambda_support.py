@@ -121,6 +121,33 @@ class AwsStack:
         raise AssertionError(f"run {run_id} did not finish in {max_rounds} rounds")
 
 
+def http_request(
+    event: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    api_key: str,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP fixture event (any of the four shapes) pointed at another route, with a key."""
+    import copy
+
+    event = copy.deepcopy(event)
+    if "rawPath" in event:
+        event["rawPath"] = path
+        event["requestContext"]["http"].update(method=method, path=path)
+    else:
+        event.update(path=path, httpMethod=method)
+    event["headers"] = {**(event.get("headers") or {}), "authorization": f"Bearer {api_key}",
+                        "content-type": "application/json", **(headers or {})}  # fmt: skip
+    if "multiValueHeaders" in event:
+        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    event["body"] = json.dumps(body) if body is not None else ""
+    event["isBase64Encoded"] = False
+    return event
+
+
 def load_event(name: str) -> dict[str, Any]:
     from pathlib import Path
 

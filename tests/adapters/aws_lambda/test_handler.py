@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, load_event
+from lambda_support import FakeContext, http_request, load_event
 from support.jobs import make_client
 from triggerfish.adapters.aws_lambda import create_handler
 from triggerfish.core import IO, Context, RunStatus, SQLiteStore, event_trigger, invoke_trigger
@@ -35,20 +35,7 @@ def handler(tmp_path: Any) -> Any:
 
 def with_request(event: dict[str, Any], method: str, path: str, body: Any = None) -> dict[str, Any]:
     """The fixture event, pointed at another route with a bearer key and a JSON body."""
-    event = copy.deepcopy(event)
-    text = json.dumps(body) if body is not None else ""
-    if "rawPath" in event:
-        event["rawPath"] = path
-        event["requestContext"]["http"].update(method=method, path=path)
-    else:
-        event.update(path=path, httpMethod=method)
-    event["headers"] = {**(event.get("headers") or {}), "authorization": f"Bearer {API_KEY}",
-                        "content-type": "application/json"}
-    if "multiValueHeaders" in event:
-        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    event["body"] = text
-    event["isBase64Encoded"] = False
-    return event
+    return http_request(event, method, path, body, api_key=API_KEY)
 
 
 @pytest.mark.parametrize("fixture", HTTP_EVENTS)

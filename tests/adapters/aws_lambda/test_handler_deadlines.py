@@ -7,30 +7,17 @@ import json
 from typing import Any
 
 import pytest
-from lambda_support import FakeContext, load_event
+from lambda_support import FakeContext, http_request, load_event
 from support.jobs import make_client
 from triggerfish.adapters.aws_lambda import create_handler
 from triggerfish.core import IO, Context, SQLiteStore, event_trigger, invoke_trigger
 
-API_KEY = "review-lambda-key"
+API_KEY = "lambda-deadline-key"
 
 
-def _request(event: dict[str, Any], method: str, path: str, body: Any = None,
-             headers: dict[str, str] | None = None) -> dict[str, Any]:
-    event = copy.deepcopy(event)
-    text = json.dumps(body) if body is not None else ""
-    if "rawPath" in event:
-        event["rawPath"] = path
-        event["requestContext"]["http"].update(method=method, path=path)
-    else:
-        event.update(path=path, httpMethod=method)
-    event["headers"] = {**(event.get("headers") or {}), "authorization": f"Bearer {API_KEY}",
-                        "content-type": "application/json", **(headers or {})}
-    if "multiValueHeaders" in event:
-        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    event["body"] = text
-    event["isBase64Encoded"] = False
-    return event
+def request_to(event: dict[str, Any], method: str, path: str, body: Any = None,
+               headers: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    return http_request(event, method, path, body, api_key=API_KEY, headers=headers)
 
 
 @pytest.fixture
@@ -62,7 +49,7 @@ def test_http_execute_on_lambda_respects_the_invocation_deadline(handler: Any) -
     invoked = handler({"action": "invoke", "job_id": "slow", "payload": None}, None)
     base = load_event("http_api_v2.json")
     context = FakeContext(handler.client.clock, 5_000)
-    response = handler(_request(base, "POST", f"/api/runs/{invoked['id']}/execute"), context)
+    response = handler(request_to(base, "POST", f"/api/runs/{invoked['id']}/execute"), context)
     assert response["statusCode"] == 200, response
     assert context.get_remaining_time_in_millis() > 0, (
         "the HTTP execute ran past the Lambda context's deadline: "
@@ -72,7 +59,7 @@ def test_http_execute_on_lambda_respects_the_invocation_deadline(handler: Any) -
 
 def test_http_then_sqs_then_http_on_one_handler(handler: Any) -> None:
     base = load_event("api_gateway_v1.json")
-    sent = handler(_request(base, "POST", "/api/events", {"name": "hello", "payload": {"name": "a"}}),
+    sent = handler(request_to(base, "POST", "/api/events", {"name": "hello", "payload": {"name": "a"}}),
                    FakeContext(handler.client.clock, 29_000))
     assert sent["statusCode"] == 202, sent
     (run_id,) = json.loads(sent["body"])["run_ids"]
@@ -80,7 +67,7 @@ def test_http_then_sqs_then_http_on_one_handler(handler: Any) -> None:
     record["body"] = json.dumps({"type": "resume", "run_id": run_id, "at": 0})
     assert handler({"Records": [record]}, FakeContext(handler.client.clock, 10_000)) == {
         "batchItemFailures": []}
-    read = handler(_request(base, "GET", f"/api/runs/{run_id}"), FakeContext(handler.client.clock, 29_000))
+    read = handler(request_to(base, "GET", f"/api/runs/{run_id}"), FakeContext(handler.client.clock, 29_000))
     assert read["statusCode"] == 200
     assert json.loads(read["body"])["status"] == "COMPLETED"
 
