@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from .context import Context, EventInfo, JobInfo, RunInfo
 from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
-from .fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch
+from .fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch, wake
 from .gates import QUEUE_POLL_SECONDS, Stop, claim_concurrency_slot, resolve_integrations
 from .io import IO, TaskFunction
 from .jobs import validation_error
@@ -310,8 +310,6 @@ class Invocation:
             current = await self._store(self.store.get_task, self.run.id, task_id)
             if current is not None and (current.status.is_final or not current.in_flight):
                 at = self.clock.time() if current.status.is_final else current.resume_at
-                from .fetch import wake
-
                 await wake(self.client, self.run.id, at or self.clock.time())
                 return Outcome(status=outcome.status, resume_at=at)
         return outcome
