@@ -21,7 +21,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from triggerfish.core import IO, Client, Context, SkippingClock, SQLiteStore, invoke_trigger  # noqa: E402
+from triggerfish.core import IO, Client, Context, SkippingClock, SQLiteStore, invoke_trigger
 
 Steps = Callable[[IO, Callable[[str], Any]], Awaitable[Any]]
 

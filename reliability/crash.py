@@ -28,9 +28,9 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify  # noqa: E402
-from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store, python_env  # noqa: E402
-from reliability.worker import build_client  # noqa: E402
+from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify
+from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store, python_env
+from reliability.worker import build_client
 
 WORKER = ROOT / "reliability" / "worker.py"
 LOOP_DEADLINE_SECONDS = 2.0

@@ -240,7 +240,8 @@ def verify(
     A task's extra executions (beyond the attempts it recorded) are allowed only when that
     many of its executions were done by a killed process that wrote no later side effect for
     the same run (so the kill may have landed before the task was recorded), or, in all,
-    up to `failed_invocations` (invocations stopped by a store error after a task's fn ran).
+    up to `failed_invocations` (invocations stopped by a store error after a task's fn ran,
+    or that overran their lease so another could take over).
     """
     unexplained_budget = failed_invocations
     verdict = Verdict()
@@ -294,7 +295,7 @@ def verify(
             spare = min(extra - len(cut), unexplained_budget) if extra > len(cut) else 0
             unexplained_budget -= spare
             if spare:
-                verdict.figures["repeats explained by a failed store write"] += spare
+                verdict.figures["repeats explained by a failed write or an expired lease"] += spare
             if extra > len(cut) + spare:
                 pids = [line["pid"] for line in lines]
                 verdict.fault(

@@ -38,11 +38,11 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from triggerfish.core import SQLiteStore  # noqa: E402
+from triggerfish.core import SQLiteStore
 
-from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify  # noqa: E402
-from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store  # noqa: E402
-from reliability.worker import build_client, work  # noqa: E402
+from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify
+from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store
+from reliability.worker import build_client, work
 
 KINDS = ("throttle", "throttling", "5xx", "timeout", "reset", "lost")
 ERROR_BODIES = {

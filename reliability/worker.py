@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import signal
-import logging
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +29,15 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from triggerfish.core import Client, LocalDispatcher, SkippingClock, StoreError  # noqa: E402
+from triggerfish.core import Client, LocalDispatcher, SkippingClock, StoreError
 
-from reliability.mix import EffectLog, define_mix  # noqa: E402
-from reliability.stores import open_store  # noqa: E402
+from reliability.mix import EffectLog, define_mix
+from reliability.stores import open_store
 
 logger = logging.getLogger("reliability.worker")
 POLL_SECONDS = 0.02
+LEASE_GRACE_SECONDS = 5.0
+"""A lease outlives its deadline by this much (core/lease.py); past it, others may take over."""
 
 
 def build_client(
@@ -75,6 +78,7 @@ async def work(
     async def one(index: int, run_id: str) -> None:
         client = clients[index % len(clients)]
         deadline = client.clock.time() + deadline_seconds
+        began = time.monotonic()
         try:
             if len(clients) == 1:
                 await client.execute(run_id, deadline=deadline)
@@ -83,11 +87,13 @@ async def work(
         except StoreError as exc:
             figures["store errors"] += 1
             logger.info("run %s: %s", run_id, exc)
-        except Exception as exc:  # e.g. botocore network errors (issue 8 item 12)
+        except Exception as exc:  # noqa: BLE001 - e.g. botocore errors (issue 8 item 12)
             figures[f"invocations raising {type(exc).__name__}"] += 1
             logger.info("run %s: %r", run_id, exc)
         finally:
             figures["deliveries"] += 1
+            if time.monotonic() - began > deadline_seconds + LEASE_GRACE_SECONDS:
+                figures["invocations overran their lease"] += 1
 
     async def resume(run_id: str) -> None:
         count = max(1, deliveries())
@@ -100,7 +106,7 @@ async def work(
         now = first.clock.time()
         try:
             due = await asyncio.to_thread(first.store.list_due_runs, now=now, limit=50)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - counted, the poll goes on
             figures[f"due-run polls raising {type(exc).__name__}"] += 1
             due = []
         for run_id in due:
