@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from triggerfish.core import Client, RunStatus
 from triggerfish.core.client import MAX_LIST_LIMIT
+from triggerfish.core.schedule import MAX_FIRE_TIMES
 
 from .bodies import EventBody, InvokeBody, read_model
 from .errors import invalid_field
@@ -22,6 +23,8 @@ DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
 MAX_DEADLINE_MS = 24 * 3600 * 1000
 DEFAULT_PAGE_SIZE = 50
 LIST_RUNS_PARAMETERS = frozenset({"job", "status", "cursor", "limit"})
+DEFAULT_FIRE_TIMES = 5
+"""How many next fire times ``GET /api/schedules`` lists per schedule without ``?count=``."""
 
 
 def _client(request: Request) -> Client:
@@ -62,6 +65,22 @@ async def invoke_job(request: Request) -> JSONResponse:
 async def list_jobs(request: Request) -> JSONResponse:
     jobs = [describe_job(job) for job in _client(request).jobs.values()]
     return JSONResponse({"jobs": jobs})
+
+
+async def list_schedules(request: Request) -> JSONResponse:
+    """Each cron or interval job's trigger and its next fire times (``?count=``, 1-100)."""
+    for name in request.query_params:
+        if name != "count":
+            raise invalid_field(["query", name], "is not a parameter; use count")
+    raw = request.query_params.get("count")
+    count = DEFAULT_FIRE_TIMES
+    if raw is not None:
+        count = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
+        if not 1 <= count <= MAX_FIRE_TIMES:
+            raise invalid_field(
+                ["query", "count"], f"must be an integer from 1 to {MAX_FIRE_TIMES}, got {raw!r}"
+            )
+    return JSONResponse({"schedules": _client(request).list_schedules(count=count)})
 
 
 async def list_runs(request: Request) -> JSONResponse:
@@ -152,6 +171,7 @@ def api_routes() -> list[BaseRoute]:
         Route("/events", send_event, methods=["POST"], name="send_event"),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
+        Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),

@@ -31,6 +31,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound
 from triggerfish.core.models import Run
+from triggerfish.core.schedule import next_fire_times
+from triggerfish.core.triggers import CronTrigger, IntervalTrigger
 from triggerfish.core.types import RunStatus
 
 from .badges import RUN_BADGES
@@ -92,6 +94,7 @@ class _JobSummary:
     counted: int
     is_capped: bool
     latest: list[Run]
+    next_fire: datetime | None = None
 
 
 class _Dashboard:
@@ -183,7 +186,15 @@ class _Dashboard:
             counted=len(page.runs),
             is_capped=page.next_cursor is not None,
             latest=page.runs[:LATEST_RUNS_PER_JOB],
+            next_fire=self._next_fire(job),
         )
+
+    def _next_fire(self, job: Job) -> datetime | None:
+        """When a scheduled, enabled job fires next (None for other jobs)."""
+        if not job.enabled or not isinstance(job.trigger, CronTrigger | IntervalTrigger):
+            return None
+        times = next_fire_times(job.trigger, self.now(), 1)
+        return times[0] if times else None
 
     async def job(self, request: Request, session_id: str) -> Response:
         """One job's runs, newest first, filtered by status and paged by cursor."""
@@ -209,6 +220,7 @@ class _Dashboard:
             live=any(not run.is_final for run in page.runs),
             job=job,
             trigger=trigger_text(job.describe()["trigger"]),
+            next_fire=self._next_fire(job),
             runs=page.runs,
             status=status,
             statuses=list(RUN_BADGES),
