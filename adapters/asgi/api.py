@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from triggerfish.core import Client, RunStatus
 from triggerfish.core.client import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 
+from . import events
 from .bodies import EventBody, InvokeBody, read_model
 from .errors import invalid_field
 
@@ -108,6 +109,13 @@ async def get_run(request: Request) -> JSONResponse:
     return _json(run)
 
 
+async def run_events(request: Request) -> Response:
+    interval: float = request.app.state.triggerfish_events_interval
+    return await events.run_events(
+        request, _client(request), request.path_params["run_id"], interval_seconds=interval
+    )
+
+
 async def cancel_run(request: Request) -> JSONResponse:
     run = await _client(request).cancel_run(request.path_params["run_id"])
     return _json(run)
@@ -174,6 +182,7 @@ def api_routes() -> list[BaseRoute]:
         Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
+        Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
     ]

@@ -9,8 +9,11 @@
     /login, /logout     the API-key login that sets a signed session cookie (`sessions`)
 
 Cancel and re-run are POST forms carrying the session's CSRF token. A page of a live run
-re-renders its ``<main id="live">`` every second from a fetch of itself with the
-``X-Triggerfish-Fragment`` header; without JavaScript a ``<noscript>`` refresh does it.
+re-renders its ``<main id="live">`` from a fetch of itself with the
+``X-Triggerfish-Fragment`` header: a run page whenever its EventSource on
+``/runs/{id}/events`` (the API's live events, behind the session cookie) reports a change,
+other pages (or a run page whose EventSource fails) every second; without JavaScript a
+``<noscript>`` refresh does it.
 Every link is built with ``url_for``, so the dashboard works under any mount prefix.
 """
 
@@ -36,6 +39,7 @@ from triggerfish.core.triggers import CronTrigger, IntervalTrigger
 from triggerfish.core.types import RunStatus
 
 from .badges import RUN_BADGES
+from .events import run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, SessionSigner
 from .timeline import build_timeline
@@ -63,6 +67,11 @@ def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
         Route("/", dashboard.guard(dashboard.jobs), name="dashboard_jobs"),
         Route("/jobs/{job_id}", dashboard.guard(dashboard.job), name="dashboard_job"),
         Route("/runs/{run_id}", dashboard.guard(dashboard.run), name="dashboard_run"),
+        Route(
+            "/runs/{run_id}/events",
+            dashboard.guard(dashboard.run_events),
+            name="dashboard_run_events",
+        ),
         Route(
             "/runs/{run_id}/cancel",
             dashboard.guard(dashboard.cancel, csrf=True),
@@ -250,7 +259,17 @@ class _Dashboard:
             can_rerun=run.is_final and job is not None and job.enabled,
             timeline=build_timeline(run, now),
             duration=run_duration(run, now),
+            events_url=path_of(request, "dashboard_run_events", run_id=run.id),
         )
+
+    async def run_events(self, request: Request, session_id: str) -> Response:
+        """The run's live events (as ``/api/runs/{id}/events``) for this session's page."""
+        run_id = request.path_params["run_id"]
+        interval: float = request.app.state.triggerfish_events_interval
+        try:
+            return await run_events(request, self.client, run_id, interval_seconds=interval)
+        except RunNotFound:
+            return Response(status_code=404)
 
     # -- actions ------------------------------------------------------------------------
 

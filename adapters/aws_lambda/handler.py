@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from triggerfish.core import Client
@@ -12,6 +13,7 @@ from triggerfish.core import Client
 from .context import LambdaContext, deadline_of
 from .direct import error, handle_direct
 from .events import EventKind, kind_of
+from .logs import install_json_logging, request_id
 from .sqs import handle_records
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Handler:
         self._http: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
     def __call__(self, event: Any, context: LambdaContext | None = None) -> Any:
+        request_id.set(getattr(context, "aws_request_id", None))
         kind = kind_of(event)
         if kind is EventKind.HTTP:
             return self._http_handler()(event, context)
@@ -100,9 +103,16 @@ class Handler:
         return self._http
 
 
-def create_handler(client: Client, *, api_key: str | None = None) -> Handler:
+def create_handler(
+    client: Client, *, api_key: str | None = None, environ: Mapping[str, str] | None = None
+) -> Handler:
     """The Lambda handler for `client`: ``handler = create_handler(client)``.
 
-    The deadline of every invocation is ``context.get_remaining_time_in_millis()``.
+    The deadline of every invocation is ``context.get_remaining_time_in_millis()``. On
+    Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) with logging not configured by the user, the
+    ``triggerfish`` logger writes JSON lines (`logs`); ``TRIGGERFISH_LOG_FORMAT=text``
+    keeps plain logging. `environ` (default ``os.environ``) is the adapter's one read of
+    the environment.
     """
+    install_json_logging(os.environ if environ is None else environ)
     return Handler(client, api_key=api_key)

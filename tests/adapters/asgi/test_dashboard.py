@@ -223,7 +223,8 @@ async def test_a_live_page_refreshes_itself_and_its_fragment_is_only_main(
     nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"])
     assert nonce and f'<script nonce="{nonce.group(1)}">' in page.text
     fragment = await http.get(f"/d/runs/{run.id}", headers={FRAGMENT_HEADER: "live"})
-    assert fragment.text.lstrip().startswith('<main id="live" data-live="yes">')
+    assert fragment.text.lstrip().startswith('<main id="live" data-live="yes"')
+    assert f'data-events="/d/runs/{run.id}/events"' in fragment.text
     assert "<html" not in fragment.text
     await client.cancel_run(run.id)
     done = await http.get(f"/d/runs/{run.id}")
