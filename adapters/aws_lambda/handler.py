@@ -97,21 +97,24 @@ class Handler:
         Mangum reads the whole event before the app runs, and answers the app's own
         failures itself, so what it raises here is the event's shape: nothing was stored.
         """
+        problem = _http_shape_problem(event)
         try:
-            return self._http_handler()(event, context)
+            if problem is None:
+                return self._http_handler()(event, context)
         except Exception as exc:
             logger.warning("malformed HTTP event: %s", type(exc).__name__, exc_info=True)
-            body = error(
-                "bad_request",
-                f"the HTTP event is malformed and cannot be read ({type(exc).__name__}); "
-                "send an API Gateway (v1 or v2), ALB or function URL event",
-            )
-            return {
-                "statusCode": 400,
-                "headers": {"content-type": "application/json"},
-                "body": json.dumps(body),
-                "isBase64Encoded": False,
-            }
+            problem = type(exc).__name__
+        body = error(
+            "bad_request",
+            f"the HTTP event is malformed and cannot be read ({problem}); "
+            "send an API Gateway (v1 or v2), ALB or function URL event",
+        )
+        return {
+            "statusCode": 400,
+            "headers": {"content-type": "application/json"},
+            "body": json.dumps(body),
+            "isBase64Encoded": False,
+        }
 
     def _http_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         if self._http is None:
@@ -123,6 +126,25 @@ class Handler:
             app = create_app(self.client, api_key=self.api_key)
             self._http = Mangum(app, lifespan="off")
         return self._http
+
+
+def _http_shape_problem(event: dict[str, Any]) -> str | None:
+    """What Mangum would pass on unchecked into the ASGI scope: method, path, body types."""
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, dict) else None
+    method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
+    if not isinstance(method, str) or not method:
+        return "the method is not a string"
+    path = event.get("rawPath", event.get("path"))
+    if path is not None and not isinstance(path, str):
+        return "the path is not a string"
+    if not isinstance(event.get("body"), str | None):
+        return "the body is not a string"
+    for name in ("headers", "multiValueHeaders", "queryStringParameters",
+                 "multiValueQueryStringParameters"):
+        if not isinstance(event.get(name), dict | None):
+            return f"{name} is not an object"
+    return None
 
 
 def create_handler(client: Client, *, api_key: str | None = None) -> Handler:

@@ -61,6 +61,12 @@ def _malformed(fixture: str) -> list[tuple[str, dict[str, Any]]]:
         no_version = copy.deepcopy(base)
         del no_version["version"]
         cases.append(("missing version", no_version))
+    odd_method = copy.deepcopy(base)  # found by reliability/hostile.py: a 500 from the app
+    if "rawPath" in base:
+        odd_method["requestContext"]["http"]["method"] = {}
+    else:
+        odd_method["httpMethod"] = [{}]
+    cases.append(("method not a string", odd_method))
     context_null = copy.deepcopy(base)
     context_null["requestContext"] = {"http": None} if "rawPath" in base else None
     cases.append(("requestContext broken", context_null))
