@@ -446,7 +446,7 @@ def run_lambda(cases: int, db: Path, report: Report, seed: int | None) -> None:
             if any(not isinstance(i, str) or not i or i not in given_ids for i in ids):
                 report.fail(target, f"batchItemFailures names an id not in the batch {ids}",
                             event)
-        elif isinstance(answer, dict) and "error" in answer:
+        elif isinstance(answer, dict) and set(answer) == {"error"}:
             report.statuses[target][f"error:{answer['error'].get('code')}"] += 1
             refused = True
         else:
