@@ -15,6 +15,7 @@ from triggerfish.core import Client, RunStatus
 from triggerfish.core.client import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 
+from ..edge import CURSOR_ERRORS, check_cursor
 from . import events
 from .bodies import EventBody, InvokeBody, read_model
 from .errors import invalid_field
@@ -92,12 +93,15 @@ async def list_runs(request: Request) -> JSONResponse:
             raise invalid_field(["query", name], f"is not a parameter; use {allowed}")
     limit = _limit(query.get("limit"))
     status = _status(query.get("status"))
-    cursor = query.get("cursor") or None
+    try:
+        cursor = check_cursor(query.get("cursor"))
+    except ValueError as exc:
+        raise invalid_field(["query", "cursor"], str(exc)) from exc
     try:
         page = await _client(request).list_runs(
             job_id=query.get("job") or None, status=status, limit=limit, cursor=cursor
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except CURSOR_ERRORS as exc:
         if cursor is None:
             raise
         raise invalid_field(["query", "cursor"], "is not a cursor this API issued") from exc

@@ -62,8 +62,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"], name="health"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
-        Mount("/api", routes=api_routes(), name="api",
-              middleware=[Middleware(BearerAuth, api_key=key)]),
+        Mount("/api", routes=api_routes(), name="api"),
         *webhook_routes(),
     ]
     if dashboard:
@@ -73,6 +72,7 @@ def create_app(
         middleware=[
             Middleware(BodyLimit, max_body_bytes=max_body_bytes),
             Middleware(LazyStart, runtime=runtime),
+            Middleware(BearerAuth, api_key=key, prefix="/api"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=runtime.lifespan,

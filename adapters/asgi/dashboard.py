@@ -38,10 +38,11 @@ from triggerfish.core.schedule import next_fire_times
 from triggerfish.core.triggers import CronTrigger, IntervalTrigger
 from triggerfish.core.types import RunStatus
 
+from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
 from .events import run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
-from .sessions import SESSION_COOKIE, SessionSigner
+from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
 from .timeline import build_timeline
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class _Dashboard:
         self.client = client
         self.signer = signer
         self.pages = Pages(client_id=client.id)
+        self.throttle = LoginThrottle(client.clock.time)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -212,15 +214,24 @@ class _Dashboard:
             return self._not_found(request, session_id, "job", request.path_params["job_id"])
         status: RunStatus | None = None
         raw_status = request.query_params.get("status") or None
-        cursor = request.query_params.get("cursor") or None
+        try:
+            cursor = check_cursor(request.query_params.get("cursor"))
+        except ValueError as exc:
+            return self.error(request, session_id, 400, "Bad request", f"cursor {exc}")
         try:
             if raw_status is not None:
                 status = RunStatus(raw_status.upper())
+        except ValueError as exc:
+            return self.error(request, session_id, 400, "Bad request", str(exc))
+        try:
             page = await self.client.list_runs(
                 job.id, status=status, limit=RUNS_PER_PAGE, cursor=cursor
             )
-        except (ValueError, ConfigError) as exc:
+        except ConfigError as exc:
             return self.error(request, session_id, 400, "Bad request", str(exc))
+        except CURSOR_ERRORS as exc:
+            message = "This page link is not valid." if cursor else str(exc)
+            return self.error(request, session_id, 400, "Bad request", message)
         return self.render(
             request,
             session_id,
@@ -308,11 +319,19 @@ class _Dashboard:
     async def login(self, request: Request) -> Response:
         """The login form (GET) and its check (POST), which sets the session cookie."""
         error = None
+        status_code = 200
+        headers: dict[str, str] = {}
         if request.method == "POST":
             form = await request.form()
             key = form.get("api_key")
             next_path = _safe_next(request, form.get("next"))
-            if self.signer.is_api_key(key if isinstance(key, str) else None):
+            address = request.client.host if request.client else "unknown"
+            wait = self.throttle.retry_after(address)
+            if wait:
+                error = f"Too many wrong API keys from your address; try again in {wait} s."
+                status_code, headers = 429, {"Retry-After": str(wait)}
+            elif self.signer.is_api_key(key if isinstance(key, str) else None):
+                self.throttle.succeeded(address)
                 response = RedirectResponse(next_path, 303)
                 response.set_cookie(
                     SESSION_COOKIE,
@@ -324,23 +343,28 @@ class _Dashboard:
                     samesite="lax",
                 )
                 return response
-            error = "That API key is not right."
+            else:
+                self.throttle.failed(address)
+                error, status_code = "That API key is not right.", 401
         else:
             next_path = _safe_next(request, request.query_params.get("next"))
             if self.signer.session_id(request.cookies.get(SESSION_COOKIE)) is not None:
                 return RedirectResponse(next_path, 303)
-        return self.render(
+        page = self.render(
             request,
             None,
             "_login.html",
             title="Log in",
-            status_code=401 if error else 200,
+            status_code=status_code,
             error=error,
             next_path=next_path,
         )
+        page.headers.update(headers)
+        return page
 
     async def logout(self, request: Request, session_id: str) -> Response:
-        """Forgets the session cookie and goes back to the login form."""
+        """Ends the session (its cookie is refused from now on) and shows the login form."""
+        self.signer.revoke(session_id)
         response = RedirectResponse(path_of(request, "dashboard_login"), 303)
         response.delete_cookie(
             SESSION_COOKIE, path=path_of(request, "dashboard_jobs"), httponly=True, samesite="lax"
