@@ -80,6 +80,9 @@ class RunChanges:
     def diff(self, run: Run) -> list[Change]:
         """The events of `run`'s changes since the last call, in order, ``end`` last if final."""
         items = sorted(_items(run), key=lambda item: item[0])
+        if not self._seen and not self._resumed:
+            # A new reader gets the run as it is first, then what it holds.
+            items.sort(key=lambda item: item[2] != "run")
         changes: list[Change] = []
         for key, ident, event, data in items:
             fingerprint = json.dumps(data, sort_keys=True, default=str)
