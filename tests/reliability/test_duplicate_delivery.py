@@ -10,17 +10,7 @@ from reliability import duplicates
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(
-    "store_kind",
-    [
-        "sqlite",
-        pytest.param("dynamodb", marks=pytest.mark.xfail(
-            strict=True,
-            reason="issue 8: on DynamoDB, concurrent deliveries from threads with their own"
-            " clients execute some tasks twice (no kill, no lease overrun)",
-        )),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("store_kind", ["sqlite", "dynamodb"])
 def test_resumes_delivered_up_to_four_times_from_two_processes_repeat_nothing(
     store_kind: str, request: pytest.FixtureRequest
 ) -> None:
