@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .serialize import describe_error
+from .store.calls import call_store
 from .types import RunStatus
 
 if TYPE_CHECKING:
-    from .client import Client
     from .context import Context
     from .jobs import Job
+    from .runtime import Runtime
     from .store.base import Store
 
 QUEUE_POLL_SECONDS = 5.0
@@ -32,8 +33,6 @@ async def claim_concurrency_slot(store: Store, job: Job, run_id: str) -> int | N
     A slot still held by a finished run (its release was lost, or it was canceled) is
     taken over with a write conditional on that holder.
     """
-    from .engine import call_store
-
     limit = job.concurrency_limit or 0
     for slot in range(limit):
         if await call_store(
@@ -70,7 +69,7 @@ class Stop:
     resume_after_seconds: float | None = None
 
 
-async def resolve_integrations(client: Client, job: Job, ctx: Context) -> Integrations | Stop:
+async def resolve_integrations(runtime: Runtime, job: Job, ctx: Context) -> Integrations | Stop:
     """Calls the client's auth resolver of each integration the job uses.
 
     A resolver is ``resolver(ctx, integration)`` (sync or async) returning credentials,
@@ -79,7 +78,7 @@ async def resolve_integrations(client: Client, job: Job, ctx: Context) -> Integr
     """
     resolved = Integrations()
     for name, integration in job.integrations.items():
-        resolver = client.auth_resolvers.get(name)
+        resolver = runtime.auth_resolvers.get(name)
         if resolver is None:
             resolved.clients[name] = integration
             continue
