@@ -30,18 +30,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
-from .context import Context, EventInfo, JobInfo, RunInfo
 from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
-from .gates import QUEUE_POLL_SECONDS, Stop, claim_concurrency_slot, resolve_integrations
+from .gates import (
+    MAX_LOST_LEASES,
+    QUEUE_POLL_SECONDS,
+    Stop,
+    claim_concurrency_slot,
+    lost_leases_error,
+    max_duration_error,
+    resolve_integrations,
+    run_context,
+)
 from .io import IO
 from .jobs import validation_error
 from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
-from .models import Outcome, to_datetime
+from .models import Outcome
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .serialize import describe_error, dump_json, load_json
@@ -58,6 +65,7 @@ __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_YIELD_MARGIN_SECONDS",
     "LEASE_GRACE_SECONDS",
+    "MAX_LOST_LEASES",
     "SHORT_BUDGET_MARGIN_FRACTION",
     "Claim",
     "Invocation",
@@ -67,8 +75,6 @@ __all__ = [
     "task_id_for",
 ]
 
-MAX_LOST_LEASES = 3
-"""Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
 STORE_RETRY_SECONDS = 5.0
 """After a store failure, the run is due again this much later."""
 
@@ -268,7 +274,7 @@ class Invocation:
                 return await self._finish(RunStatus.QUEUED, resume_at=poll_at)
             self.run = replace(self.run, slot=slot)
             await self._update_run({"slot": slot})
-        ctx = self._context(job)
+        ctx = run_context(self.runtime, self.run, job)
         integrations = await resolve_integrations(self.runtime, job, ctx)
         if isinstance(integrations, Stop):
             after = integrations.resume_after_seconds
@@ -308,38 +314,9 @@ class Invocation:
         if self.run.lost_leases:
             lost = 0 if self._completed > self.run.progress_mark else self.run.lost_leases
             if lost >= MAX_LOST_LEASES:
-                return {
-                    "type": "TimedOut",
-                    "message": f"{lost} invocations in a row were killed before their deadline "
-                    "without completing a task; a task may take longer than one invocation",
-                }
+                return lost_leases_error(lost)
             await self._update_run({"lost_leases": lost, "progress_mark": self._completed})
-        started = self.run.started_at or self.clock.time()
-        if job.max_duration is not None and self.clock.time() - started > job.max_duration:
-            return {
-                "type": "TimedOut",
-                "message": f"run exceeded the job's max_duration of {job.max_duration} s",
-            }
-        return None
-
-    def _context(self, job: Job) -> Context:
-        run = self.run
-        return Context(
-            run=RunInfo(
-                id=run.id,
-                attempt=run.invocation_count,
-                invocation=run.invocation_count,
-                started_at=to_datetime(run.started_at),
-            ),
-            job=JobInfo(id=job.id, version=job.version),
-            environment=self.runtime.environment,
-            organization=self.runtime.organization,
-            event=EventInfo(
-                id=run.event_id,
-                name=run.event_name,
-                timestamp=datetime.fromtimestamp(run.event_timestamp or run.created_at, tz=UTC),
-            ),
-        )
+        return max_duration_error(self.run, job, self.clock.time())
 
     async def _settle(self) -> None:
         """Lets tasks still running beside a suspended one (asyncio.gather) record their end.
