@@ -70,7 +70,6 @@ __all__ = [
     "Claim",
     "Invocation",
     "ParentTask",
-    "call_store",
     "execute",
     "task_id_for",
 ]
