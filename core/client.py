@@ -15,7 +15,8 @@ from .errors import ConfigError, JobNotFound, RunNotFound
 from .jobs import Job, RunFunction
 from .models import Event, Outcome, Run, RunList
 from .runtime import Runtime
-from .schedule import latest_cron_slot, latest_interval_slot
+from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
+from .serialize import load_json
 from .settings import (
     DEFAULT_CLIENT_ID,
     DEFAULT_SQLITE_PATH,
@@ -56,6 +57,8 @@ RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 SCHEDULE_CATCH_UP_SECONDS = 300.0
 """A scheduled slot older than this at a tick is skipped, not fired late."""
 SWEEP_BATCH = 100
+PREVIOUS_RUN_SCAN = 20
+"""How many of a job's newest runs a tick reads to find the previous scheduled run's `ts`."""
 
 
 class Client:
@@ -393,13 +396,12 @@ class Client:
             if not job.enabled:
                 continue
             if isinstance(trigger, CronTrigger):
-                slot = latest_cron_slot(trigger.expr, moment)
-                previous = None if slot is None else latest_cron_slot(
-                    trigger.expr, slot - timedelta(minutes=1)
+                slot = latest_cron_slot(
+                    trigger.expr, moment, timezone=trigger.timezone,
+                    window=timedelta(seconds=SCHEDULE_CATCH_UP_SECONDS + 60),
                 )
             elif isinstance(trigger, IntervalTrigger):
                 slot = latest_interval_slot(trigger.seconds, moment)
-                previous = slot - timedelta(seconds=trigger.seconds)
             else:
                 continue
             if slot is None or now - slot.timestamp() > SCHEDULE_CATCH_UP_SECONDS:
@@ -411,12 +413,52 @@ class Client:
                 continue
             payload = {
                 "ts": slot.isoformat(),
-                "last_timestamp": previous.isoformat() if previous else None,
+                "last_timestamp": await self._previous_scheduled_ts(job.id, slot.isoformat()),
             }
             run_id = derived_id(f"schedule:{slot.isoformat()}", job.id)
             await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
             started.append(run_id)
         return started
+
+    async def _previous_scheduled_ts(self, job_id: str, slot: str) -> str | None:
+        """The `ts` of the job's latest scheduled run before `slot` (None on the first run).
+
+        Read from the job's newest runs; a run counts only when its id is the one the
+        schedule derives from its `ts`, so a manual invoke with a copied payload does not.
+        """
+        records, _ = await self._store(
+            self.store.list_runs, job_id=job_id, status=None, limit=PREVIOUS_RUN_SCAN,
+            cursor=None,
+        )
+        before = datetime.fromisoformat(slot)
+        latest: tuple[datetime, str] | None = None
+        for record in records:
+            payload = load_json(record.payload_json)
+            ts = payload.get("ts") if isinstance(payload, dict) else None
+            if not isinstance(ts, str) or record.id != derived_id(f"schedule:{ts}", job_id):
+                continue
+            moment = datetime.fromisoformat(ts)
+            if moment < before and (latest is None or moment > latest[0]):
+                latest = (moment, ts)
+        return None if latest is None else latest[1]
+
+    def list_schedules(
+        self, *, count: int = 5, now: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        if not 0 <= count <= MAX_FIRE_TIMES:
+            raise ConfigError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
+        moment = datetime.fromtimestamp(self.clock.time() if now is None else now, tz=UTC)
+        schedules: list[dict[str, Any]] = []
+        for job in self.jobs.values():
+            trigger = job.trigger
+            if isinstance(trigger, CronTrigger | IntervalTrigger):
+                times = next_fire_times(trigger, moment, count)
+                schedules.append({
+                    "job_id": job.id, "enabled": job.enabled, "trigger": trigger.describe(),
+                    "next_fire_times": [t.isoformat() for t in times],
+                })
+        return schedules
 
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await call_store(self.store, fn, *args, **kwargs)

@@ -176,7 +176,8 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
         outcome.status.value,
         invocation.executed_count,
         invocation.replayed_count,
-        extra={"run_id": run_id, "invocation": leased.invocation_count},
+        extra={"run_id": run_id, "job_id": leased.job_id, "status": outcome.status.value,
+               "invocation": leased.invocation_count},
     )
     return outcome
 
