@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import ConfigError
 
@@ -116,16 +116,17 @@ def next_fire_times(
     trigger: CronTrigger | IntervalTrigger, now: datetime, count: int
 ) -> list[datetime]:
     """The next `count` times (UTC, strictly after `now`) at which `trigger` fires."""
-    from .triggers import CronTrigger
-
     if not 0 <= count <= MAX_FIRE_TIMES:
         raise ValueError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
-    if isinstance(trigger, CronTrigger):
+    # By kind, not isinstance: triggers.py imports this module (no import cycle in core/).
+    if trigger.kind == "cron":
+        cron = cast("CronTrigger", trigger)
         times: list[datetime] = []
-        for moment in cron_times_after(trigger.expr, now, timezone=trigger.timezone):
+        for moment in cron_times_after(cron.expr, now, timezone=cron.timezone):
             if len(times) >= count:
                 break
             times.append(moment)
         return times
-    start = latest_interval_slot(trigger.seconds, now)
-    return [start + timedelta(seconds=trigger.seconds * n) for n in range(1, count + 1)]
+    seconds = cast("IntervalTrigger", trigger).seconds
+    start = latest_interval_slot(seconds, now)
+    return [start + timedelta(seconds=seconds * n) for n in range(1, count + 1)]
