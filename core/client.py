@@ -6,14 +6,14 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import engine, events
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
 from .jobs import Job, RunFunction
-from .models import Event, Outcome, Run, RunList
+from .models import Event, Outcome, Run, RunList, utc
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
 from .serialize import load_json
@@ -41,6 +41,7 @@ from .starts import (
 )
 from .store.base import Store
 from .store.calls import call_store
+from .times import checked_seconds
 from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
 from .views import build_run
@@ -250,10 +251,13 @@ class Client:
             raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
         if concurrency_limit is not None and concurrency_limit < 1:
             raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
-        if isinstance(max_duration, timedelta):
-            max_duration = max_duration.total_seconds()
-        if max_duration is not None and max_duration <= 0:
-            raise ConfigError(f"max_duration must be more than 0 seconds, got {max_duration}")
+        if max_duration is not None:
+            try:
+                max_duration = checked_seconds(
+                    max_duration, field=f"job {id!r} max_duration", exclusive_minimum=True
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
 
         def register(fn: RunFunction) -> Job:
             job = Job(
@@ -389,7 +393,7 @@ class Client:
         return started + due
 
     async def _fire_schedules(self, now: float) -> list[str]:
-        moment = datetime.fromtimestamp(now, tz=UTC)
+        moment = utc(now)
         started: list[str] = []
         for job in self.jobs.values():
             trigger = job.trigger
@@ -448,7 +452,7 @@ class Client:
         """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
         if not 0 <= count <= MAX_FIRE_TIMES:
             raise ConfigError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
-        moment = datetime.fromtimestamp(self.clock.time() if now is None else now, tz=UTC)
+        moment = utc(self.clock.time() if now is None else now)
         schedules: list[dict[str, Any]] = []
         for job in self.jobs.values():
             trigger = job.trigger

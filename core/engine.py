@@ -101,6 +101,14 @@ class _StoreAbort(BaseException):
         self.error = error
 
 
+def _is_process_stop(exc: BaseException) -> bool:
+    """KeyboardInterrupt, SystemExit, or a cancellation of the invocation itself."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return True
+    task = asyncio.current_task()
+    return isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling() > 0
+
+
 def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     """A task's identity: its key under its parent, hashed with the run id."""
     raw = f"{run_id}\x00{parent_id or ''}\x00{key}".encode()
@@ -297,6 +305,15 @@ class Invocation:
             await self._settle()
             if self._suspended is not None:  # swallowed (gather(return_exceptions=True))
                 return await self._suspended_end(self._suspended)
+            return await self._finish(RunStatus.FAILED, error=describe_error(exc))
+        except BaseException as exc:
+            # KeyboardInterrupt, SystemExit, a real cancellation: the process is stopping,
+            # the run is not at fault; give the lease back and let it resume later.
+            if _is_process_stop(exc):
+                await _release_after_store_error(self.runtime, self.run, self.owner)
+                raise
+            # GeneratorExit, a CancelledError the user raised, other BaseExceptions: a user error.
+            await self._settle()
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         finally:
             await self.lease.stop_heartbeat()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .models import Event
+from .models import Event, utc
 from .serialize import load_json
 from .starts import create_run, derived_id, payload_json
 from .store.base import EventRecord
@@ -65,6 +65,6 @@ def event_from_record(record: EventRecord) -> Event:
         id=record.id,
         name=record.name,
         payload=load_json(record.payload_json),
-        timestamp=datetime.fromtimestamp(record.timestamp, tz=UTC),
+        timestamp=utc(record.timestamp),
         run_ids=list(record.run_ids),
     )

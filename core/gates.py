@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .context import Context, EventInfo, JobInfo, RunInfo
-from .models import to_datetime
+from .models import to_datetime, utc
 from .serialize import describe_error
 from .store.calls import call_store
 from .types import RunStatus
@@ -68,7 +67,7 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         event=EventInfo(
             id=run.event_id,
             name=run.event_name,
-            timestamp=datetime.fromtimestamp(run.event_timestamp or run.created_at, tz=UTC),
+            timestamp=utc(run.event_timestamp or run.created_at),
         ),
     )
 
@@ -134,7 +133,7 @@ async def resolve_integrations(runtime: Runtime, job: Job, ctx: Context) -> Inte
                 credentials = await credentials
         except Exception as exc:  # noqa: BLE001 - a resolver's failure ends the run
             error = describe_error(exc)
-            error["message"] = f"auth resolver for integration {name!r} failed: {exc}"
+            error["message"] = f"auth resolver for integration {name!r} failed: {error['message']}"
             return Stop(RunStatus.UNRESOLVED_AUTH, error=error)
         if credentials is None:
             return Stop(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
-from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .times import checked_seconds
 
 DEFAULT_RETRY_LIMIT = 5
 DEFAULT_RETRY_FACTOR = 1.8
@@ -33,8 +35,15 @@ class RetryPolicy(BaseModel):
 
     @field_validator("min_timeout", "max_timeout", mode="before")
     @classmethod
-    def _seconds(cls, value: object) -> object:
-        return value.total_seconds() if isinstance(value, timedelta) else value
+    def _seconds(cls, value: object, info: ValidationInfo) -> object:
+        return checked_seconds(value, field=f"RetryPolicy {info.field_name}")
+
+    @field_validator("factor", mode="before")
+    @classmethod
+    def _factor(cls, value: object) -> object:
+        if isinstance(value, int | float) and not math.isfinite(value):
+            raise ValueError(f"RetryPolicy factor must be a finite number, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> RetryPolicy:

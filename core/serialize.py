@@ -42,22 +42,60 @@ def shorten(message: str, limit: int = MAX_ERROR_MESSAGE_CHARS) -> str:
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
-    """The recorded form of an error: its type and message.
+    """The recorded form of an error: its type and message, never raising.
 
     For a TaskFailed, the original error's type and message, with the failed task's key,
-    so a failed run says what went wrong rather than only that a task failed.
+    so a failed run says what went wrong rather than only that a task failed. An error
+    whose `str()` raises or is not text falls back to its `repr()`, then to its type name.
     """
     from .errors import TaskFailed
 
     if isinstance(exc, TaskFailed):
         original = exc.error
         return {
-            "type": str(original.get("type", "TaskFailed")),
-            "message": shorten(str(original.get("message", ""))),
+            "type": safe_text(original.get("type", "TaskFailed"), limit=200),
+            "message": safe_text(original.get("message", "")),
             "task": exc.key,
         }
-    error: dict[str, Any] = {"type": type(exc).__name__, "message": shorten(str(exc))}
-    key = getattr(exc, "key", None)
+    error: dict[str, Any] = {"type": error_type_name(exc), "message": error_message(exc)}
+    try:
+        key = getattr(exc, "key", None)
+    except Exception:  # noqa: BLE001 - a hostile __getattr__ must not stop the description
+        key = None
     if isinstance(key, str):
-        error["key"] = key
+        error["key"] = safe_text(key, limit=1024)
     return error
+
+
+def error_type_name(exc: BaseException) -> str:
+    """The error's class name as plain, bounded text."""
+    name = getattr(type(exc), "__name__", None)
+    return safe_text(name, limit=200) if isinstance(name, str) and name else "Exception"
+
+
+def error_message(exc: BaseException) -> str:
+    """`str(exc)`; else `repr(exc)`; else ``<TypeName>``: bounded, valid Unicode text."""
+    for describe in (str, repr):
+        try:
+            text = describe(exc)
+        except Exception:  # noqa: BLE001, S112 - a broken __str__/__repr__ is the user's bug
+            continue
+        if isinstance(text, str):
+            return safe_text(text)
+    return f"<{error_type_name(exc)}>"
+
+
+def safe_text(value: Any, limit: int = MAX_ERROR_MESSAGE_CHARS) -> str:
+    """`value` as text a store accepts: str subclasses made plain, lone surrogates escaped,
+    and cut to `limit` characters.
+    """
+    if not isinstance(value, str):
+        try:
+            value = str(value)
+        except Exception:  # noqa: BLE001
+            value = f"<{type(value).__name__}>"
+        if not isinstance(value, str):  # pragma: no cover - str() always returns str
+            value = "<?>"
+    plain = str.__str__(value)[: limit * 2 + 64]
+    plain = plain.encode("utf-8", "backslashreplace").decode("utf-8")
+    return shorten(plain, limit)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from .errors import ConfigError
 from .filters import matches_filter, validate_filter
+from .times import checked_seconds
 
 SignatureCheck = Callable[[bytes, Mapping[str, str], str], bool]
 
@@ -138,9 +139,11 @@ def cron_trigger(expr: str, *, timezone: str | None = None) -> CronTrigger:
 
 def interval_trigger(seconds: float) -> IntervalTrigger:
     """A schedule that fires every `seconds` (at least 60, the ticker's period)."""
-    if seconds < 60:
-        raise ConfigError(f"interval_trigger seconds must be at least 60, got {seconds}")
-    return IntervalTrigger(kind="interval", seconds=float(seconds))
+    try:
+        checked = checked_seconds(seconds, field="interval_trigger seconds", minimum=60)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return IntervalTrigger(kind="interval", seconds=checked)
 
 
 def webhook_trigger(

@@ -11,7 +11,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..fetch import FetchMessage
@@ -64,9 +64,10 @@ class IO:
             )  # fmt: skip
 
     async def wait(
-        self, key: str, seconds: float | None = None, *, until: datetime | None = None
+        self, key: str, seconds: float | timedelta | None = None, *, until: datetime | None = None
     ) -> None:
-        """Pauses the run for `seconds`, or until the aware datetime `until`.
+        """Pauses the run for `seconds` (0 to 365 days, or a timedelta), or until the aware
+        datetime `until` (one already past returns at once); other values raise ValueError.
 
         The invocation ends and the run resumes in a later one; no compute is spent waiting.
         """

@@ -1,0 +1,335 @@
+"""io at the edges (issue 8, items 3-6, 10, 11): odd errors, odd log fields, odd times,
+sync functions, the run's context. Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.aws import make_dynamodb_store
+from support.jobs import make_client
+from triggerfish.core import (
+    IO,
+    ConfigError,
+    Context,
+    RetryPolicy,
+    RunStatus,
+    SQLiteStore,
+    TaskStatus,
+    interval_trigger,
+    invoke_trigger,
+)
+from triggerfish.core.store.base import RunRecord, TaskRecord
+from triggerfish.core.testing import drive
+
+
+@pytest.fixture(params=["sqlite", "moto"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """SQLite and DynamoDB (moto server)."""
+    if request.param == "sqlite":
+        made: Any = SQLiteStore(tmp_path / "runs.db")
+    else:
+        made = make_dynamodb_store(request.getfixturevalue("moto_url"))
+    yield made
+    made.close()
+
+
+async def _run(client: Any, job_id: str, payload: Any = None) -> Any:
+    run = await client.invoke(job_id, payload)
+    await drive(client, run.id)
+    return await client.get_run(run.id)
+
+
+# -- 4. errors of any shape end the run FAILED -----------------------------------------------
+
+
+class StrRaises(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+class StrNotText(Exception):
+    def __str__(self) -> Any:
+        return 42
+
+
+class NothingWorks(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no")
+
+
+class Huge(Exception):
+    def __str__(self) -> str:
+        return "x" * 2_000_000
+
+
+class Surrogates(Exception):
+    def __str__(self) -> str:
+        return "bad \udcff text \x00 \u202e"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (StrRaises(), "StrRaises()"),
+        (StrNotText(), "StrNotText()"),
+        (NothingWorks(), "<NothingWorks>"),
+        (Huge(), "more characters"),
+        (Surrogates(), "bad \\udcff text"),
+    ],
+)
+async def test_a_run_raising_an_error_of_any_shape_ends_failed(
+    store: Any, error: Exception, expected: str
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="bad", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        raise error
+
+    run = await _run(client, "bad")
+    assert run.status is RunStatus.FAILED
+    assert run.error["type"] == type(error).__name__
+    assert expected in run.error["message"]
+    assert len(run.error["message"]) < 10_000
+    record = store.get_run(run.id)
+    assert record.lease_owner is None
+
+
+@pytest.mark.parametrize("error", [StrRaises(), NothingWorks(), Huge()])
+async def test_a_task_raising_an_error_of_any_shape_is_retried_then_fails_the_run(
+    store: Any, error: Exception
+) -> None:
+    client = make_client(store)
+    calls: list[int] = []
+
+    @client.define_job(id="bad", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        def fail() -> None:
+            calls.append(1)
+            raise error
+
+        await io.run_task("fail", fail, retry=RetryPolicy(2, min_timeout=1, randomize=False))
+
+    run = await _run(client, "bad")
+    assert run.status is RunStatus.FAILED
+    assert len(calls) == 2
+    assert run.tasks[0].status is TaskStatus.ERRORED
+    assert run.error["task"] == "fail"
+
+
+@pytest.mark.parametrize("raised", [GeneratorExit, asyncio.CancelledError])
+async def test_generator_exit_or_a_cancelled_error_from_user_code_fails_the_run(
+    store: Any, raised: type[BaseException]
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="bad", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        await io.run_task("one", lambda: 1)
+        raise raised()
+
+    run = await _run(client, "bad")
+    assert run.status is RunStatus.FAILED
+    assert run.error["type"] == raised.__name__
+    assert store.get_run(run.id).lease_owner is None
+
+
+async def test_keyboard_interrupt_from_user_code_stops_the_process_and_the_run_resumes(
+    store: Any,
+) -> None:
+    client = make_client(store)
+    interrupted: list[int] = []
+
+    @client.define_job(id="ki", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        await io.run_task("one", lambda: 1)
+        if not interrupted:
+            interrupted.append(1)
+            raise KeyboardInterrupt
+        return "done"
+
+    run = await client.invoke("ki", None)
+    with pytest.raises(KeyboardInterrupt):
+        await client.execute(run.id)
+    record = store.get_run(run.id)
+    assert record.lease_owner is None  # the lease was given back, not left to expire
+    assert not record.status.is_final
+    assert (await _run_on(client, run.id)).output == "done"
+
+
+async def _run_on(client: Any, run_id: str) -> Any:
+    await drive(client, run_id)
+    return await client.get_run(run_id)
+
+
+# -- 5. logging never fails a run -----------------------------------------------------------
+
+
+class BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+async def test_log_fields_that_are_not_json_are_stored_as_their_repr(store: Any) -> None:
+    client = make_client(store)
+    when = datetime(2030, 1, 2, tzinfo=UTC)
+
+    @client.define_job(id="logs", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        io.logger.info(
+            "odd", when=when, items={3}, raw=b"\xff\x00", obj=object(), nan=math.nan,
+            inf=math.inf, big=10**5000, keys={(1, 2): "x"}, bad=BadRepr(), long="y" * 5000,
+            text="\udcff",
+        )  # fmt: skip
+        io.logger.info("many", **{f"f{i}": "z" * 900 for i in range(100)})
+        await io.run_task("after", lambda: "ok")
+        return "done"
+
+    run = await _run(client, "logs")
+    assert run.status is RunStatus.COMPLETED, run.error
+    odd = run.logs[0].fields
+    assert odd["when"] == "2030-01-02T00:00:00Z"
+    assert odd["items"] == [3]
+    assert odd["raw"] == "b'\\xff\\x00'"
+    assert odd["obj"].startswith("<object object at")
+    assert odd["nan"] == "nan" and odd["inf"] == "inf"
+    assert odd["big"] == "<int>"
+    assert odd["keys"] == {"1,2": "x"}  # pydantic's JSON form of a tuple key
+    assert odd["text"] == "'\\udcff'"
+    assert odd["bad"] == "<BadRepr>"
+    assert odd["long"] == "y" * 5000  # JSON text is kept as given (within the line's bound)
+    many = run.logs[1].fields
+    assert "_truncated" in many
+    assert len(str(many)) < 20_000
+
+
+# -- 3. times: refused at the call, and bad stored times never break a read -----------------
+
+
+@pytest.mark.parametrize(
+    "seconds", [1e12, math.inf, math.nan, -1, -math.inf, timedelta(days=366), "10"]
+)
+async def test_an_out_of_range_wait_fails_only_that_run_naming_key_and_limit(
+    store: Any, seconds: Any
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="wait", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        await io.wait("nap", payload if payload != "bad" else seconds)
+        return "woke"
+
+    bad = await _run(client, "wait", "bad")
+    good = await _run(client, "wait", 5)
+    assert bad.status is RunStatus.FAILED
+    assert bad.error["type"] == "ValueError"
+    assert "'nap'" in bad.error["message"] and "seconds" in bad.error["message"]
+    if not isinstance(seconds, str):
+        assert "365 days" in bad.error["message"]
+    assert good.status is RunStatus.COMPLETED
+    listed = await client.list_runs()
+    assert {r.id for r in listed} == {bad.id, good.id}
+
+
+async def test_wait_accepts_a_timedelta_and_an_until_in_the_past_returns_at_once(
+    store: Any,
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="wait", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        await io.wait("delta", timedelta(minutes=5))
+        await io.wait("past", until=datetime(2000, 1, 1, tzinfo=UTC))
+        return "woke"
+
+    run = await _run(client, "wait")
+    assert run.status is RunStatus.COMPLETED
+    delta, past = run.tasks
+    assert abs((delta.resume_at - delta.started_at).total_seconds() - 300) < 1
+    assert past.status is TaskStatus.COMPLETED
+
+
+async def test_an_until_more_than_a_year_ahead_is_refused(store: Any) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="wait", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        await io.wait("far", until=datetime(9999, 12, 31, tzinfo=UTC))
+
+    run = await _run(client, "wait")
+    assert run.status is RunStatus.FAILED
+    assert "'far'" in run.error["message"] and "365 days" in run.error["message"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"min_timeout": math.inf}, {"max_timeout": math.nan}, {"max_timeout": 1e12},
+     {"min_timeout": -1}, {"factor": math.inf}],
+)  # fmt: skip
+def test_retry_policy_refuses_times_out_of_range(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        RetryPolicy(3, **options)
+
+
+def test_retry_policy_accepts_timedeltas() -> None:
+    policy = RetryPolicy(3, min_timeout=timedelta(seconds=2), max_timeout=timedelta(minutes=1))
+    assert (policy.min_timeout, policy.max_timeout) == (2.0, 60.0)
+
+
+@pytest.mark.parametrize("value", [math.inf, math.nan, 1e12, -5, 0])
+def test_max_duration_and_interval_seconds_are_finite_positive_and_bounded(
+    tmp_path: Path, value: float
+) -> None:
+    client = make_client(SQLiteStore(tmp_path / "runs.db"))
+    with pytest.raises(ConfigError, match="max_duration"):
+        client.define_job(id="j", trigger=invoke_trigger(), max_duration=value,
+                          run=_noop)  # fmt: skip
+    with pytest.raises(ConfigError, match="interval_trigger seconds"):
+        interval_trigger(value)
+
+
+async def _noop(payload: Any, io: IO, ctx: Context) -> None:
+    return None
+
+
+BAD_TIMES = [1e12, 1e100, -1e100, math.inf, math.nan]
+
+
+@pytest.mark.parametrize("bad", BAD_TIMES)
+async def test_reads_survive_a_bad_time_written_directly_into_the_store(
+    store: Any, bad: float
+) -> None:
+    client = make_client(store)
+    client.define_job(id="j", trigger=invoke_trigger(), run=_noop)
+    good = await client.invoke("j", None)
+    if not isinstance(store, SQLiteStore) and not math.isfinite(bad):
+        bad = 9.9e125  # DynamoDB refuses inf and NaN itself; this is its largest number
+    store.create_run(RunRecord(
+        id="bad_run", job_id="j", status=RunStatus.WAITING, created_at=1_800_000_000.0,
+        started_at=bad, resume_at=bad, updated_at=bad, event_timestamp=bad,
+    ))  # fmt: skip
+    store.put_task(TaskRecord(run_id="bad_run", id="t", key="k", status=TaskStatus.WAITING,
+                              attempts=1, started_at=bad, resume_at=bad))  # fmt: skip
+    listed = await client.list_runs()
+    assert {r.id for r in listed} == {"bad_run", good.id}
+    run = await client.get_run("bad_run")
+    assert run.tasks[0].key == "k"
+    assert run.started_at is not None
+
+
+# -- helpers shared by later sections --------------------------------------------------------
+
+
+def _log_records(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == name]
