@@ -15,8 +15,17 @@ class RunInfo(BaseModel):
 
     id: str
     attempt: int
+    """The run's attempt: 1 for the first (a run is not retried as a whole; tasks are)."""
     invocation: int
+    """How many invocations this run has had, this one included."""
     started_at: datetime | None
+    is_retry: bool = False
+    """True when this run retries an earlier attempt (`attempt` > 1)."""
+
+    @property
+    def invocation_count(self) -> int:
+        """The same as `invocation`."""
+        return self.invocation
 
 
 class JobInfo(BaseModel):

@@ -396,7 +396,11 @@ class Invocation:
             is_written = await self._update_run(changes)
         if not is_written:
             current = await self.call(self.store.get_run, self.run.id)
-            logger.warning("run %s: lease lost before the end was written", self.run.id)
+            if current is not None and current.status.is_final:  # canceled meanwhile: expected
+                logger.info("run %s: %s meanwhile; its end was not written", self.run.id,
+                            current.status.value)  # fmt: skip
+            else:
+                logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
         if status.is_final and self.run.slot is not None:
             await self.call(

@@ -57,7 +57,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
     return Context(
         run=RunInfo(
             id=run.id,
-            attempt=run.invocation_count,
+            attempt=1,
+            is_retry=False,
             invocation=run.invocation_count,
             started_at=to_datetime(run.started_at),
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,6 +58,16 @@ class Job:
             "concurrency_limit": self.concurrency_limit,
             "max_duration": self.max_duration,
         }
+
+
+def is_async_callable(fn: Any) -> bool:
+    """True for an async function, a partial of one, or an object with an async __call__."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004 - an async __call__ is what is asked
+    return call is not None and inspect.iscoroutinefunction(call)
 
 
 MAX_REPORTED_ISSUES = 50

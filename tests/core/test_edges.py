@@ -23,6 +23,7 @@ from triggerfish.core import (
     RunStatus,
     SQLiteStore,
     TaskStatus,
+    event_trigger,
     interval_trigger,
     invoke_trigger,
 )
@@ -333,3 +334,75 @@ async def test_reads_survive_a_bad_time_written_directly_into_the_store(
 
 def _log_records(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == name]
+
+
+# -- 10. define_job, ctx, cancel ------------------------------------------------------------
+
+
+def test_define_job_refuses_a_sync_run_function(tmp_path: Path) -> None:
+    client = make_client(SQLiteStore(tmp_path / "runs.db"))
+
+    def sync_run(payload: Any, io: IO, ctx: Context) -> None:
+        return None
+
+    with pytest.raises(ConfigError, match="'sync'.*async function"):
+        client.define_job(id="sync", trigger=invoke_trigger(), run=sync_run)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="async function"):
+        client.define_job(id="sync2", trigger=invoke_trigger())(sync_run)  # type: ignore[arg-type]
+    assert "sync" not in client.jobs and "sync2" not in client.jobs
+
+    class Runner:
+        async def __call__(self, payload: Any, io: IO, ctx: Context) -> str:
+            return "ok"
+
+    client.define_job(id="callable", trigger=invoke_trigger(), run=Runner())
+
+
+async def test_ctx_carries_run_job_environment_organization_and_event(store: Any) -> None:
+    client = make_client(store, organization="acme")
+    seen: list[Context] = []
+
+    @client.define_job(id="ctx", trigger=event_trigger("user.created"), version="2.1.0")
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        seen.append(ctx)
+        await io.wait("nap", 10)
+        await io.wait("nap2", 10)
+        return ctx.run.attempt
+
+    event = await client.send_event("user.created", {"a": 1}, id="evt-1",
+                                    timestamp=datetime(2030, 5, 6, tzinfo=UTC))  # fmt: skip
+    await drive(client, event.run_ids[0])
+    assert len(seen) == 3
+    first, last = seen[0], seen[-1]
+    assert [c.run.attempt for c in seen] == [1, 1, 1]  # not the invocation count
+    assert [c.run.invocation for c in seen] == [1, 2, 3]
+    assert last.run.invocation_count == 3
+    assert not last.run.is_retry
+    assert last.run.id == event.run_ids[0]
+    assert first.run.started_at == last.run.started_at is not None
+    assert (last.job.id, last.job.version) == ("ctx", "2.1.0")
+    assert last.environment == "dev" and last.organization == "acme"
+    assert (last.event.id, last.event.name) == ("evt-1", "user.created")
+    assert last.event.timestamp == datetime(2030, 5, 6, tzinfo=UTC)
+    assert last.event.context == {}
+
+
+async def test_canceling_a_run_that_then_waits_logs_no_lease_lost_warning(
+    store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="cancel", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        async def cancel_me() -> None:
+            await client.cancel_run(ctx.run.id)
+
+        await io.run_task("cancel", cancel_me)
+        await io.wait("nap", 60)
+
+    run = await client.invoke("cancel", None)
+    with caplog.at_level(logging.INFO, logger="triggerfish"):
+        outcome = await client.execute(run.id)
+    assert outcome.status is RunStatus.CANCELED
+    assert not [r for r in caplog.records if "lease lost" in r.getMessage()]
+    assert (await client.get_run(run.id)).status is RunStatus.CANCELED
