@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import engine, events
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
-from .jobs import Job, RunFunction, is_async_callable
+from .jobs import Job, RunFunction, is_sync_function
 from .models import Event, Outcome, Run, RunList, utc
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
@@ -260,7 +260,7 @@ class Client:
                 raise ConfigError(str(exc)) from None
 
         def register(fn: RunFunction) -> Job:
-            if not is_async_callable(fn):
+            if is_sync_function(fn):
                 raise ConfigError(
                     f"job {id!r}: run must be an async function (async def run(payload, io, "
                     f"ctx)), got {getattr(fn, '__name__', type(fn).__name__)!r}, which is not"

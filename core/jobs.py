@@ -70,6 +70,15 @@ def is_async_callable(fn: Any) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
+def is_sync_function(fn: Any) -> bool:
+    """True for a plain `def` function or method (a lambda may return an awaitable: allowed)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)) or is_async_callable(fn):
+        return False
+    return getattr(fn, "__name__", "") != "<lambda>"
+
+
 MAX_REPORTED_ISSUES = 50
 
 

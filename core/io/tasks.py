@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DuplicateKeyError, OutputError, TaskFailed
+from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
 from ..types import TaskStatus
 
@@ -57,9 +59,7 @@ async def run_task(
     )  # fmt: skip
     with inv.in_task(task):
         try:
-            result = fn()
-            if inspect.isawaitable(result):
-                result = await result
+            result = await call_task_fn(fn)
             output_json = dump_json(result, key=key)
         except Exception as exc:  # the task's own failure: retry it or record it for good
             inv.executed_count += 1
@@ -93,6 +93,20 @@ async def run_task(
     if final.status is TaskStatus.ERRORED:
         raise TaskFailed(key, final.error or {})
     return load_json(final.output_json)
+
+
+async def call_task_fn(fn: Callable[[], Any]) -> Any:
+    """Runs a task's fn: an async fn on the event loop; a sync fn in a worker thread (with
+    this context copied, like asyncio.to_thread), so a blocking call stalls neither the
+    lease heartbeat nor other runs. An awaitable a sync fn returns is awaited on the loop.
+    """
+    if is_async_callable(fn):
+        result = fn()
+    else:
+        result = await asyncio.to_thread(fn)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def next_attempt(recorded: TaskRecord | None) -> int:

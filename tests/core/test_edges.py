@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -406,3 +408,70 @@ async def test_canceling_a_run_that_then_waits_logs_no_lease_lost_warning(
     assert outcome.status is RunStatus.CANCELED
     assert not [r for r in caplog.records if "lease lost" in r.getMessage()]
     assert (await client.get_run(run.id)).status is RunStatus.CANCELED
+
+
+# -- 6. sync task functions run in a worker thread -------------------------------------------
+
+
+async def test_a_blocking_sync_task_does_not_stall_other_runs_in_the_process(store: Any) -> None:
+    client = make_client(store)
+    order: list[str] = []
+    progressed = threading.Event()
+
+    @client.define_job(id="blocking", trigger=invoke_trigger())
+    async def blocking(payload: Any, io: IO, ctx: Context) -> Any:
+        def block() -> str:
+            order.append("A start")
+            # Blocks its thread until the other run has done its tasks: on the event loop
+            # this would deadlock the process until the timeout.
+            is_set = progressed.wait(timeout=20)
+            time.sleep(0.2)
+            order.append("A end")
+            return "progressed" if is_set else "stalled"
+
+        return await io.run_task("block", block)
+
+    @client.define_job(id="other", trigger=invoke_trigger())
+    async def other(payload: Any, io: IO, ctx: Context) -> Any:
+        while "A start" not in order:
+            await asyncio.sleep(0.01)
+        for n in range(3):
+            await io.run_task(f"t{n}", lambda n=n: order.append(f"B {n}"))
+        progressed.set()
+        return "done"
+
+    first = await client.invoke("blocking", None)
+    second = await client.invoke("other", None)
+    await asyncio.gather(drive(client, first.id), drive(client, second.id))
+    assert (await client.get_run(first.id)).output == "progressed"
+    assert order == ["A start", "B 0", "B 1", "B 2", "A end"]
+
+
+async def test_a_sync_task_logs_in_its_scope_and_may_return_an_awaitable_subtask(
+    store: Any,
+) -> None:
+    client = make_client(store)
+    threads: list[str] = []
+
+    @client.define_job(id="sync", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        def work() -> int:
+            threads.append(threading.current_thread().name)
+            io.logger.info("in the thread", n=1)
+            return 41
+
+        async def inner() -> int:
+            threads.append(threading.current_thread().name)
+            return 1
+
+        first = await io.run_task("work", work)
+        second = await io.run_task("outer", lambda: io.run_task("inner", inner))
+        return first + second
+
+    run = await _run(client, "sync")
+    assert run.output == 42
+    assert threads[0] != threading.main_thread().name  # the sync fn ran in a worker thread
+    assert threads[1] == threading.main_thread().name  # the async fn ran on the loop
+    assert run.logs[0].task_key == "work"
+    outer = next(t for t in run.tasks if t.key == "outer")
+    assert [c.key for c in outer.children] == ["inner"]
