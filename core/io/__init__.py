@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..fetch import FetchMessage
+from ..integrations.base import IntegrationHandle
 from ..retry import RetryPolicy
 from . import events, fetch, tasks, waits
 from .logs import RunLogger
@@ -38,7 +39,10 @@ class IO:
     ) -> None:
         self._invocation = invocation
         self.logger = RunLogger(invocation)
-        self.integrations = integrations
+        self.integrations: dict[str, IntegrationHandle] = {
+            name: IntegrationHandle(self, name, client) for name, client in integrations.items()
+        }
+        """Each integration's handle: `run_task(key, fn)` and its key-first task methods."""
         self.auth = auth or {}
 
     async def run_task(

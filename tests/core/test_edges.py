@@ -60,7 +60,7 @@ class StrRaises(Exception):
 
 class StrNotText(Exception):
     def __str__(self) -> Any:
-        return 42
+        return 42  # noqa: PLE0307 - the hostile case under test
 
 
 class NothingWorks(Exception):

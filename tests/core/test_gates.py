@@ -65,7 +65,7 @@ async def test_a_run_waits_on_connections_until_its_resolver_answers(store: Any)
 
     @client.define_job(id="gh", trigger=invoke_trigger(), integrations={"github": Repo()})
     async def job(payload: Any, io: IO, ctx: Context) -> Any:
-        return [io.integrations["github"].token, io.auth["github"]]
+        return [io.integrations["github"].client.token, io.auth["github"]]
 
     run = await client.invoke("gh", None)
     first = await client.execute(run.id)

@@ -1,13 +1,22 @@
-"""A small HTTP server on loopback for background fetches: /ok, /flaky (503 once), /count."""
+"""A small HTTP server on loopback for background fetches and HTTP integrations.
+
+Any path answers JSON ``{"path", "method", "sent"}``, but: /flaky (503 once); /echo...
+(JSON with the request's headers and body as base64 too); /bytes (every byte value,
+application/octet-stream); /text (text/plain, UTF-8); /status/NNN (that status).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BINARY = bytes(range(256))
+"""What /bytes answers: every byte value once."""
 
 
 @contextmanager
@@ -22,17 +31,40 @@ def http_target() -> Iterator[tuple[str, Counter[str]]]:
         def do_POST(self) -> None:
             self._answer()
 
+        def do_PUT(self) -> None:
+            self._answer()
+
+        def do_PATCH(self) -> None:
+            self._answer()
+
+        def do_DELETE(self) -> None:
+            self._answer()
+
         def _answer(self) -> None:
             hits[self.path] += 1
             length = int(self.headers.get("Content-Length") or 0)
-            sent = self.rfile.read(length).decode() if length else ""
+            received = self.rfile.read(length) if length else b""
+            sent = received.decode(errors="replace")
+            content_type = "application/json"
             if self.path == "/flaky" and hits[self.path] == 1:
                 status, body = 503, {"error": "try later"}
+            elif self.path.startswith("/echo"):
+                status, body = 200, {
+                    "path": self.path, "method": self.command, "sent": sent,
+                    "sent_base64": base64.b64encode(received).decode(),
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                }  # fmt: skip
+            elif self.path.startswith("/status/"):
+                status, body = int(self.path.rsplit("/", 1)[1]), {"error": "as asked"}
             else:
                 status, body = 200, {"path": self.path, "method": self.command, "sent": sent}
             raw = json.dumps(body).encode()
+            if self.path == "/bytes":
+                raw, content_type = BINARY, "application/octet-stream"
+            elif self.path == "/text":
+                raw, content_type = "héllo wörld".encode(), "text/plain; charset=utf-8"
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
             self.wfile.write(raw)
