@@ -12,6 +12,8 @@ duplicate message (an attempt already recorded) changes nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,7 +55,24 @@ class FetchMessage(BaseModel):
     method: str = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
+    body_base64: bool = False
+    """True when `body` is the base64 of bytes to send as given (a bytes body)."""
     retry: RetryPolicy | None = None
+
+    @classmethod
+    def encode_body(cls, body: str | bytes | None) -> dict[str, Any]:
+        """The `body` and `body_base64` fields for a str (sent as UTF-8) or bytes body."""
+        if isinstance(body, bytes | bytearray | memoryview):
+            return {"body": base64.b64encode(bytes(body)).decode(), "body_base64": True}
+        if body is not None and not isinstance(body, str):
+            raise TypeError(f"background_fetch body must be str or bytes, got {type(body).__name__}")
+        return {"body": body, "body_base64": False}
+
+    def body_bytes(self) -> bytes | None:
+        """The bytes to send."""
+        if self.body is None:
+            return None
+        return base64.b64decode(self.body) if self.body_base64 else self.body.encode()
 
 
 def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
@@ -68,14 +87,55 @@ def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -
         status, answer_headers, raw = exc.code, dict(exc.headers), exc.read()
     if status >= 500 or status == 429:
         raise FetchError(f"{method} {url} answered {status}")
-    return {"status": status, "headers": answer_headers, "body": raw.decode("utf-8", "replace")}
+    return {"status": status, "headers": answer_headers, **response_body(answer_headers, raw)}
+
+
+BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream",
+                "application/pdf", "application/zip", "application/gzip")  # fmt: skip
+
+
+def response_body(headers: dict[str, str], raw: bytes) -> dict[str, Any]:
+    """``body`` (text, or None when the body is binary), ``body_base64`` (the bytes, only
+    when binary) and ``json`` (parsed, for a JSON content type that parses; else None).
+    """
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    kind = content_type.split(";", 1)[0].strip().lower()
+    _, _, after = content_type.partition("charset=")
+    charset = after.split(";")[0].strip().strip('"') or "utf-8"
+    text: str | None = None
+    if not kind.startswith(BINARY_TYPES):
+        try:
+            text = raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            text = None
+    parsed: Any = None
+    if text is not None and (kind == "application/json" or kind.endswith("+json")):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+    return {
+        "body": text,
+        "body_base64": None if text is not None else base64.b64encode(raw).decode(),
+        "json": parsed,
+    }
 
 
 async def fetch(
-    url: str, *, method: str, headers: dict[str, str], body: str | bytes | None
+    url: str,
+    *,
+    method: str,
+    headers: dict[str, str],
+    body: str | bytes | None,
+    body_base64: bool = False,
 ) -> dict[str, Any]:
-    """Status, headers and text body of one request; 5xx and 429 raise FetchError."""
-    data = body.encode() if isinstance(body, str) else body
+    """Status, headers and body of one request (see `response_body`); 5xx and 429 raise
+    FetchError. A str `body` is sent as UTF-8, or decoded from base64 with `body_base64`.
+    """
+    if isinstance(body, str):
+        data: bytes | None = base64.b64decode(body) if body_base64 else body.encode()
+    else:
+        data = body
     return await asyncio.to_thread(_fetch, url, method.upper(), headers, data)
 
 
@@ -102,8 +162,9 @@ async def perform_fetch(owner: Runtime | HasRuntime, message: FetchMessage) -> N
         return
     try:
         response = await fetch(
-            message.url, method=message.method, headers=message.headers, body=message.body
-        )
+            message.url, method=message.method, headers=message.headers, body=message.body,
+            body_base64=message.body_base64,
+        )  # fmt: skip
         output_json = dump_json(response, key=message.key)
     except Exception as exc:  # noqa: BLE001 - the request's failure is the task's
         error = describe_error(exc)

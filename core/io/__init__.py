@@ -97,13 +97,14 @@ class IO:
     ) -> dict[str, Any]:
         """Fetches `url` once, outside this invocation when the dispatcher has a worker.
 
-        Returns ``{"status", "headers", "body"}``; 5xx and 429 answers fail the attempt, so
-        `retry` retries them. The run waits (no compute) while the request is in flight.
+        Returns ``{"status", "headers", "body", "body_base64", "json"}``: `body` is the text
+        (None for a binary answer, then in `body_base64`), `json` the parsed JSON answer.
+        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt, so `retry`
+        retries them. The run waits (no compute) while the request is in flight.
         """
-        text = body.decode() if isinstance(body, bytes) else body
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
-            headers=headers or {}, body=text, retry=retry,
+            headers=headers or {}, retry=retry, **FetchMessage.encode_body(body),
         )  # fmt: skip
         async with self._invocation.io_call():
             result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)

@@ -27,8 +27,8 @@ async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> 
     send = getattr(inv.runtime.dispatcher, "send_fetch", None)
     if send is None:
         async def request() -> dict[str, Any]:
-            return await fetch(message.url, method=message.method,
-                               headers=message.headers, body=message.body)  # fmt: skip
+            return await fetch(message.url, method=message.method, headers=message.headers,
+                               body=message.body, body_base64=message.body_base64)  # fmt: skip
 
         return await run_task(inv, key, request, name=f"{message.method} {message.url}",
                               retry=message.retry, icon="fetch", properties=None)  # fmt: skip
