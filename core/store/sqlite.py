@@ -7,6 +7,7 @@ and writes it only when the condition holds, so several processes can share one 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any
 from ..errors import StoreError
 from ..types import RunStatus, TaskStatus
 from .base import (
+    MAX_INLINE_OUTPUT_BYTES,
     EventRecord,
     History,
     LogRecord,
@@ -70,6 +72,11 @@ def _task(data: str) -> TaskRecord:
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
 
+logger = logging.getLogger(__name__)
+
+MAX_OUTPUT_WARNINGS_KEPT = 10_000
+"""Runs/tasks remembered as already warned about a large output (then forgotten)."""
+
 
 class SQLiteStore:
     """The embedded store: one SQLite file (or ":memory:"), shared safely by processes."""
@@ -79,6 +86,7 @@ class SQLiteStore:
     def __init__(self, path: str | Path = "triggerfish.db", *, timeout_seconds: float = 30.0):
         self.path = str(path)
         self._lock = threading.RLock()
+        self._warned_outputs: set[tuple[str, str | None]] = set()
         self._db = sqlite3.connect(
             self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
         )
@@ -177,7 +185,32 @@ class SQLiteStore:
             if run is None or run.status.is_final or run.lease_owner != owner:
                 return False
             self._write_run(db, run.with_changes(changes))
-            return True
+        output_json = changes.get("output_json")
+        if output_json is not None:
+            room = MAX_INLINE_OUTPUT_BYTES - len(run.payload_json.encode())
+            self._warn_large_output(run_id, None, output_json, room)
+        return True
+
+    def _warn_large_output(
+        self, run_id: str, task_key: str | None, output_json: str, room: int
+    ) -> None:
+        """Once per run or task: this output would not fit DynamoDB without a bucket."""
+        size = len(output_json.encode())
+        if size <= room:
+            return
+        seen = (run_id, task_key)
+        if seen in self._warned_outputs:
+            return
+        if len(self._warned_outputs) >= MAX_OUTPUT_WARNINGS_KEPT:
+            self._warned_outputs.clear()
+        self._warned_outputs.add(seen)
+        what = "the run's output" if task_key is None else f"task {task_key!r}'s output"
+        logger.warning(
+            "run %s: %s is %d bytes of JSON, over the %d bytes a DynamoDB item holds for "
+            "it (%d KB less the payload, for a run): SQLite stores it, but on DynamoDB "
+            "without a bucket (TRIGGERFISH_BUCKET) it would fail",
+            run_id, what, size, room, MAX_INLINE_OUTPUT_BYTES // 1024,
+        )  # fmt: skip
 
     def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None:
         with self._write() as db:
@@ -208,7 +241,10 @@ class SQLiteStore:
                 "INSERT OR REPLACE INTO tasks (run_id, id, data) VALUES (?, ?, ?)",
                 (task.run_id, task.id, _dump(task)),
             )
-            return True
+        if task.output_json is not None:
+            self._warn_large_output(task.run_id, task.key, task.output_json,
+                                    MAX_INLINE_OUTPUT_BYTES)  # fmt: skip
+        return True
 
     def get_task(self, run_id: str, task_id: str) -> TaskRecord | None:
         with self._lock:

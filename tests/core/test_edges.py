@@ -475,3 +475,32 @@ async def test_a_sync_task_logs_in_its_scope_and_may_return_an_awaitable_subtask
     assert run.logs[0].task_key == "work"
     outer = next(t for t in run.tasks if t.key == "outer")
     assert [c.key for c in outer.children] == ["inner"]
+
+
+# -- 11. SQLite warns about outputs DynamoDB could not hold without a bucket ----------------
+
+
+async def test_sqlite_warns_once_about_an_output_dynamodb_would_refuse(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(SQLiteStore(tmp_path / "runs.db"))
+    big = "x" * 400_000
+
+    @client.define_job(id="big", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        await io.run_task("small", lambda: "fine")
+        await io.run_task("large", lambda: big)
+        await io.wait("nap", 5)
+        await io.run_task("also-large", lambda: big)
+        return big
+
+    run = await client.invoke("big", None)
+    with caplog.at_level(logging.WARNING, logger="triggerfish.core.store.sqlite"):
+        assert (await drive(client, run.id)).status is RunStatus.COMPLETED
+    warnings = [r.getMessage() for r in _log_records(caplog, "triggerfish.core.store.sqlite")]
+    assert len(warnings) == 3, warnings
+    assert "task 'large'" in warnings[0] and "400002 bytes" in warnings[0]
+    assert "358400 bytes" in warnings[0] and "TRIGGERFISH_BUCKET" in warnings[0]
+    assert "task 'also-large'" in warnings[1]
+    assert "the run's output" in warnings[2]
+    assert (await client.get_run(run.id)).output == big
