@@ -83,10 +83,13 @@ class Client:
     ) -> None:
         if not id:
             raise ConfigError("Client id must be a non-empty string")
-        if isinstance(yield_margin, timedelta):
-            yield_margin = yield_margin.total_seconds()
-        if yield_margin is not None and yield_margin < 0:
+        if isinstance(yield_margin, int | float) and yield_margin < 0:
             raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
+        if yield_margin is not None:
+            try:
+                yield_margin = checked_seconds(yield_margin, field="yield_margin")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         self.id = id
         self.api_key = api_key
         self.runtime = Runtime(

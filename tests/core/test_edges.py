@@ -504,3 +504,9 @@ async def test_sqlite_warns_once_about_an_output_dynamodb_would_refuse(
     assert "task 'also-large'" in warnings[1]
     assert "the run's output" in warnings[2]
     assert (await client.get_run(run.id)).output == big
+
+
+@pytest.mark.parametrize("margin", [math.inf, math.nan, 1e12])
+def test_yield_margin_is_finite_and_bounded(tmp_path: Path, margin: float) -> None:
+    with pytest.raises(ConfigError, match="yield_margin must be a finite number of seconds"):
+        make_client(SQLiteStore(tmp_path / "runs.db"), yield_margin=margin)
