@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from .base import (
     TaskRecord,
     decode_cursor,
     encode_cursor,
-    is_task_overwritable,
 )
 
 _SCHEMA = """
@@ -49,11 +48,12 @@ CREATE TABLE IF NOT EXISTS slots (
     PRIMARY KEY (schedule_id, slot));
 """
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _dump(record: Any) -> str:
-    data = asdict(record)
-    return json.dumps(data, separators=(",", ":"))
+    """A record as JSON text, straight from its fields (no deep copy: the text is the copy)."""
+    return _encode(record.__dict__)
 
 
 def _run(data: str) -> RunRecord:
@@ -69,6 +69,16 @@ def _task(data: str) -> TaskRecord:
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
+
+_FINAL_TASK_STATUSES = ", ".join(f"'{s.value}'" for s in TaskStatus if s.is_final)
+_PUT_TASK = f"""
+INSERT INTO tasks (run_id, id, data) VALUES (?, ?, ?)
+ON CONFLICT (run_id, id) DO UPDATE SET data = excluded.data
+WHERE json_extract(tasks.data, '$.status') NOT IN ({_FINAL_TASK_STATUSES})
+  AND json_extract(tasks.data, '$.attempts') <= ?
+"""
+"""`put_task`'s condition (`is_task_overwritable`) as one upsert: absent, or not final and
+not a later attempt than ours; `rowcount` is 0 when the stored record wins."""
 
 
 class SQLiteStore:
@@ -197,18 +207,16 @@ class SQLiteStore:
             return canceled
 
     def put_task(self, task: TaskRecord) -> bool:
-        with self._write() as db:
-            row = db.execute(
-                "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (task.run_id, task.id)
-            ).fetchone()
-            existing = None if row is None else _task(row[0])
-            if not is_task_overwritable(existing, task):
-                return False
-            db.execute(
-                "INSERT OR REPLACE INTO tasks (run_id, id, data) VALUES (?, ?, ?)",
-                (task.run_id, task.id, _dump(task)),
-            )
-            return True
+        # One statement, so one implicit transaction committed on its own: the condition
+        # (`is_task_overwritable`, on the stored JSON) and the write are atomic in SQLite.
+        with self._lock:
+            try:
+                cursor = self._db.execute(
+                    _PUT_TASK, (task.run_id, task.id, _dump(task), task.attempts)
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite {self.path}: {exc}") from exc
+            return cursor.rowcount == 1
 
     def get_task(self, run_id: str, task_id: str) -> TaskRecord | None:
         with self._lock:
