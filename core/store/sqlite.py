@@ -26,6 +26,7 @@ from .base import (
     TaskRecord,
     decode_cursor,
     encode_cursor,
+    record_from_fields,
 )
 
 _SCHEMA = """
@@ -57,15 +58,11 @@ def _dump(record: Any) -> str:
 
 
 def _run(data: str) -> RunRecord:
-    raw = json.loads(data)
-    raw["status"] = RunStatus(raw["status"])
-    return RunRecord(**raw)
+    return record_from_fields(RunRecord, json.loads(data))
 
 
 def _task(data: str) -> TaskRecord:
-    raw = json.loads(data)
-    raw["status"] = TaskStatus(raw["status"])
-    return TaskRecord(**raw)
+    return record_from_fields(TaskRecord, json.loads(data))
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
