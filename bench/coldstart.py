@@ -1,18 +1,32 @@
-"""Import cost of each Lambda path (what a cold start pays before the first event).
+"""Cold start: a fresh interpreter handling one SQS resume event, against a plain boto3 one.
 
     .venv/bin/python bench/coldstart.py [--runs 9]
 
-Each figure is the median wall time of a fresh interpreter doing the imports, minus an
-empty interpreter's start. Figures only; docs/performance.md quotes a run.
+"ours": a fresh interpreter imports deploy/lambda_entry.py (the Lambda handler module, as
+the artifact's root holds it) and handles one SQS resume event of a one-task job, on
+DynamoDB (moto's server on loopback). "baseline": a fresh interpreter imports boto3 and
+pydantic, defines one model and makes one DynamoDB GetItem and one PutItem against the
+same server: what any user's function pays anyway. Each figure is the median wall time
+of --runs interpreters; the ratio is ours / baseline. Then the import cost of each Lambda
+path (minus an empty interpreter's start). Figures only; docs/performance.md quotes a run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 
 PATHS = {
     "triggerfish.core": "import triggerfish.core",
@@ -30,24 +44,114 @@ PATHS = {
     "pydantic alone": "import pydantic",
 }
 
+JOBS = '''
+from triggerfish.core import Client, invoke_trigger
 
-def wall_ms(code: str, runs: int) -> float:
+client = Client.from_env("coldstart")
+
+
+@client.define_job(id="one", trigger=invoke_trigger())
+async def one(payload, io, ctx):
+    return await io.run_task("only", lambda: 1)
+'''
+
+OURS = '''
+import json, sys
+import lambda_entry
+event = {{"Records": [{{"messageId": "m1", "eventSource": "aws:sqs",
+           "body": json.dumps({{"type": "resume", "run_id": sys.argv[1], "at": 0}})}}]}}
+answer = lambda_entry.handler(event, None)
+assert answer == {{"batchItemFailures": []}}, answer
+'''
+
+BASELINE = '''
+import sys
+import boto3
+from pydantic import BaseModel
+
+
+class Item(BaseModel):
+    pk: str
+    count: int
+
+
+item = Item(pk=sys.argv[1], count=1)
+db = boto3.client("dynamodb", endpoint_url="{url}", region_name="us-east-1")
+db.get_item(TableName="{table}", Key={{"PK": {{"S": item.pk}}, "SK": {{"S": "x"}}}})
+db.put_item(TableName="{table}", Item={{"PK": {{"S": item.pk}}, "SK": {{"S": "x"}},
+                                         "n": {{"N": str(item.count)}}}})
+'''
+
+
+def wall_ms(command: list[str], runs: int, env: dict[str, str] | None = None,
+            cwd: str | None = None, args: list[list[str]] | None = None) -> float:
     times = []
-    for _ in range(runs):
+    for n in range(runs):
+        extra = args[n] if args else []
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([*command, *extra], check=True, env=env, cwd=cwd)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+def first_event(runs: int) -> None:
+    """Ours (import the Lambda entry, handle one SQS resume) against the boto3 baseline."""
+    from support.servers import moto_server
+    from triggerfish.core import Client, DynamoDBStore, invoke_trigger
+
+    folder = Path(tempfile.mkdtemp(prefix=".coldstart-", dir=ROOT / "bench"))
+    try:
+        shutil.copy(ROOT / "deploy" / "lambda_entry.py", folder / "lambda_entry.py")
+        (folder / "coldstart_jobs.py").write_text(JOBS)
+        (folder / "ours.py").write_text(OURS.format())
+        with moto_server() as url:
+            table = f"coldstart-{uuid.uuid4().hex[:6]}"
+            env = {
+                **os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1", "TRIGGERFISH_TABLE": table,
+                "TRIGGERFISH_ENDPOINT_URL": url, "TRIGGERFISH_REGION": "us-east-1",
+                "TRIGGERFISH_JOBS": "coldstart_jobs:client", "PYTHONPATH": str(folder),
+            }  # fmt: skip
+            os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
+            store = DynamoDBStore(table, endpoint_url=url, region="us-east-1")
+            store.create_table()
+            client = Client("coldstart", store=store)
+
+            @client.define_job(id="one", trigger=invoke_trigger())
+            async def one(payload: object, io: object, ctx: object) -> None: ...
+
+            run_ids = [[asyncio.run(client.invoke("one", None)).id] for _ in range(runs + 1)]
+            (folder / "baseline.py").write_text(BASELINE.format(url=url, table=table))
+            python = [sys.executable]
+            # One warm-up each (page cache, moto's first request), then the timed runs.
+            wall_ms([*python, "ours.py"], 1, env, str(folder), run_ids[-1:])
+            wall_ms([*python, "baseline.py", "warm"], 1, env, str(folder))
+            ours = wall_ms([*python, "ours.py"], runs, env, str(folder), run_ids)
+            base = wall_ms([*python, "baseline.py"], runs, env, str(folder),
+                           [[f"b{n}"] for n in range(runs)])  # fmt: skip
+            done = [asyncio.run(client.get_run(r[0])).status.value for r in run_ids]
+            assert set(done) == {"COMPLETED"}, done
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"first event, fresh interpreter, median of {runs} (moto on loopback):")
+    print(f"  ours: import lambda_entry + one SQS resume (GetItem, lease, history, 1 task, end): {ours:.0f} ms")
+    print(f"  baseline: import boto3 + pydantic, one model, one GetItem + one PutItem: {base:.0f} ms")
+    print(f"  ratio ours / baseline: {ours / base:.3f}x")
+
+
+def imports(runs: int) -> None:
+    base = wall_ms([sys.executable, "-c", "pass"], runs)
+    print(f"\nimports alone: empty interpreter {base:.0f} ms (subtracted below), median of {runs}")
+    for label, code in PATHS.items():
+        print(f"  {label}: {wall_ms([sys.executable, '-c', code], runs) - base:.0f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    base = wall_ms("pass", args.runs)
-    print(f"empty interpreter: {base:.0f} ms (subtracted below), median of {args.runs}")
-    for label, code in PATHS.items():
-        print(f"{label}: {wall_ms(code, args.runs) - base:.0f} ms")
+    first_event(args.runs)
+    imports(args.runs)
 
 
 if __name__ == "__main__":
