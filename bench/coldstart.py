@@ -4,7 +4,8 @@
 
 "ours": a fresh interpreter imports deploy/lambda_entry.py (the Lambda handler module, as
 the artifact's root holds it) and handles one SQS resume event of a one-task job, on
-DynamoDB (moto's server on loopback). "baseline": a fresh interpreter imports boto3 and
+DynamoDB, with the queue and bucket set as serverless.yml sets them (moto's server on
+loopback). "baseline": a fresh interpreter imports boto3 and
 pydantic, defines one model and makes one DynamoDB GetItem and one PutItem against the
 same server: what any user's function pays anyway. Each figure is the median wall time
 of --runs interpreters; the ratio is ours / baseline. Then the import cost of each Lambda
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -83,18 +85,27 @@ db.put_item(TableName="{table}", Item={{"PK": {{"S": item.pk}}, "SK": {{"S": "x"
 '''
 
 
-def wall_ms(command: list[str], runs: int, env: dict[str, str] | None = None,
-            cwd: str | None = None, args: list[list[str]] | None = None) -> float:
+def wall_ms(command: list[str], runs: int) -> float:
     times = []
-    for n in range(runs):
-        extra = args[n] if args else []
+    for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([*command, *extra], check=True, env=env, cwd=cwd)
+        subprocess.run(command, check=True)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-def first_event(runs: int) -> None:
+def timed(args: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """Wall and CPU (user + system) milliseconds of one fresh interpreter running `args`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, *args], check=True, env=env, cwd=cwd)
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def first_event(runs: int, *, bytecode: bool) -> None:
     """Ours (import the Lambda entry, handle one SQS resume) against the boto3 baseline."""
     from support.servers import moto_server
     from triggerfish.core import Client, DynamoDBStore, invoke_trigger
@@ -106,12 +117,25 @@ def first_event(runs: int) -> None:
         (folder / "ours.py").write_text(OURS.format())
         with moto_server() as url:
             table = f"coldstart-{uuid.uuid4().hex[:6]}"
+            import boto3
+
+            aws = {"endpoint_url": url, "region_name": "us-east-1",
+                   "aws_access_key_id": "bench", "aws_secret_access_key": "bench"}  # fmt: skip
+            queue_url = boto3.client("sqs", **aws).create_queue(QueueName=table)["QueueUrl"]
+            boto3.client("s3", **aws).create_bucket(Bucket=table)
             env = {
                 **os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                 "AWS_DEFAULT_REGION": "us-east-1", "TRIGGERFISH_TABLE": table,
                 "TRIGGERFISH_ENDPOINT_URL": url, "TRIGGERFISH_REGION": "us-east-1",
                 "TRIGGERFISH_JOBS": "coldstart_jobs:client", "PYTHONPATH": str(folder),
+                "TRIGGERFISH_QUEUE_URL": queue_url, "TRIGGERFISH_BUCKET": table,
             }  # fmt: skip
+            # Both sides load cached bytecode (the warm-up writes it), as a deploy package
+            # with .pyc files would; --no-bytecode compiles every module on every start.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            if not bytecode:
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
+                env["PYTHONPYCACHEPREFIX"] = str(folder / "no-pycache")
             os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
             store = DynamoDBStore(table, endpoint_url=url, region="us-east-1")
             store.create_table()
@@ -122,21 +146,29 @@ def first_event(runs: int) -> None:
 
             run_ids = [[asyncio.run(client.invoke("one", None)).id] for _ in range(runs + 1)]
             (folder / "baseline.py").write_text(BASELINE.format(url=url, table=table))
-            python = [sys.executable]
-            # One warm-up each (page cache, moto's first request), then the timed runs.
-            wall_ms([*python, "ours.py"], 1, env, str(folder), run_ids[-1:])
-            wall_ms([*python, "baseline.py", "warm"], 1, env, str(folder))
-            ours = wall_ms([*python, "ours.py"], runs, env, str(folder), run_ids)
-            base = wall_ms([*python, "baseline.py"], runs, env, str(folder),
-                           [[f"b{n}"] for n in range(runs)])  # fmt: skip
+            # One warm-up each (page cache, moto's first request), then the timed runs,
+            # interleaved so that a busy machine's drift falls on both alike.
+            cwd = str(folder)
+            timed(["ours.py", run_ids[-1][0]], env, cwd)
+            timed(["baseline.py", "warm"], env, cwd)
+            ours_runs, base_runs = [], []
+            for n in range(runs):
+                ours_runs.append(timed(["ours.py", run_ids[n][0]], env, cwd))
+                base_runs.append(timed(["baseline.py", f"b{n}"], env, cwd))
             done = [asyncio.run(client.get_run(r[0])).status.value for r in run_ids]
             assert set(done) == {"COMPLETED"}, done
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"first event, fresh interpreter, median of {runs} (moto on loopback):")
-    print(f"  ours: import lambda_entry + one SQS resume (GetItem, lease, history, 1 task, end): {ours:.0f} ms")
-    print(f"  baseline: import boto3 + pydantic, one model, one GetItem + one PutItem: {base:.0f} ms")
-    print(f"  ratio ours / baseline: {ours / base:.3f}x")
+    ours_wall, ours_cpu = (statistics.median(x) for x in zip(*ours_runs, strict=True))
+    base_wall, base_cpu = (statistics.median(x) for x in zip(*base_runs, strict=True))
+    cache = "cached bytecode" if bytecode else "no bytecode: every module compiled"
+    print(f"first event, fresh interpreter ({cache}), median of {runs}, moto on loopback, "
+          "wall / CPU ms:")
+    print(f"  ours: import lambda_entry + one SQS resume (get, lease, history, 1 task, end): "
+          f"{ours_wall:.0f} / {ours_cpu:.0f}")
+    print(f"  baseline: import boto3 + pydantic, one model, one GetItem + one PutItem: "
+          f"{base_wall:.0f} / {base_cpu:.0f}")
+    print(f"  ratio ours / baseline: wall {ours_wall / base_wall:.3f}x, CPU {ours_cpu / base_cpu:.3f}x")
 
 
 def imports(runs: int) -> None:
@@ -149,8 +181,10 @@ def imports(runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="compile every module at every start (no .pyc), both sides")  # fmt: skip
     args = parser.parse_args()
-    first_event(args.runs)
+    first_event(args.runs, bytecode=not args.no_bytecode)
     imports(args.runs)
 
 
