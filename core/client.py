@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from . import engine
+from . import engine, events
 from .clock import Clock, SystemClock
-from .errors import ConfigError, JobNotFound, PayloadTooLarge, RunNotFound
-from .jobs import Job, RunFunction, validation_error
+from .errors import ConfigError, JobNotFound, RunNotFound
+from .jobs import Job, RunFunction
 from .models import Event, Outcome, Run, RunList
-from .schedule import latest_cron_slot, latest_interval_slot
-from .serialize import dump_json, load_json
+from .runtime import Runtime
+from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
+from .serialize import load_json
 from .settings import (
     DEFAULT_CLIENT_ID,
     DEFAULT_SQLITE_PATH,
@@ -35,8 +32,16 @@ from .settings import (
     ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
 )
-from .store.base import MAX_PAYLOAD_ROOM_BYTES, EventRecord, RunRecord, Store
-from .triggers import CronTrigger, EventTrigger, IntervalTrigger, Trigger, WebhookTrigger
+from .starts import (
+    MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
+    create_run,
+    derived_id,
+    new_run_id,
+    payload_json,
+)
+from .store.base import Store
+from .store.calls import call_store
+from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
 from .views import build_run
 
@@ -46,14 +51,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_PAYLOAD_BYTES = MAX_PAYLOAD_ROOM_BYTES
-"""Largest payload (as JSON) a run accepts; it is kept inside the run's item."""
 MAX_LIST_LIMIT = 1000
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 """Run ids a caller may choose: safe in URLs and store keys as they are."""
 SCHEDULE_CATCH_UP_SECONDS = 300.0
 """A scheduled slot older than this at a tick is skipped, not fired late."""
 SWEEP_BATCH = 100
+PREVIOUS_RUN_SCAN = 20
+"""How many of a job's newest runs a tick reads to find the previous scheduled run's `ts`."""
 
 
 class Client:
@@ -82,20 +87,95 @@ class Client:
         if yield_margin is not None and yield_margin < 0:
             raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
         self.id = id
-        self.store = store
+        self.api_key = api_key
+        self.runtime = Runtime(
+            store=store,
+            clock=clock or SystemClock(),
+            environment=environment,
+            organization=organization,
+            auth_resolvers=dict(auth_resolvers or {}),
+            yield_margin=yield_margin,
+        )
+        """What the engine and the io primitives see of this client (core/runtime.py)."""
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
             bind(self)
-        self.environment = environment
-        self.organization = organization
-        self.auth_resolvers = dict(auth_resolvers or {})
-        self.api_key = api_key
-        self.yield_margin = yield_margin
-        self.clock: Clock = clock or SystemClock()
-        self.jobs: dict[str, Job] = {}
-        self.active_invocations: dict[str, LeaseKeeper] = {}
+
+    # -- the runtime's parts, readable and settable here --------------------------------
+
+    @property
+    def store(self) -> Store:
+        """Where runs, tasks, logs and events are kept."""
+        return self.runtime.store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self.runtime.store = store
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every deadline and due time is read from."""
+        return self.runtime.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.runtime.clock = clock
+
+    @property
+    def dispatcher(self) -> Dispatcher | None:
+        """Arranges "run R again at T"; None: the caller drives `execute` itself."""
+        return self.runtime.dispatcher
+
+    @dispatcher.setter
+    def dispatcher(self, dispatcher: Dispatcher | None) -> None:
+        self.runtime.dispatcher = dispatcher
+
+    @property
+    def environment(self) -> str:
+        """The environment runs are started in (`ctx.environment`)."""
+        return self.runtime.environment
+
+    @environment.setter
+    def environment(self, environment: str) -> None:
+        self.runtime.environment = environment
+
+    @property
+    def organization(self) -> str | None:
+        """`ctx.organization` of every run."""
+        return self.runtime.organization
+
+    @organization.setter
+    def organization(self, organization: str | None) -> None:
+        self.runtime.organization = organization
+
+    @property
+    def auth_resolvers(self) -> dict[str, Any]:
+        """Integration name -> ``resolver(ctx, integration)`` (see gates.py)."""
+        return self.runtime.auth_resolvers
+
+    @auth_resolvers.setter
+    def auth_resolvers(self, resolvers: dict[str, Any]) -> None:
+        self.runtime.auth_resolvers = resolvers
+
+    @property
+    def yield_margin(self) -> float | None:
+        """Seconds before a deadline to stop starting work (None: the default rule)."""
+        return self.runtime.yield_margin
+
+    @yield_margin.setter
+    def yield_margin(self, yield_margin: float | None) -> None:
+        self.runtime.yield_margin = yield_margin
+
+    @property
+    def jobs(self) -> dict[str, Job]:
+        """The defined jobs by id."""
+        return self.runtime.jobs
+
+    @property
+    def active_invocations(self) -> dict[str, LeaseKeeper]:
         """Runs this process is executing now (one invocation per run per process)."""
+        return self.runtime.active_invocations
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'****'"
@@ -210,14 +290,7 @@ class Client:
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""
-        if self.yield_margin is not None:
-            return self.yield_margin
-        if budget_seconds is None:
-            return 0.0
-        return min(
-            engine.DEFAULT_YIELD_MARGIN_SECONDS,
-            max(0.0, budget_seconds) * engine.SHORT_BUDGET_MARGIN_FRACTION,
-        )
+        return self.runtime.yield_margin_for(budget_seconds)
 
     # -- starting runs ------------------------------------------------------------------
 
@@ -230,33 +303,7 @@ class Client:
         timestamp: datetime | None = None,
     ) -> Event:
         """Records an event and starts a run of every job it triggers; idempotent on `id`."""
-        if not name:
-            raise ConfigError("send_event name must be a non-empty string")
-        event_id = id or uuid.uuid4().hex
-        existing = await self._store(self.store.get_event, event_id)
-        if existing is not None:
-            return _event(existing)
-        payload_json = _payload_json(payload)
-        ts = (timestamp or datetime.fromtimestamp(self.clock.time(), tz=UTC)).timestamp()
-        plain = load_json(payload_json)
-        run_ids: list[str] = []
-        for job in self.jobs.values():
-            trigger = job.trigger
-            if job.enabled and isinstance(trigger, EventTrigger) and trigger.matches(name, plain):
-                run_id = _derived_id(event_id, job.id)
-                await self._create_run(
-                    job, payload_json, run_id=run_id, event_id=event_id, event_name=name,
-                    event_timestamp=ts,
-                )
-                run_ids.append(run_id)
-        record = EventRecord(
-            id=event_id, name=name, timestamp=ts, payload_json=payload_json, run_ids=tuple(run_ids)
-        )
-        if not await self._store(self.store.create_event, record):
-            stored = await self._store(self.store.get_event, event_id)
-            if stored is not None:
-                return _event(stored)
-        return _event(record)
+        return await events.send_event(self.runtime, name, payload, id=id, timestamp=timestamp)
 
     async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
         """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
@@ -267,61 +314,19 @@ class Client:
             raise ConfigError(
                 f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
             )
-        run_id = id or _new_run_id()
-        record = await self._create_run(job, _payload_json(payload), run_id=run_id)
+        run_id = id or new_run_id()
+        record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
         return build_run(record, None)
 
     async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
         """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
         job = self.webhook_job(trigger_id)
-        run_id = _derived_id(delivery_id, job.id)
-        record = await self._create_run(
-            job, _payload_json(payload), run_id=run_id, event_name=f"webhook.{trigger_id}"
-        )
+        run_id = derived_id(delivery_id, job.id)
+        record = await create_run(
+            self.runtime, job, payload_json(payload), run_id=run_id,
+            event_name=f"webhook.{trigger_id}",
+        )  # fmt: skip
         return build_run(record, None)
-
-    async def _create_run(
-        self,
-        job: Job,
-        payload_json: str,
-        *,
-        run_id: str,
-        event_id: str | None = None,
-        event_name: str | None = None,
-        event_timestamp: float | None = None,
-    ) -> RunRecord:
-        now = self.clock.time()
-        status, error = RunStatus.PENDING, None
-        try:
-            job.parse_payload(load_json(payload_json))
-        except ValidationError as exc:
-            status, error = RunStatus.INVALID_PAYLOAD, validation_error(exc)
-        record = RunRecord(
-            id=run_id,
-            job_id=job.id,
-            job_version=job.version,
-            status=status,
-            created_at=now,
-            updated_at=now,
-            payload_json=payload_json,
-            error=error,
-            event_id=event_id,
-            event_name=event_name,
-            event_timestamp=event_timestamp,
-            environment=self.environment,
-            due_at=None if status.is_final else now,
-            completed_at=now if status.is_final else None,
-        )
-        if not await self._store(self.store.create_run, record):
-            existing: RunRecord | None = await self._store(self.store.get_run, run_id)
-            if existing is not None and existing.job_id != job.id:
-                raise ConfigError(
-                    f"run id {run_id!r} already belongs to a run of job {existing.job_id!r}"
-                )
-            return existing or record
-        if self.dispatcher is not None and not status.is_final:
-            await self.dispatcher.dispatch(run_id, now)
-        return record
 
     # -- reading and steering runs ------------------------------------------------------
 
@@ -368,7 +373,7 @@ class Client:
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""
-        return await engine.execute(self, run_id, deadline)
+        return await engine.execute(self.runtime, run_id, deadline)
 
     async def tick(self, *, now: float | None = None) -> list[str]:
         """The sweeper and the schedules: re-dispatch due runs, fire cron and interval slots.
@@ -391,13 +396,12 @@ class Client:
             if not job.enabled:
                 continue
             if isinstance(trigger, CronTrigger):
-                slot = latest_cron_slot(trigger.expr, moment)
-                previous = None if slot is None else latest_cron_slot(
-                    trigger.expr, slot - timedelta(minutes=1)
+                slot = latest_cron_slot(
+                    trigger.expr, moment, timezone=trigger.timezone,
+                    window=timedelta(seconds=SCHEDULE_CATCH_UP_SECONDS + 60),
                 )
             elif isinstance(trigger, IntervalTrigger):
                 slot = latest_interval_slot(trigger.seconds, moment)
-                previous = slot - timedelta(seconds=trigger.seconds)
             else:
                 continue
             if slot is None or now - slot.timestamp() > SCHEDULE_CATCH_UP_SECONDS:
@@ -409,41 +413,53 @@ class Client:
                 continue
             payload = {
                 "ts": slot.isoformat(),
-                "last_timestamp": previous.isoformat() if previous else None,
+                "last_timestamp": await self._previous_scheduled_ts(job.id, slot.isoformat()),
             }
-            run_id = _derived_id(f"schedule:{slot.isoformat()}", job.id)
-            await self._create_run(job, _payload_json(payload), run_id=run_id)
+            run_id = derived_id(f"schedule:{slot.isoformat()}", job.id)
+            await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
             started.append(run_id)
         return started
 
-    async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await engine.call_store(self.store, fn, *args, **kwargs)
+    async def _previous_scheduled_ts(self, job_id: str, slot: str) -> str | None:
+        """The `ts` of the job's latest scheduled run before `slot` (None on the first run).
 
-
-def _payload_json(payload: Any) -> str:
-    text = dump_json(payload, key="payload")
-    size = len(text.encode())
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(
-            f"payload is {size} bytes as JSON; the limit is {MAX_PAYLOAD_BYTES} bytes"
+        Read from the job's newest runs; a run counts only when its id is the one the
+        schedule derives from its `ts`, so a manual invoke with a copied payload does not.
+        """
+        records, _ = await self._store(
+            self.store.list_runs, job_id=job_id, status=None, limit=PREVIOUS_RUN_SCAN,
+            cursor=None,
         )
-    return text
+        before = datetime.fromisoformat(slot)
+        latest: tuple[datetime, str] | None = None
+        for record in records:
+            payload = load_json(record.payload_json)
+            ts = payload.get("ts") if isinstance(payload, dict) else None
+            if not isinstance(ts, str) or record.id != derived_id(f"schedule:{ts}", job_id):
+                continue
+            moment = datetime.fromisoformat(ts)
+            if moment < before and (latest is None or moment > latest[0]):
+                latest = (moment, ts)
+        return None if latest is None else latest[1]
 
+    def list_schedules(
+        self, *, count: int = 5, now: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        if not 0 <= count <= MAX_FIRE_TIMES:
+            raise ConfigError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
+        moment = datetime.fromtimestamp(self.clock.time() if now is None else now, tz=UTC)
+        schedules: list[dict[str, Any]] = []
+        for job in self.jobs.values():
+            trigger = job.trigger
+            if isinstance(trigger, CronTrigger | IntervalTrigger):
+                times = next_fire_times(trigger, moment, count)
+                schedules.append({
+                    "job_id": job.id, "enabled": job.enabled, "trigger": trigger.describe(),
+                    "next_fire_times": [t.isoformat() for t in times],
+                })
+        return schedules
 
-def _new_run_id() -> str:
-    return f"run_{uuid.uuid4().hex[:24]}"
+    async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await call_store(self.store, fn, *args, **kwargs)
 
-
-def _derived_id(source_id: str, job_id: str) -> str:
-    """A run id derived from its cause, so a retried send creates no second run."""
-    return "run_" + hashlib.sha256(f"{source_id}\x00{job_id}".encode()).hexdigest()[:24]
-
-
-def _event(record: EventRecord) -> Event:
-    return Event(
-        id=record.id,
-        name=record.name,
-        payload=load_json(record.payload_json),
-        timestamp=datetime.fromtimestamp(record.timestamp, tz=UTC),
-        run_ids=list(record.run_ids),
-    )

@@ -20,10 +20,13 @@ from pydantic import BaseModel, Field
 
 from .errors import OutputError, StoreError
 from .retry import RetryPolicy
+from .runtime import runtime_of
 from .serialize import describe_error, dump_json
+from .store.calls import call_store
+from .types import TaskStatus
 
 if TYPE_CHECKING:
-    from .client import Client
+    from .runtime import HasRuntime, Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +79,13 @@ async def fetch(
     return await asyncio.to_thread(_fetch, url, method.upper(), headers, data)
 
 
-async def perform_fetch(client: Client, message: FetchMessage) -> None:
-    """The worker's side: do the request, record the task's attempt, wake the run."""
-    from .engine import call_store
-    from .types import TaskStatus
+async def perform_fetch(owner: Runtime | HasRuntime, message: FetchMessage) -> None:
+    """The worker's side: do the request, record the task's attempt, wake the run.
 
-    store, clock = client.store, client.clock
+    `owner` is the client's runtime, or the client itself.
+    """
+    runtime = runtime_of(owner)
+    store, clock = runtime.store, runtime.clock
     current = await call_store(store, store.get_task, message.run_id, message.task_id)
     is_stale = (
         current is None
@@ -123,21 +127,19 @@ async def perform_fetch(client: Client, message: FetchMessage) -> None:
     if not is_recorded:
         logger.info("fetch %s of run %s was already recorded", message.key, message.run_id)
         return
-    await wake(client, message.run_id, record.resume_at or clock.time())
+    await wake(runtime, message.run_id, record.resume_at or clock.time())
 
 
-async def wake(client: Client, run_id: str, at: float) -> None:
+async def wake(runtime: Runtime, run_id: str, at: float) -> None:
     """Brings a WAITING run's next invocation forward to `at`, and dispatches it.
 
     A run still leased (its invocation is just finishing) is tried again briefly, so the
     wake-up cannot slip in before that invocation writes its own, later, resume time.
     """
-    from .engine import call_store
-
     for _ in range(WAKE_ATTEMPTS):
         try:
-            state = await call_store(
-                client.store, client.store.wake_run, run_id, at=at, now=client.clock.time()
+            state = await runtime.call(
+                runtime.store.wake_run, run_id, at=at, now=runtime.clock.time()
             )
         except StoreError:
             logger.warning("waking run %s failed; its recheck time will wake it", run_id)
@@ -145,5 +147,4 @@ async def wake(client: Client, run_id: str, at: float) -> None:
         if state != "leased":
             break
         await asyncio.sleep(WAKE_PAUSE_SECONDS)
-    if client.dispatcher is not None:
-        await client.dispatcher.dispatch(run_id, at)
+    await runtime.dispatch(run_id, at)

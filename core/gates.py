@@ -1,6 +1,8 @@
-"""Gates a run passes before its function starts: a concurrency slot, resolved integrations.
+"""Gates a run passes before its function starts: time limits, a slot, resolved integrations.
 
-    no free slot of the job's concurrency_limit  -> QUEUED, polled every QUEUE_POLL_SECONDS
+    killed MAX_LOST_LEASES times without progress -> TIMED_OUT
+    past the job's max_duration                   -> TIMED_OUT
+    no free slot of the job's concurrency_limit   -> QUEUED, polled every QUEUE_POLL_SECONDS
     an auth resolver answers None (no connection) -> WAITING_ON_CONNECTIONS, polled
     an auth resolver raises                       -> UNRESOLVED_AUTH (final)
 """
@@ -9,21 +11,66 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .context import Context, EventInfo, JobInfo, RunInfo
+from .models import to_datetime
 from .serialize import describe_error
+from .store.calls import call_store
 from .types import RunStatus
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .context import Context
     from .jobs import Job
-    from .store.base import Store
+    from .runtime import Runtime
+    from .store.base import RunRecord, Store
 
 QUEUE_POLL_SECONDS = 5.0
 """How often a QUEUED run looks for a free concurrency slot."""
 CONNECTION_POLL_SECONDS = 60.0
 """How often a run WAITING_ON_CONNECTIONS asks its auth resolvers again."""
+MAX_LOST_LEASES = 3
+"""Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
+
+
+def lost_leases_error(lost: int) -> dict[str, Any]:
+    """The TIMED_OUT error of a run whose invocations were killed `lost` times in a row."""
+    return {
+        "type": "TimedOut",
+        "message": f"{lost} invocations in a row were killed before their deadline "
+        "without completing a task; a task may take longer than one invocation",
+    }
+
+
+def max_duration_error(run: RunRecord, job: Job, now: float) -> dict[str, Any] | None:
+    """The TIMED_OUT error of a run past its job's `max_duration`, else None."""
+    started = run.started_at or now
+    if job.max_duration is not None and now - started > job.max_duration:
+        return {
+            "type": "TimedOut",
+            "message": f"run exceeded the job's max_duration of {job.max_duration} s",
+        }
+    return None
+
+
+def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
+    """The `ctx` a run function is called with."""
+    return Context(
+        run=RunInfo(
+            id=run.id,
+            attempt=run.invocation_count,
+            invocation=run.invocation_count,
+            started_at=to_datetime(run.started_at),
+        ),
+        job=JobInfo(id=job.id, version=job.version),
+        environment=runtime.environment,
+        organization=runtime.organization,
+        event=EventInfo(
+            id=run.event_id,
+            name=run.event_name,
+            timestamp=datetime.fromtimestamp(run.event_timestamp or run.created_at, tz=UTC),
+        ),
+    )
 
 
 async def claim_concurrency_slot(store: Store, job: Job, run_id: str) -> int | None:
@@ -32,8 +79,6 @@ async def claim_concurrency_slot(store: Store, job: Job, run_id: str) -> int | N
     A slot still held by a finished run (its release was lost, or it was canceled) is
     taken over with a write conditional on that holder.
     """
-    from .engine import call_store
-
     limit = job.concurrency_limit or 0
     for slot in range(limit):
         if await call_store(
@@ -70,7 +115,7 @@ class Stop:
     resume_after_seconds: float | None = None
 
 
-async def resolve_integrations(client: Client, job: Job, ctx: Context) -> Integrations | Stop:
+async def resolve_integrations(runtime: Runtime, job: Job, ctx: Context) -> Integrations | Stop:
     """Calls the client's auth resolver of each integration the job uses.
 
     A resolver is ``resolver(ctx, integration)`` (sync or async) returning credentials,
@@ -79,7 +124,7 @@ async def resolve_integrations(client: Client, job: Job, ctx: Context) -> Integr
     """
     resolved = Integrations()
     for name, integration in job.integrations.items():
-        resolver = client.auth_resolvers.get(name)
+        resolver = runtime.auth_resolvers.get(name)
         if resolver is None:
             resolved.clients[name] = integration
             continue

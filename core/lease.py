@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError, Suspend
+from .store.calls import call_store
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -61,8 +62,6 @@ class LeaseKeeper:
 
     async def check(self) -> None:
         """Raises Suspend when the run was canceled or the lease lost; renews when low."""
-        from .engine import call_store
-
         now = self.clock.time()
         if self.stop_reason is None and now - self._last_check >= CANCEL_CHECK_SECONDS:
             self._last_check = now
@@ -80,8 +79,6 @@ class LeaseKeeper:
 
     async def renew(self) -> None:
         """Extends the lease (and the run's due time) by DEFAULT_LEASE_SECONDS."""
-        from .engine import call_store
-
         expires_at = self.clock.time() + DEFAULT_LEASE_SECONDS + LEASE_GRACE_SECONDS
         changes: dict[str, Any] = {"lease_expires_at": expires_at, "due_at": expires_at}
         if await call_store(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +20,23 @@ def to_datetime(ts: float | None) -> datetime | None:
     return None if ts is None else utc(ts)
 
 
+MIN_TIMESTAMP = 0.0
+"""1970-01-01T00:00:00Z: the earliest time the edges accept (event timestamps)."""
+MAX_TIMESTAMP = 253402300799.0
+"""9999-12-31T23:59:59Z: the latest time a datetime can hold."""
+
+
 def utc(ts: float) -> datetime:
-    """Epoch seconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(ts, tz=UTC)
+    """Epoch seconds to an aware UTC datetime; a time out of range is clamped, never raised.
+
+    A bad time already stored (years past 9999, NaN) must not make every read fail.
+    """
+    try:
+        return datetime.fromtimestamp(ts, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        if math.isnan(ts):
+            return datetime.fromtimestamp(0, tz=UTC)
+        return datetime.max.replace(tzinfo=UTC) if ts > 0 else datetime.min.replace(tzinfo=UTC)
 
 
 class Task(BaseModel):

@@ -1,68 +1,132 @@
-"""Cron and interval slots: which scheduled runs are due at a tick (UTC)."""
+"""Cron and interval slots: which scheduled runs are due at a tick, and the next fire times.
+
+Cron expressions are evaluated by cronsim (imported only when a cron trigger is defined
+or ticked): five fields with month and weekday names, ``@daily``-style macros, and an
+optional IANA time zone with Debian cron's DST rules (a time skipped by a spring-forward
+fires once at the first minute after the gap; a time repeated by a fall-back fires once).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, cast
 
 from .errors import ConfigError
 
-_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12), ("weekday", 0, 6))
+if TYPE_CHECKING:
+    from .triggers import CronTrigger, IntervalTrigger
+
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+"""The macros cron_trigger accepts, and the five fields each stands for."""
+
+MAX_FIRE_TIMES = 100
+"""The most fire times `next_fire_times` answers at once."""
 
 
-def _parse_field(text: str, name: str, low: int, high: int) -> frozenset[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        body, _, step_text = part.partition("/")
-        step = int(step_text) if step_text.isdigit() else 1
-        if step_text and not step_text.isdigit() or step < 1:
-            raise ConfigError(f"cron {name} step must be a positive integer, got {part!r}")
-        if body == "*":
-            start, end = low, high
-        elif "-" in body:
-            first, _, last = body.partition("-")
-            if not (first.isdigit() and last.isdigit()):
-                raise ConfigError(f"cron {name} range must be N-M, got {part!r}")
-            start, end = int(first), int(last)
-        elif body.isdigit():
-            start = int(body)
-            end = high if step_text else start
-        else:
-            raise ConfigError(f"cron {name} field must be *, N, N-M or a list, got {part!r}")
-        if name == "weekday" and end == 7:
-            end = 6 if start <= 6 else 0
-            values.add(0)
-        if not (low <= start <= high and low <= end <= high and start <= end):
-            raise ConfigError(f"cron {name} must be within {low}-{high}, got {part!r}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
+def expand_cron(expr: str) -> str:
+    """The five-field form of `expr` (macros expanded, spaces normalised)."""
+    text = " ".join(expr.split())
+    return MACROS.get(text.lower(), text)
 
 
-def parse_cron(expr: str) -> tuple[frozenset[int], ...]:
-    """The allowed values of each of the five fields; a ConfigError names the bad field."""
-    parts = expr.split()
-    if len(parts) != 5:
-        raise ConfigError(f"cron expression needs 5 fields, got {len(parts)}: {expr!r}")
-    return tuple(_parse_field(p, *spec) for p, spec in zip(parts, _FIELDS, strict=True))
+def load_zone(name: str | None) -> tzinfo:
+    """The zoneinfo zone called `name` (UTC for None); ConfigError for an unknown name."""
+    if name is None:
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"cron_trigger timezone {name!r} is not a known IANA time zone "
+            "(for example 'Europe/Berlin'; on a system without tz data, install tzdata)"
+        ) from exc
 
 
-def latest_cron_slot(expr: str, now: datetime) -> datetime | None:
-    """The latest minute at or before `now` that `expr` matches (within a day), or None."""
-    minutes, hours, days, months, weekdays = parse_cron(expr)
-    slot = now.astimezone(UTC).replace(second=0, microsecond=0)
-    for _ in range(24 * 60):
-        if (
-            slot.minute in minutes
-            and slot.hour in hours
-            and slot.day in days
-            and slot.month in months
-            and (slot.weekday() + 1) % 7 in weekdays
-        ):
-            return slot
-        slot -= timedelta(minutes=1)
-    return None
+def _cronsim(expr: str, start: datetime) -> Iterator[datetime]:
+    try:
+        from cronsim import CronSim, CronSimError
+    except ImportError as exc:  # pragma: no cover - the extra is part of every install we test
+        raise ConfigError(
+            "cron triggers need the cronsim package: pip install 'triggerfish[cron]'"
+        ) from exc
+    fields = expand_cron(expr)
+    if len(fields.split()) != 5:
+        raise ConfigError(
+            f"cron expression needs 5 fields (minute hour day month weekday) or a macro "
+            f"({', '.join(MACROS)}), got {len(fields.split())}: {expr!r}"
+        )
+    try:
+        return CronSim(fields, start)
+    except CronSimError as exc:
+        raise ConfigError(f"cron expression {expr!r} is invalid: {exc}") from exc
+
+
+def validate_cron(expr: str, timezone: str | None = None) -> None:
+    """Raises ConfigError when `expr` or `timezone` is invalid or `expr` never fires."""
+    zone = load_zone(timezone)
+    iterator = _cronsim(expr, datetime(2000, 1, 1, tzinfo=zone))
+    try:
+        next(iterator)
+    except StopIteration:
+        raise ConfigError(f"cron expression {expr!r} never fires") from None
+
+
+def cron_times_after(expr: str, after: datetime, *, timezone: str | None = None) -> Iterator[datetime]:
+    """The fire times of `expr` strictly after `after`, in order, as UTC datetimes."""
+    zone = load_zone(timezone)
+    iterator = _cronsim(expr, after.astimezone(zone))
+    for moment in iterator:
+        yield moment.astimezone(UTC)
+
+
+def latest_cron_slot(
+    expr: str,
+    now: datetime,
+    *,
+    timezone: str | None = None,
+    window: timedelta = timedelta(days=1),
+) -> datetime | None:
+    """The latest fire time at or before `now` (and after `now - window`), or None."""
+    latest: datetime | None = None
+    for moment in cron_times_after(expr, now - window, timezone=timezone):
+        if moment > now:
+            break
+        latest = moment
+    return latest
 
 
 def latest_interval_slot(seconds: float, now: datetime) -> datetime:
     """The start of the interval that contains `now` (intervals count from the epoch)."""
     ts = now.timestamp()
     return datetime.fromtimestamp(ts - ts % seconds, tz=UTC)
+
+
+def next_fire_times(
+    trigger: CronTrigger | IntervalTrigger, now: datetime, count: int
+) -> list[datetime]:
+    """The next `count` times (UTC, strictly after `now`) at which `trigger` fires."""
+    if not 0 <= count <= MAX_FIRE_TIMES:
+        raise ValueError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
+    # By kind, not isinstance: triggers.py imports this module (no import cycle in core/).
+    if trigger.kind == "cron":
+        cron = cast("CronTrigger", trigger)
+        times: list[datetime] = []
+        for moment in cron_times_after(cron.expr, now, timezone=cron.timezone):
+            if len(times) >= count:
+                break
+            times.append(moment)
+        return times
+    seconds = cast("IntervalTrigger", trigger).seconds
+    start = latest_interval_slot(seconds, now)
+    return [start + timedelta(seconds=seconds * n) for n in range(1, count + 1)]

@@ -29,5 +29,8 @@ ENV_URL = "TRIGGERFISH_URL"
 ENV_JOBS = "TRIGGERFISH_JOBS"
 """`module:attribute` of the user's Client, for the Lambda entry point and the CLI."""
 
+ENV_LOG_FORMAT = "TRIGGERFISH_LOG_FORMAT"
+"""On Lambda: ``json`` (default) gives the triggerfish logger JSON lines; ``text`` does not."""
+
 DEFAULT_CLIENT_ID = "triggerfish"
 DEFAULT_SQLITE_PATH = "triggerfish.db"

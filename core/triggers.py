@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .errors import ConfigError
+from .filters import matches_filter, validate_filter
 
 SignatureCheck = Callable[[bytes, Mapping[str, str], str], bool]
 
@@ -36,7 +37,7 @@ class EventTrigger(Trigger):
 
     def matches(self, name: str, payload: Any) -> bool:
         """True when an event of `name` with `payload` should start a run."""
-        return name == self.name and (self.filter is None or _matches(self.filter, payload))
+        return name == self.name and matches_filter(self.filter, payload)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "event": self.name}
@@ -49,12 +50,16 @@ class InvokeTrigger(Trigger):
 
 @dataclass(frozen=True)
 class CronTrigger(Trigger):
-    """Starts a run at every slot of a five-field cron expression (UTC)."""
+    """Starts a run at every slot of a cron expression, in `timezone` (an IANA name; UTC)."""
 
     expr: str = ""
+    timezone: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "cron": self.expr}
+        summary: dict[str, Any] = {"kind": self.kind, "cron": self.expr}
+        if self.timezone is not None:
+            summary["timezone"] = self.timezone
+        return summary
 
 
 @dataclass(frozen=True)
@@ -95,34 +100,20 @@ def verify_hmac_sha256(body: bytes, headers: Mapping[str, str], secret: str) -> 
     return bool(given_bytes) and hmac.compare_digest(given_bytes, expected)
 
 
-def _matches(pattern: Mapping[str, Any], payload: Any) -> bool:
-    """Trigger.dev-style filter: each key's value is a list of allowed values or a sub-filter."""
-    if not isinstance(payload, Mapping):
-        return False
-    for key, allowed in pattern.items():
-        if key not in payload:
-            return False
-        value = payload[key]
-        if isinstance(allowed, Mapping):
-            if not _matches(allowed, value):
-                return False
-        elif isinstance(allowed, list | tuple | set | frozenset):
-            if value not in allowed:
-                return False
-        elif value != allowed:
-            return False
-    return True
-
-
 def event_trigger(
     name: str,
     *,
     schema: type[BaseModel] | None = None,
     filter: Mapping[str, Any] | None = None,
 ) -> EventTrigger:
-    """A trigger for events named `name`; `schema` validates their payloads."""
+    """A trigger for events named `name` whose payload matches `filter` (see core.filters).
+
+    `schema` validates their payloads; a bad filter raises ConfigError here, naming its path.
+    """
     if not name:
         raise ConfigError("event_trigger name must be a non-empty string")
+    if filter is not None:
+        validate_filter(filter)
     return EventTrigger(kind="event", schema=schema, name=name, filter=filter)
 
 
@@ -131,12 +122,18 @@ def invoke_trigger(schema: type[BaseModel] | None = None) -> InvokeTrigger:
     return InvokeTrigger(kind="invoke", schema=schema)
 
 
-def cron_trigger(expr: str) -> CronTrigger:
-    """A schedule of five cron fields (minute hour day month weekday), in UTC."""
-    from .schedule import parse_cron
+def cron_trigger(expr: str, *, timezone: str | None = None) -> CronTrigger:
+    """A schedule of five cron fields (minute hour day month weekday) or a macro (``@daily``).
 
-    parse_cron(expr)
-    return CronTrigger(kind="cron", expr=expr)
+    `timezone` is an IANA name (``"Europe/Berlin"``) the fields are read in; None means UTC.
+    An invalid expression or unknown zone raises ConfigError here.
+    """
+    from .schedule import validate_cron
+
+    if not isinstance(expr, str) or not expr.strip():
+        raise ConfigError("cron_trigger expression must be a non-empty string")
+    validate_cron(expr, timezone)
+    return CronTrigger(kind="cron", expr=" ".join(expr.split()), timezone=timezone)
 
 
 def interval_trigger(seconds: float) -> IntervalTrigger:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from triggerfish.core import Client, RunStatus
 from triggerfish.core.client import MAX_LIST_LIMIT
+from triggerfish.core.schedule import MAX_FIRE_TIMES
 
+from ..edge import CURSOR_ERRORS, check_cursor
+from . import events
 from .bodies import EventBody, InvokeBody, read_model
 from .errors import invalid_field
 
@@ -22,6 +25,8 @@ DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
 MAX_DEADLINE_MS = 24 * 3600 * 1000
 DEFAULT_PAGE_SIZE = 50
 LIST_RUNS_PARAMETERS = frozenset({"job", "status", "cursor", "limit"})
+DEFAULT_FIRE_TIMES = 5
+"""How many next fire times ``GET /api/schedules`` lists per schedule without ``?count=``."""
 
 
 def _client(request: Request) -> Client:
@@ -64,6 +69,22 @@ async def list_jobs(request: Request) -> JSONResponse:
     return JSONResponse({"jobs": jobs})
 
 
+async def list_schedules(request: Request) -> JSONResponse:
+    """Each cron or interval job's trigger and its next fire times (``?count=``, 1-100)."""
+    for name in request.query_params:
+        if name != "count":
+            raise invalid_field(["query", name], "is not a parameter; use count")
+    raw = request.query_params.get("count")
+    count = DEFAULT_FIRE_TIMES
+    if raw is not None:
+        count = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
+        if not 1 <= count <= MAX_FIRE_TIMES:
+            raise invalid_field(
+                ["query", "count"], f"must be an integer from 1 to {MAX_FIRE_TIMES}, got {raw!r}"
+            )
+    return JSONResponse({"schedules": _client(request).list_schedules(count=count)})
+
+
 async def list_runs(request: Request) -> JSONResponse:
     query = request.query_params
     for name in query:
@@ -72,12 +93,15 @@ async def list_runs(request: Request) -> JSONResponse:
             raise invalid_field(["query", name], f"is not a parameter; use {allowed}")
     limit = _limit(query.get("limit"))
     status = _status(query.get("status"))
-    cursor = query.get("cursor") or None
+    try:
+        cursor = check_cursor(query.get("cursor"))
+    except ValueError as exc:
+        raise invalid_field(["query", "cursor"], str(exc)) from exc
     try:
         page = await _client(request).list_runs(
             job_id=query.get("job") or None, status=status, limit=limit, cursor=cursor
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except CURSOR_ERRORS as exc:
         if cursor is None:
             raise
         raise invalid_field(["query", "cursor"], "is not a cursor this API issued") from exc
@@ -87,6 +111,13 @@ async def list_runs(request: Request) -> JSONResponse:
 async def get_run(request: Request) -> JSONResponse:
     run = await _client(request).get_run(request.path_params["run_id"])
     return _json(run)
+
+
+async def run_events(request: Request) -> Response:
+    interval: float = request.app.state.triggerfish_events_interval
+    return await events.run_events(
+        request, _client(request), request.path_params["run_id"], interval_seconds=interval
+    )
 
 
 async def cancel_run(request: Request) -> JSONResponse:
@@ -152,8 +183,10 @@ def api_routes() -> list[BaseRoute]:
         Route("/events", send_event, methods=["POST"], name="send_event"),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
+        Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
+        Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
     ]

@@ -12,6 +12,11 @@ from triggerfish.core import Client, ConfigError
 from .api import api_routes
 from .auth import BearerAuth
 from .errors import EXCEPTION_HANDLERS
+from .events import (
+    DEFAULT_EVENTS_INTERVAL_SECONDS,
+    MAX_EVENTS_INTERVAL_SECONDS,
+    MIN_EVENTS_INTERVAL_SECONDS,
+)
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .openapi import openapi_json
 from .runtime import LazyStart, Runtime
@@ -28,6 +33,7 @@ def create_app(
     api_key: str | None = None,
     dashboard: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    events_interval_seconds: float = DEFAULT_EVENTS_INTERVAL_SECONDS,
 ) -> Starlette:
     """The ASGI app serving `client`: ``/api``, ``/webhooks``, ``/health``, the dashboard.
 
@@ -36,6 +42,7 @@ def create_app(
     without a dispatcher a `LocalDispatcher` (recovering unfinished runs, sweeping every
     second) and stops it on shutdown; when the app is mounted in a parent that does not
     forward lifespans, the dispatcher starts on the first request instead.
+    `events_interval_seconds` is how often ``/api/runs/{id}/events`` reads the store.
     ``app = create_app(client)``, then ``uvicorn module:app``.
     """
     key = api_key if api_key is not None else client.api_key
@@ -46,12 +53,16 @@ def create_app(
         )
     if max_body_bytes < 1:
         raise ConfigError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+    if not MIN_EVENTS_INTERVAL_SECONDS <= events_interval_seconds <= MAX_EVENTS_INTERVAL_SECONDS:
+        raise ConfigError(
+            f"events_interval_seconds must be from {MIN_EVENTS_INTERVAL_SECONDS} to "
+            f"{MAX_EVENTS_INTERVAL_SECONDS} seconds, got {events_interval_seconds}"
+        )
     runtime = Runtime(client)
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"], name="health"),
         Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
-        Mount("/api", routes=api_routes(), name="api",
-              middleware=[Middleware(BearerAuth, api_key=key)]),
+        Mount("/api", routes=api_routes(), name="api"),
         *webhook_routes(),
     ]
     if dashboard:
@@ -61,12 +72,14 @@ def create_app(
         middleware=[
             Middleware(BodyLimit, max_body_bytes=max_body_bytes),
             Middleware(LazyStart, runtime=runtime),
+            Middleware(BearerAuth, api_key=key, prefix="/api"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=runtime.lifespan,
     )
     app.state.triggerfish_client = client
     app.state.triggerfish_runtime = runtime
+    app.state.triggerfish_events_interval = events_interval_seconds
     return app
 
 

@@ -29,15 +29,18 @@ def bearer_token(authorization: str | None) -> str | None:
 class BearerAuth:
     """ASGI middleware: answers 401 (and calls nothing) unless the request carries the key.
 
-    It runs before the route reads the body, so a refused request changes nothing.
+    It runs before the route reads the body, so a refused request changes nothing. With a
+    `prefix` it guards every path under it and lets others pass; it sits outside the
+    router, so a path no route matches (``/api/x%0A``) is a 401 before it is a 404.
     """
 
-    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+    def __init__(self, app: ASGIApp, *, api_key: str, prefix: str | None = None) -> None:
         self.app = app
         self.api_key = api_key
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not self._guards(scope):
             await self.app(scope, receive, send)
             return
         header = _header(scope, b"authorization")
@@ -54,6 +57,22 @@ class BearerAuth:
             401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"}
         )
         await response(scope, receive, send)
+
+
+    def _guards(self, scope: Scope) -> bool:
+        if self.prefix is None:
+            return True
+        path = route_path(scope)
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: ``path`` without a parent app's ``root_path``."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -12,10 +12,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
+from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
 
+from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH, TooDeep, check_depth
 from .errors import APIError, validation_details
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+TIMESTAMP_SCHEMA_PATTERN = r"^(197[1-9]|19[89]\d|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-"
 
 
 class EventBody(BaseModel):
@@ -27,10 +30,18 @@ class EventBody(BaseModel):
     payload: Any = Field(default=None, description="Any JSON; validated by each job's schema.")
     id: str | None = Field(
         default=None,
-        min_length=1,
-        description="Idempotency key: a second event with this id starts no new run.",
+        pattern=ID_PATTERN,
+        description=f"Idempotency key ({ID_RULE}): a second event with this id starts no "
+        "new run.",
     )
-    timestamp: datetime | None = Field(default=None, description="When it happened (ISO 8601).")
+    timestamp: datetime | None = Field(
+        default=None,
+        description="When it happened (ISO 8601; without an offset, UTC), from "
+        "1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z once converted to UTC.",
+        # The schema's pattern (years 1971..9998 as written) is a subset that any offset
+        # keeps in range, so a generated schema-valid body is always accepted.
+        json_schema_extra={"pattern": TIMESTAMP_SCHEMA_PATTERN},
+    )
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -39,6 +50,24 @@ class EventBody(BaseModel):
         if value is not None and not isinstance(value, str):
             raise ValueError("must be an ISO 8601 date-time string")
         return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_in_range(cls, value: datetime | None) -> datetime | None:
+        """In UTC between 1970 and 9999, or refused here: never stored, then unreadable."""
+        if value is None:
+            return None
+        offset = value.utcoffset()
+        naive = value.replace(tzinfo=None)
+        # Timedelta arithmetic: converting 9999-12-31T23:59:59-23:59 to UTC would overflow.
+        epoch = (naive - datetime(1970, 1, 1)).total_seconds()
+        epoch -= offset.total_seconds() if offset is not None else 0.0
+        if not MIN_TIMESTAMP <= epoch <= MAX_TIMESTAMP:
+            raise ValueError(
+                "must be from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z once converted "
+                f"to UTC, got {value.isoformat()}"
+            )
+        return utc(epoch)
 
 
 class InvokeBody(BaseModel):
@@ -49,21 +78,37 @@ class InvokeBody(BaseModel):
     payload: Any = Field(default=None, description="Any JSON; validated by the job's schema.")
     id: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9._:-]{1,128}$",
-        description="The run id to use (1 to 128 letters, digits or . _ : -); a second "
+        pattern=ID_PATTERN,
+        description=f"The run id to use ({ID_RULE}); a second "
         "invoke with this id starts no new run.",
     )
 
 
 async def read_json(request: Request) -> Any:
-    """The body as JSON; an empty body is ``{}``, anything unparsable a 400."""
+    """The body as JSON; an empty body is ``{}``, anything unparsable or too deep a 400."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+        check_depth(value)
+    except TooDeep as exc:
+        raise _too_deep() from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise APIError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
+    return value
+
+
+def _too_deep() -> APIError:
+    return APIError(
+        400,
+        "too_deep",
+        f"request body is nested too deep: at most {MAX_JSON_DEPTH} levels of arrays and "
+        "objects",
+        max_depth=MAX_JSON_DEPTH,
+    )
 
 
 async def read_model(request: Request, model: type[ModelT]) -> ModelT:

@@ -9,8 +9,11 @@
     /login, /logout     the API-key login that sets a signed session cookie (`sessions`)
 
 Cancel and re-run are POST forms carrying the session's CSRF token. A page of a live run
-re-renders its ``<main id="live">`` every second from a fetch of itself with the
-``X-Triggerfish-Fragment`` header; without JavaScript a ``<noscript>`` refresh does it.
+re-renders its ``<main id="live">`` from a fetch of itself with the
+``X-Triggerfish-Fragment`` header: a run page whenever its EventSource on
+``/runs/{id}/events`` (the API's live events, behind the session cookie) reports a change,
+other pages (or a run page whose EventSource fails) every second; without JavaScript a
+``<noscript>`` refresh does it.
 Every link is built with ``url_for``, so the dashboard works under any mount prefix.
 """
 
@@ -31,11 +34,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound
 from triggerfish.core.models import Run
+from triggerfish.core.schedule import next_fire_times
+from triggerfish.core.triggers import CronTrigger, IntervalTrigger
 from triggerfish.core.types import RunStatus
 
+from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
+from .events import run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
-from .sessions import SESSION_COOKIE, SessionSigner
+from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
 from .timeline import build_timeline
 
 if TYPE_CHECKING:
@@ -61,6 +68,11 @@ def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
         Route("/", dashboard.guard(dashboard.jobs), name="dashboard_jobs"),
         Route("/jobs/{job_id}", dashboard.guard(dashboard.job), name="dashboard_job"),
         Route("/runs/{run_id}", dashboard.guard(dashboard.run), name="dashboard_run"),
+        Route(
+            "/runs/{run_id}/events",
+            dashboard.guard(dashboard.run_events),
+            name="dashboard_run_events",
+        ),
         Route(
             "/runs/{run_id}/cancel",
             dashboard.guard(dashboard.cancel, csrf=True),
@@ -92,6 +104,7 @@ class _JobSummary:
     counted: int
     is_capped: bool
     latest: list[Run]
+    next_fire: datetime | None = None
 
 
 class _Dashboard:
@@ -101,6 +114,7 @@ class _Dashboard:
         self.client = client
         self.signer = signer
         self.pages = Pages(client_id=client.id)
+        self.throttle = LoginThrottle(client.clock.time)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -183,7 +197,15 @@ class _Dashboard:
             counted=len(page.runs),
             is_capped=page.next_cursor is not None,
             latest=page.runs[:LATEST_RUNS_PER_JOB],
+            next_fire=self._next_fire(job),
         )
+
+    def _next_fire(self, job: Job) -> datetime | None:
+        """When a scheduled, enabled job fires next (None for other jobs)."""
+        if not job.enabled or not isinstance(job.trigger, CronTrigger | IntervalTrigger):
+            return None
+        times = next_fire_times(job.trigger, self.now(), 1)
+        return times[0] if times else None
 
     async def job(self, request: Request, session_id: str) -> Response:
         """One job's runs, newest first, filtered by status and paged by cursor."""
@@ -192,15 +214,24 @@ class _Dashboard:
             return self._not_found(request, session_id, "job", request.path_params["job_id"])
         status: RunStatus | None = None
         raw_status = request.query_params.get("status") or None
-        cursor = request.query_params.get("cursor") or None
+        try:
+            cursor = check_cursor(request.query_params.get("cursor"))
+        except ValueError as exc:
+            return self.error(request, session_id, 400, "Bad request", f"cursor {exc}")
         try:
             if raw_status is not None:
                 status = RunStatus(raw_status.upper())
+        except ValueError as exc:
+            return self.error(request, session_id, 400, "Bad request", str(exc))
+        try:
             page = await self.client.list_runs(
                 job.id, status=status, limit=RUNS_PER_PAGE, cursor=cursor
             )
-        except (ValueError, ConfigError) as exc:
+        except ConfigError as exc:
             return self.error(request, session_id, 400, "Bad request", str(exc))
+        except CURSOR_ERRORS as exc:
+            message = "This page link is not valid." if cursor else str(exc)
+            return self.error(request, session_id, 400, "Bad request", message)
         return self.render(
             request,
             session_id,
@@ -209,6 +240,7 @@ class _Dashboard:
             live=any(not run.is_final for run in page.runs),
             job=job,
             trigger=trigger_text(job.describe()["trigger"]),
+            next_fire=self._next_fire(job),
             runs=page.runs,
             status=status,
             statuses=list(RUN_BADGES),
@@ -238,7 +270,17 @@ class _Dashboard:
             can_rerun=run.is_final and job is not None and job.enabled,
             timeline=build_timeline(run, now),
             duration=run_duration(run, now),
+            events_url=path_of(request, "dashboard_run_events", run_id=run.id),
         )
+
+    async def run_events(self, request: Request, session_id: str) -> Response:
+        """The run's live events (as ``/api/runs/{id}/events``) for this session's page."""
+        run_id = request.path_params["run_id"]
+        interval: float = request.app.state.triggerfish_events_interval
+        try:
+            return await run_events(request, self.client, run_id, interval_seconds=interval)
+        except RunNotFound:
+            return Response(status_code=404)
 
     # -- actions ------------------------------------------------------------------------
 
@@ -277,11 +319,19 @@ class _Dashboard:
     async def login(self, request: Request) -> Response:
         """The login form (GET) and its check (POST), which sets the session cookie."""
         error = None
+        status_code = 200
+        headers: dict[str, str] = {}
         if request.method == "POST":
             form = await request.form()
             key = form.get("api_key")
             next_path = _safe_next(request, form.get("next"))
-            if self.signer.is_api_key(key if isinstance(key, str) else None):
+            address = request.client.host if request.client else "unknown"
+            wait = self.throttle.retry_after(address)
+            if wait:
+                error = f"Too many wrong API keys from your address; try again in {wait} s."
+                status_code, headers = 429, {"Retry-After": str(wait)}
+            elif self.signer.is_api_key(key if isinstance(key, str) else None):
+                self.throttle.succeeded(address)
                 response = RedirectResponse(next_path, 303)
                 response.set_cookie(
                     SESSION_COOKIE,
@@ -293,23 +343,28 @@ class _Dashboard:
                     samesite="lax",
                 )
                 return response
-            error = "That API key is not right."
+            else:
+                self.throttle.failed(address)
+                error, status_code = "That API key is not right.", 401
         else:
             next_path = _safe_next(request, request.query_params.get("next"))
             if self.signer.session_id(request.cookies.get(SESSION_COOKIE)) is not None:
                 return RedirectResponse(next_path, 303)
-        return self.render(
+        page = self.render(
             request,
             None,
             "_login.html",
             title="Log in",
-            status_code=401 if error else 200,
+            status_code=status_code,
             error=error,
             next_path=next_path,
         )
+        page.headers.update(headers)
+        return page
 
     async def logout(self, request: Request, session_id: str) -> Response:
-        """Forgets the session cookie and goes back to the login form."""
+        """Ends the session (its cookie is refused from now on) and shows the login form."""
+        self.signer.revoke(session_id)
         response = RedirectResponse(path_of(request, "dashboard_login"), 303)
         response.delete_cookie(
             SESSION_COOKIE, path=path_of(request, "dashboard_jobs"), httponly=True, samesite="lax"

@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from triggerfish.core import Event, Outcome, Run, RunList, RunStatus
 from triggerfish.core.client import MAX_LIST_LIMIT
+from triggerfish.core.schedule import MAX_FIRE_TIMES
 
-from .api import DEADLINE_HEADER, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
+from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
 from .bodies import EventBody, InvokeBody
 
 
@@ -56,6 +57,24 @@ class JobList(BaseModel):
     jobs: list[Job]
 
 
+class Schedule(BaseModel):
+    """A cron or interval job: its trigger and its next fire times (ISO 8601, UTC)."""
+
+    job_id: str
+    enabled: bool
+    trigger: dict[str, Any] = Field(
+        description='{"kind": "cron", "cron": expr, "timezone"?: IANA name} or '
+        '{"kind": "interval", "seconds": n}'
+    )
+    next_fire_times: list[str]
+
+
+class ScheduleList(BaseModel):
+    """Every scheduled job of the client."""
+
+    schedules: list[Schedule]
+
+
 class Health(BaseModel):
     """The answer of ``GET /health``."""
 
@@ -70,6 +89,7 @@ _MODELS: list[type[BaseModel]] = [
     RunList,
     Outcome,
     JobList,
+    ScheduleList,
     Health,
     ErrorResponse,
 ]
@@ -169,6 +189,28 @@ def build_openapi() -> dict[str, Any]:
                         location=True,
                     ),
                     **_errors(400, 401, 404, 409, 413, 422),
+                },
+            }
+        },
+        "/api/schedules": {
+            "get": {
+                "operationId": "list_schedules",
+                "summary": "Each cron or interval job's trigger and its next fire times.",
+                "parameters": [
+                    {
+                        "name": "count",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_FIRE_TIMES,
+                            "default": DEFAULT_FIRE_TIMES,
+                        },
+                        "description": "How many next fire times per schedule.",
+                    },
+                ],
+                "responses": {
+                    **_ok(200, "The schedules.", "ScheduleList"), **_errors(401, 422)
                 },
             }
         },

@@ -135,7 +135,8 @@ def trigger_text(trigger: dict[str, Any]) -> str:
     if "event" in trigger:
         return f"event {trigger['event']}"
     if "cron" in trigger:
-        return f"cron {trigger['cron']}"
+        zone = f" ({trigger['timezone']})" if trigger.get("timezone") else ""
+        return f"cron {trigger['cron']}{zone}"
     if "seconds" in trigger:
         return f"every {_interval(float(trigger['seconds']))}"
     if "webhook" in trigger:

@@ -55,6 +55,10 @@ async def receive_webhook(request: Request) -> JSONResponse:
             "missing or wrong signature: send X-Hub-Signature-256: sha256=<hex> or "
             "X-Signature: <hex>, the HMAC-SHA256 of the raw body with the trigger's secret",
         )
+    if not job.enabled:  # as invoke refuses it: a disabled job starts no run from anywhere
+        return error_response(
+            409, "conflict", f"job {job.id!r} is disabled", job_id=job.id, trigger_id=trigger_id
+        )
     payload = await read_json(request) if body.strip() else None
     run = await client.start_webhook_run(
         trigger_id, payload, delivery_id=delivery_id(body, headers)

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from triggerfish.core import Client, JobNotFound, RunNotFound, TriggerfishError
 
+from ..edge import ID_PATTERN, TooDeep, check_depth
+
 
 class SendEventAction(BaseModel):
     """``{"action": "send_event", "name": ..., "payload": ..., "id": ...}``"""
@@ -15,7 +17,7 @@ class SendEventAction(BaseModel):
     action: Literal["send_event"]
     name: str = Field(min_length=1)
     payload: Any = None
-    id: str | None = None
+    id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class InvokeAction(BaseModel):
@@ -55,7 +57,10 @@ def error(code: str, message: str, **extra: Any) -> dict[str, Any]:
 async def handle_direct(client: Client, event: dict[str, Any], deadline: float | None) -> Any:
     """Runs one action and answers its result as JSON data, or an error object."""
     try:
+        check_depth(event)
         action = _actions.validate_python(event)
+    except TooDeep as exc:
+        return error("invalid_request", f"invalid direct invocation: {exc}")
     except ValidationError as exc:
         issues = json.loads(exc.json(include_url=False))
         fields = ", ".join(".".join(str(p) for p in issue["loc"]) for issue in issues)

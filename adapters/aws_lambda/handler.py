@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from triggerfish.core import Client
@@ -12,6 +14,7 @@ from triggerfish.core import Client
 from .context import LambdaContext, deadline_of
 from .direct import error, handle_direct
 from .events import EventKind, kind_of
+from .logs import install_json_logging, request_id
 from .sqs import handle_records
 
 logger = logging.getLogger(__name__)
@@ -49,17 +52,19 @@ class Handler:
         self._http: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
     def __call__(self, event: Any, context: LambdaContext | None = None) -> Any:
+        request_id.set(getattr(context, "aws_request_id", None))
         kind = kind_of(event)
         if kind is EventKind.HTTP:
-            return self._http_handler()(event, context)
+            return self._answer_http(event, context)
         if kind is EventKind.UNKNOWN:
-            keys = sorted(event)[:8] if isinstance(event, dict) else type(event).__name__
+            keys = sorted(map(str, event))[:8] if isinstance(event, dict) else type(event).__name__
             logger.warning("event of no known shape: %s", keys)
-            if isinstance(event, dict) and "Records" in event:
+            records = event.get("Records") if isinstance(event, dict) else None
+            if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
                 # A stream or queue other than SQS: failing makes its source retry, not drop.
                 raise UnknownEventError(
                     "triggerfish answers SQS records only; got records from "
-                    f"{sorted({str(r.get('eventSource')) for r in event['Records'] if isinstance(r, dict)})}"
+                    f"{sorted({str(r.get('eventSource')) for r in records})}"
                 )
             return error(
                 "unknown_event",
@@ -88,6 +93,32 @@ class Handler:
             asyncio.set_event_loop(self._loop)
         return self._loop
 
+    def _answer_http(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """The HTTP answer; an event Mangum cannot read (bad base64, ``headers: null``,
+        no ``version``) is a 400 in the same JSON error shape, never a raised error.
+
+        Mangum reads the whole event before the app runs, and answers the app's own
+        failures itself, so what it raises here is the event's shape: nothing was stored.
+        """
+        problem = _http_shape_problem(event)
+        try:
+            if problem is None:
+                return self._http_handler()(event, context)
+        except Exception as exc:
+            logger.warning("malformed HTTP event: %s", type(exc).__name__, exc_info=True)
+            problem = type(exc).__name__
+        body = error(
+            "bad_request",
+            f"the HTTP event is malformed and cannot be read ({problem}); "
+            "send an API Gateway (v1 or v2), ALB or function URL event",
+        )
+        return {
+            "statusCode": 400,
+            "headers": {"content-type": "application/json"},
+            "body": json.dumps(body),
+            "isBase64Encoded": False,
+        }
+
     def _http_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         if self._http is None:
             self._event_loop()
@@ -100,9 +131,35 @@ class Handler:
         return self._http
 
 
-def create_handler(client: Client, *, api_key: str | None = None) -> Handler:
+def _http_shape_problem(event: dict[str, Any]) -> str | None:
+    """What Mangum would pass on unchecked into the ASGI scope: method, path, body types."""
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, dict) else None
+    method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
+    if not isinstance(method, str) or not method:
+        return "the method is not a string"
+    path = event.get("rawPath", event.get("path"))
+    if path is not None and not isinstance(path, str):
+        return "the path is not a string"
+    if not isinstance(event.get("body"), str | None):
+        return "the body is not a string"
+    for name in ("headers", "multiValueHeaders", "queryStringParameters",
+                 "multiValueQueryStringParameters"):
+        if not isinstance(event.get(name), dict | None):
+            return f"{name} is not an object"
+    return None
+
+
+def create_handler(
+    client: Client, *, api_key: str | None = None, environ: Mapping[str, str] | None = None
+) -> Handler:
     """The Lambda handler for `client`: ``handler = create_handler(client)``.
 
-    The deadline of every invocation is ``context.get_remaining_time_in_millis()``.
+    The deadline of every invocation is ``context.get_remaining_time_in_millis()``. On
+    Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) with logging not configured by the user, the
+    ``triggerfish`` logger writes JSON lines (`logs`); ``TRIGGERFISH_LOG_FORMAT=text``
+    keeps plain logging. `environ` (default ``os.environ``) is the adapter's one read of
+    the environment.
     """
+    install_json_logging(os.environ if environ is None else environ)
     return Handler(client, api_key=api_key)

@@ -33,10 +33,17 @@ async def handle_records(
     """Processes each record; a record that fails is reported, not the whole batch."""
     failures: list[dict[str, str]] = []
     for record in records:
-        message_id = str(record.get("messageId", ""))
+        message_id = record.get("messageId")
         try:
             await handle_record(client, record, deadline)
         except Exception:
+            if not isinstance(message_id, str) or not message_id:
+                # An itemIdentifier that is empty or not in the batch fails the whole batch
+                # (every message retried); a record without an id cannot be retried alone.
+                logger.exception(
+                    "SQS record without a messageId failed; not reported in batchItemFailures"
+                )
+                continue
             logger.exception("SQS message %s failed", message_id, extra={"message_id": message_id})
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}

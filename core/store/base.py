@@ -28,6 +28,8 @@ MAX_INLINE_OUTPUT_BYTES = 350 * 1024
 """Largest JSON output kept inside an item; DynamoDB items stop at 400 KB."""
 MAX_PAYLOAD_ROOM_BYTES = 256 * 1024
 """The most a payload can take in a run item (the client's payload limit)."""
+MAX_CURSOR_CHARS = 1024
+"""Longest page cursor a store accepts (issued ones are far shorter)."""
 
 
 @dataclass(frozen=True)
@@ -224,17 +226,20 @@ def decode_cursor(cursor: str, *, fields: dict[str, type | tuple[type, ...]]) ->
 
     `fields` is the shape the store issued: exactly these keys, with values of these types.
     """
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARS:
+        raise ValueError(f"cursor is not one this store issued (at most {MAX_CURSOR_CHARS} "
+                         f"characters): {str(cursor)[:100]!r}")  # fmt: skip
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"cursor is not one this store issued: {cursor!r}") from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ValueError(f"cursor is not one this store issued: {cursor[:100]!r}") from exc
     is_shaped = isinstance(value, dict) and set(value) == set(fields) and all(
         isinstance(value[name], kind) and not isinstance(value[name], bool)
         for name, kind in fields.items()
     )
     if not is_shaped:
-        raise ValueError(f"cursor is not one this store issued: {cursor!r}")
+        raise ValueError(f"cursor is not one this store issued: {cursor[:100]!r}")
     return dict(value)
 
 

@@ -8,15 +8,28 @@
     SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
     JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
 
+The index partition keys are sharded by a stable hash of the run id (`shards`, default
+DEFAULT_SHARDS): GSI1PK `JOB#<job>#<n>`, GSI2PK `RUNS#<n>`, GSI3PK `DUE#<n>`, so no index
+partition takes more than about 1/shards of the writes (docs/scale.md). Listings and the
+due query read every shard and merge.
+
 Only conditional PutItem/UpdateItem, GetItem, Query and BatchWriteItem are used, so the
 protocol also runs on dynalite (no transactions). boto3 is imported in `__init__` only.
+Every botocore failure (ClientError and BotoCoreError: connection errors, timeouts, after
+botocore's retries) is a StoreError. A conditional write that botocore retried and that
+then failed its condition is read back: when the item shows our own write (the first try
+applied, its answer was lost), it counts as written.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from typing import TYPE_CHECKING, Any
+import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OutputError, StoreError
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
@@ -38,12 +51,15 @@ from .items import (
     LOG_FIELDS,
     RUN_FIELDS,
     TASK_FIELDS,
+    decode,
     encode,
     field_values,
     item_attributes,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
@@ -52,7 +68,16 @@ logger = logging.getLogger(__name__)
 EVENT_TTL_SECONDS = 30 * 24 * 3600
 """How long an event id stays known (the window in which `send_event` is idempotent)."""
 BATCH_WRITE_SIZE = 25
+DEFAULT_SHARDS = 16
+"""Index partitions per key (time, job, due): about 16 x 1,000 run writes/s (docs/scale.md)."""
+MAX_SHARDS = 256
+"""Every listing and sweep reads every shard, so the count stays bounded."""
+SHARD_READ_THREADS = 8
+"""Shards queried at once by listings and the due query."""
+_CURSOR_SORT_KEY = re.compile(r"\d{17}#[^\x00-\x1f]{1,256}")
 _FINAL_TASK = (TaskStatus.COMPLETED, TaskStatus.ERRORED, TaskStatus.CANCELED)
+_EVENT_FIELDS = ["id", "name", "timestamp", "payload_json", "run_ids"]
+T = TypeVar("T")
 
 
 class DynamoDBStore:
@@ -69,18 +94,24 @@ class DynamoDBStore:
         region: str | None = None,
         bucket: str | None = None,
         s3_client: S3Client | None = None,
+        shards: int = DEFAULT_SHARDS,
     ) -> None:
         if not table_name:
             raise ValueError("DynamoDBStore table_name must be a non-empty string")
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"DynamoDBStore shards must be an integer from 1 to {MAX_SHARDS}, "
+                             f"got {shards!r}")  # fmt: skip
         try:
             import boto3
             from botocore.config import Config
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ImportError("DynamoDBStore needs boto3: pip install 'triggerfish[aws]'") from exc
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        self._client_error = ClientError
+        self._errors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
         self.table_name = table_name
+        self.shards = shards
+        self._pool: ThreadPoolExecutor | None = None
         self.bucket = bucket
         self._endpoint_url = endpoint_url
         self._region = region
@@ -95,7 +126,14 @@ class DynamoDBStore:
         )
 
     def __repr__(self) -> str:
-        return f"DynamoDBStore({self.table_name!r}, bucket={self.bucket!r})"
+        return f"DynamoDBStore({self.table_name!r}, bucket={self.bucket!r}, shards={self.shards})"
+
+    def shard(self, run_id: str) -> int:
+        """The index shard of a run: a stable hash (CRC-32) of its id, not Python's hash()."""
+        return zlib.crc32(run_id.encode()) % self.shards
+
+    def _due_key(self, run_id: str) -> dict[str, str]:
+        return {"S": f"DUE#{self.shard(run_id)}"}
 
     # -- table --------------------------------------------------------------------------
 
@@ -105,20 +143,21 @@ class DynamoDBStore:
         ttl = definition.pop("TimeToLiveSpecification", None)
         try:
             self._db.create_table(TableName=self.table_name, **definition)
-        except self._client_error as exc:
+        except self._errors as exc:
             if _code(exc) == "ResourceInUseException":
                 return False
-            raise StoreError(f"create_table {self.table_name}: {exc}") from exc
+            raise StoreError(f"create_table {self.table_name}: {_describe(exc)}") from exc
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
-            status = self._db.describe_table(TableName=self.table_name)["Table"]["TableStatus"]
-            if status == "ACTIVE":
+            described = self._call("describe_table", self._db.describe_table,
+                                   TableName=self.table_name)  # fmt: skip
+            if described["Table"]["TableStatus"] == "ACTIVE":
                 break
             time.sleep(0.2)
         if ttl:
             try:
                 self._db.update_time_to_live(TableName=self.table_name, TimeToLiveSpecification=ttl)
-            except self._client_error as exc:  # dynalite has no TTL; expiry is an optimization
+            except self._errors as exc:  # dynalite has no TTL; expiry is an optimization
                 logger.debug("time to live not enabled on %s: %s", self.table_name, exc)
         return True
 
@@ -128,16 +167,17 @@ class DynamoDBStore:
         item = item_attributes(run, RUN_FIELDS)
         item.update(self._output_attributes(run.output_json, run.id, "output", "run output"))
         key = sort_key(run.created_at, run.id)
+        shard = self.shard(run.id)
         item.update(
             PK={"S": f"RUN#{run.id}"},
             SK={"S": "RUN"},
-            GSI1PK={"S": f"JOB#{run.job_id}"},
+            GSI1PK={"S": f"JOB#{run.job_id}#{shard}"},
             GSI1SK={"S": key},
-            GSI2PK={"S": "RUNS"},
+            GSI2PK={"S": f"RUNS#{shard}"},
             GSI2SK={"S": key},
         )
         if run.due_at is not None:
-            item.update(GSI3PK={"S": "DUE"}, GSI3SK={"N": repr(run.due_at)})
+            item.update(GSI3PK=self._due_key(run.id), GSI3SK={"N": repr(run.due_at)})
         return item
 
     def _run(self, item: dict[str, Any]) -> RunRecord:
@@ -148,7 +188,11 @@ class DynamoDBStore:
         return RunRecord(**values)
 
     def create_run(self, run: RunRecord) -> bool:
-        return self._put(self._run_item(run), "attribute_not_exists(PK)", "create_run")
+        item = self._run_item(run)
+        return self._put(
+            item, "attribute_not_exists(PK)", "create_run",
+            is_ours=lambda found: _same_fields(found, item, RUN_FIELDS),
+        )  # fmt: skip
 
     def get_run(self, run_id: str) -> RunRecord | None:
         item = self._get({"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}})
@@ -179,7 +223,7 @@ class DynamoDBStore:
             ":now": {"N": repr(now)},
             ":zero": {"N": "0"},
             ":one": {"N": "1"},
-            ":due": {"S": "DUE"},
+            ":due": self._due_key(run_id),
             **_finalvalues(),
         }
         update = (
@@ -191,7 +235,10 @@ class DynamoDBStore:
         if expired_owner is not None:
             values[":expired"] = {"S": expired_owner}
             update += ", lost_leases = if_not_exists(lost_leases, :zero) + :one"
-        item = self._update(run_id, update, condition, values, "acquire_lease")
+        item = self._update(
+            run_id, update, condition, values, "acquire_lease",
+            is_ours=lambda found: found.get("lease_owner", {}).get("S") == owner,
+        )  # fmt: skip
         return None if item is None else self._run(item)
 
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
@@ -230,14 +277,27 @@ class DynamoDBStore:
                     removes.extend(["GSI3PK", "GSI3SK"])
                 else:
                     sets.extend(["GSI3PK = :due", "GSI3SK = :due_at"])
-                    values[":due"] = {"S": "DUE"}
+                    values[":due"] = self._due_key(run_id)
         expression = ""
         if sets:
             expression += "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(dict.fromkeys(removes))
         condition = "lease_owner = :owner AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)"
-        item = self._update(run_id, expression, condition, values, "update_run", names=names)
+        written = {**{k: v for k, v in changes.items() if k != "output_json"}}
+
+        def is_ours(found: dict[str, Any]) -> bool:
+            stored = {a: found[a] for a in ("output_json", "output_ref") if a in found}
+            wanted = {a: uploaded[a] for a in ("output_json", "output_ref") if a in uploaded}
+            return (
+                found.get("lease_owner", {}).get("S") in (owner, None)
+                and _same_fields(found, _encoded(written), list(written))
+                and ("output_json" not in changes or stored == wanted)
+            )
+
+        item = self._update(
+            run_id, expression, condition, values, "update_run", names=names, is_ours=is_ours
+        )
         if item is None:
             self._drop_blob(uploaded)
         return item is not None
@@ -251,7 +311,11 @@ class DynamoDBStore:
             "attribute_exists(PK) AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)",
             {**values, **_finalvalues()},
             "cancel_run",
-        )
+            is_ours=lambda found: _same_fields(
+                found, _encoded({"status": RunStatus.CANCELED, "completed_at": now,
+                                 "updated_at": now}), ["status", "completed_at", "updated_at"]
+            ),
+        )  # fmt: skip
         return None if item is None else self._run(item)
 
     # -- tasks and logs -----------------------------------------------------------------
@@ -266,7 +330,10 @@ class DynamoDBStore:
         )
         values = {f":t{i}": {"S": s.value} for i, s in enumerate(_FINAL_TASK)}
         values[":attempts"] = {"N": str(task.attempts)}
-        if self._put(item, condition, "put_task", values=values, names={"#status": "status"}):
+        if self._put(
+            item, condition, "put_task", values=values, names={"#status": "status"},
+            is_ours=lambda found: _same_fields(found, item, [*TASK_FIELDS, "output_ref"]),
+        ):  # fmt: skip
             return True
         self._drop_blob(item)
         return False
@@ -333,19 +400,22 @@ class DynamoDBStore:
     # -- events, listings, schedules ----------------------------------------------------
 
     def create_event(self, event: EventRecord) -> bool:
-        item = item_attributes(event, ["id", "name", "timestamp", "payload_json", "run_ids"])
+        item = item_attributes(event, _EVENT_FIELDS)
         item.update(
             PK={"S": f"EVENT#{event.id}"},
             SK={"S": "EVENT"},
             expires_at={"N": str(int(event.timestamp + EVENT_TTL_SECONDS))},
         )
-        return self._put(item, "attribute_not_exists(PK)", "create_event")
+        return self._put(
+            item, "attribute_not_exists(PK)", "create_event",
+            is_ours=lambda found: _same_fields(found, item, _EVENT_FIELDS),
+        )  # fmt: skip
 
     def get_event(self, event_id: str) -> EventRecord | None:
         item = self._get({"PK": {"S": f"EVENT#{event_id}"}, "SK": {"S": "EVENT"}})
         if item is None:
             return None
-        return EventRecord(**field_values(item, ["id", "name", "timestamp", "payload_json", "run_ids"]))
+        return EventRecord(**field_values(item, _EVENT_FIELDS))
 
     def list_runs(
         self,
@@ -355,64 +425,107 @@ class DynamoDBStore:
         limit: int,
         cursor: str | None,
     ) -> tuple[list[RunRecord], str | None]:
-        index, pk_name, pk = (
-            ("runs_by_job", "GSI1PK", f"JOB#{job_id}")
+        """Newest first, merged across the shards of the time (or job) index.
+
+        The cursor is the sort key of the last run listed: every shard sorts by the same
+        unique key (creation time, then id), so one position pages every shard at once;
+        no run is listed twice, and runs created after the first page never shift later ones.
+        """
+        index, pk_name, sort_name = (
+            ("runs_by_job", "GSI1PK", "GSI1SK")
             if job_id is not None
-            else ("runs_by_time", "GSI2PK", "RUNS")
+            else ("runs_by_time", "GSI2PK", "GSI2SK")
         )
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": index,
-            "KeyConditionExpression": f"{pk_name} = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ScanIndexForward": False,
-        }
-        if status is not None:
-            request["FilterExpression"] = "#status = :status"
-            request["ExpressionAttributeNames"] = {"#status": "status"}
-            request["ExpressionAttributeValues"][":status"] = {"S": status.value}
-        sort_name = "GSI1SK" if job_id is not None else "GSI2SK"
-        if cursor is not None:
-            shape: dict[str, type | tuple[type, ...]] = {
-                name: str for name in ("PK", "SK", pk_name, sort_name)
+        before = None if cursor is None else _cursor_sort_key(cursor)
+        per_page = limit + 1 if status is None else max(limit + 1, 100)
+
+        def request(shard: int) -> dict[str, Any]:
+            pk = f"JOB#{job_id}#{shard}" if job_id is not None else f"RUNS#{shard}"
+            values: dict[str, Any] = {":pk": {"S": pk}}
+            condition = f"{pk_name} = :pk"
+            if before is not None:
+                condition += f" AND {sort_name} < :before"
+                values[":before"] = {"S": before}
+            made: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": index,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+                "Limit": per_page,
             }
-            after = decode_cursor(cursor, fields=shape)
-            request["ExclusiveStartKey"] = {k: {"S": v} for k, v in after.items()}
-        items: list[dict[str, Any]] = []
-        while len(items) <= limit:
-            request["Limit"] = limit + 1 - len(items) if status is None else max(limit + 1, 100)
-            page = self._call("list_runs", self._db.query, **request)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
+            if status is not None:
+                made["FilterExpression"] = "#status = :status"
+                made["ExpressionAttributeNames"] = {"#status": "status"}
+                values[":status"] = {"S": status.value}
+            return made
+
+        streams = [_ShardStream(request(shard)) for shard in range(self.shards)]
+
+        def fill(stream: _ShardStream) -> None:
+            while stream.is_open and not stream.items:
+                page = self._call("list_runs", self._db.query, **stream.request)
+                stream.take(page)
+
+        chosen: list[dict[str, Any]] = []
+        self._each(fill, streams)
+        while len(chosen) <= limit:
+            heads = [s for s in streams if s.items]
+            if not heads:
                 break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        runs = [self._run(item) for item in items[:limit]]
+            newest = max(heads, key=lambda s: s.items[0][sort_name]["S"])
+            chosen.append(newest.items.pop(0))
+            fill(newest)
+        runs = [self._run(item) for item in chosen[:limit]]
         next_cursor = None
-        if len(items) > limit:
-            last = items[limit - 1]
-            keys = ("PK", "SK", pk_name, sort_name)
-            next_cursor = encode_cursor({k: last[k]["S"] for k in keys})
+        if len(chosen) > limit:
+            next_cursor = encode_cursor({"before": chosen[limit - 1][sort_name]["S"]})
         return runs, next_cursor
 
     def list_due_runs(self, *, now: float, limit: int) -> list[str]:
-        page = self._call(
-            "list_due_runs",
-            self._db.query,
-            TableName=self.table_name,
-            IndexName="runs_due",
-            KeyConditionExpression="GSI3PK = :due AND GSI3SK <= :now",
-            ExpressionAttributeValues={":due": {"S": "DUE"}, ":now": {"N": repr(now)}},
-            Limit=limit,
-        )
-        return [item["PK"]["S"].removeprefix("RUN#") for item in page.get("Items", [])]
+        """The `limit` runs due soonest at `now`, from every shard of the due index."""
+
+        def due(shard: int) -> list[dict[str, Any]]:
+            page = self._call(
+                "list_due_runs",
+                self._db.query,
+                TableName=self.table_name,
+                IndexName="runs_due",
+                KeyConditionExpression="GSI3PK = :due AND GSI3SK <= :now",
+                ExpressionAttributeValues={":due": {"S": f"DUE#{shard}"},
+                                           ":now": {"N": repr(now)}},
+                Limit=limit,
+            )  # fmt: skip
+            items: list[dict[str, Any]] = page.get("Items", [])
+            return items
+
+        found = [item for items in self._each(due, range(self.shards)) for item in items]
+        found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
+        return [item["PK"]["S"].removeprefix("RUN#") for item in found[:limit]]
+
+    def _each(self, fn: Callable[[Any], T], args: Any) -> list[T]:
+        """`fn` over every shard's argument, SHARD_READ_THREADS at a time (boto3 clients are
+        thread-safe); the first StoreError is raised."""
+        args = list(args)
+        if len(args) == 1:
+            return [fn(args[0])]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=SHARD_READ_THREADS, thread_name_prefix="triggerfish-shards"
+            )
+        return list(self._pool.map(fn, args))
 
     def claim_slot(self, schedule_id: str, slot: str, *, expires_at: float) -> bool:
         item = {
             "PK": {"S": f"SCHEDULE#{schedule_id}"},
             "SK": {"S": f"SLOT#{slot}"},
             "expires_at": {"N": str(int(expires_at))},
+            "claim": {"S": uuid.uuid4().hex},
         }
-        return self._put(item, "attribute_not_exists(PK)", "claim_slot")
+        return self._put(
+            item, "attribute_not_exists(PK)", "claim_slot",
+            is_ours=lambda found: found.get("claim") == item["claim"],
+        )  # fmt: skip
 
     def claim_concurrency_slot(
         self, job_id: str, slot: int, run_id: str, *, previous_holder: str | None
@@ -426,8 +539,10 @@ class DynamoDBStore:
             condition, values = "attribute_not_exists(PK) OR holder = :holder", run_id
         else:
             condition, values = "holder = :holder", previous_holder
-        return self._put(item, condition, "claim_concurrency_slot",
-                         values={":holder": {"S": values}})
+        return self._put(
+            item, condition, "claim_concurrency_slot", values={":holder": {"S": values}},
+            is_ours=lambda found: found.get("holder", {}).get("S") == run_id,
+        )  # fmt: skip
 
     def get_concurrency_holder(self, job_id: str, slot: int) -> str | None:
         item = self._get({"PK": {"S": f"JOB#{job_id}"}, "SK": {"S": f"CONCURRENCY#{slot}"}})
@@ -441,9 +556,11 @@ class DynamoDBStore:
                 ConditionExpression="holder = :holder",
                 ExpressionAttributeValues={":holder": {"S": run_id}},
             )
-        except self._client_error as exc:
+        except self._errors as exc:  # a lost answer retried finds the slot gone: released
             if _code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"release_concurrency_slot on {self.table_name}: {exc}") from exc
+                raise StoreError(
+                    f"release_concurrency_slot on {self.table_name}: {_describe(exc)}"
+                ) from exc
 
     def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
         now = time.time() if now is None else now
@@ -452,9 +569,12 @@ class DynamoDBStore:
             run_id,
             "SET resume_at = :at, due_at = :at, GSI3PK = :due, GSI3SK = :at",
             f"#status = :waiting AND {is_free} AND resume_at > :at",
-            {":at": {"N": repr(at)}, ":now": {"N": repr(now)}, ":due": {"S": "DUE"},
+            {":at": {"N": repr(at)}, ":now": {"N": repr(now)}, ":due": self._due_key(run_id),
              ":waiting": {"S": RunStatus.WAITING.value}},
             "wake_run",
+            is_ours=lambda found: (found.get("status", {}).get("S") == RunStatus.WAITING.value
+                                   and _same_fields(found, _encoded({"resume_at": at, "due_at": at}),
+                                                    ["resume_at", "due_at"])),
         )  # fmt: skip
         if item is not None:
             return "woken"
@@ -467,6 +587,8 @@ class DynamoDBStore:
         return "leased" if is_leased else "unchanged"
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
         self._db.close()
 
     # -- large outputs ------------------------------------------------------------------
@@ -522,8 +644,8 @@ class DynamoDBStore:
     def _call(self, operation: str, fn: Any, **kwargs: Any) -> Any:
         try:
             return fn(**kwargs)
-        except self._client_error as exc:
-            raise StoreError(f"{operation} on {self.table_name}: {exc}") from exc
+        except self._errors as exc:
+            raise StoreError(f"{operation} on {self.table_name}: {_describe(exc)}") from exc
 
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
         answer = self._call(
@@ -540,6 +662,7 @@ class DynamoDBStore:
         *,
         values: dict[str, Any] | None = None,
         names: dict[str, str] | None = None,
+        is_ours: Callable[[dict[str, Any]], bool],
     ) -> bool:
         request: dict[str, Any] = {
             "TableName": self.table_name,
@@ -552,11 +675,24 @@ class DynamoDBStore:
             request["ExpressionAttributeNames"] = names
         try:
             self._db.put_item(**request)
-        except self._client_error as exc:
+        except self._errors as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StoreError(f"{operation} on {self.table_name}: {exc}") from exc
+                return _was_retried(exc) and self._is_own_write(
+                    {"PK": item["PK"], "SK": item["SK"]}, is_ours, operation
+                ) is not None
+            raise StoreError(f"{operation} on {self.table_name}: {_describe(exc)}") from exc
         return True
+
+    def _is_own_write(
+        self, key: dict[str, Any], is_ours: Callable[[dict[str, Any]], bool], operation: str
+    ) -> dict[str, Any] | None:
+        """The item, when it shows the write whose answer was lost; else None (we lost)."""
+        found = self._get(key)
+        if found is None or not is_ours(found):
+            return None
+        logger.info("%s on %s: a retried write found its own first try applied",
+                    operation, self.table_name)  # fmt: skip
+        return found
 
     def _update(
         self,
@@ -567,28 +703,83 @@ class DynamoDBStore:
         operation: str,
         *,
         names: dict[str, str] | None = None,
+        is_ours: Callable[[dict[str, Any]], bool],
     ) -> dict[str, Any] | None:
+        key = {"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}}
         try:
             answer = self._db.update_item(
                 TableName=self.table_name,
-                Key={"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}},
+                Key=key,
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names or {"#status": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
-        except self._client_error as exc:
+        except self._errors as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise StoreError(f"{operation} on {self.table_name}: {exc}") from exc
+                return self._is_own_write(key, is_ours, operation) if _was_retried(exc) else None
+            raise StoreError(f"{operation} on {self.table_name}: {_describe(exc)}") from exc
         item: dict[str, Any] = answer["Attributes"]
         return item
+
+
+class _ShardStream:
+    """One shard's query in a merged listing: the items read and not yet taken."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.request = request
+        self.items: list[dict[str, Any]] = []
+        self.is_open = True
+
+    def take(self, page: dict[str, Any]) -> None:
+        self.items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" in page:
+            self.request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        else:
+            self.is_open = False
+
+
+def _cursor_sort_key(cursor: str) -> str:
+    """The sort key a `list_runs` cursor carries; a crafted cursor is a ValueError."""
+    before = decode_cursor(cursor, fields={"before": str})["before"]
+    if not _CURSOR_SORT_KEY.fullmatch(before):
+        raise ValueError(f"cursor is not one this store issued: {cursor[:100]!r}")
+    return str(before)
 
 
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", {}) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+def _describe(exc: Exception) -> str:
+    """The error with its class name (a BotoCoreError's text alone can be vague)."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _was_retried(exc: Exception) -> bool:
+    """True when botocore sent the call more than once (an earlier try may have applied)."""
+    response = getattr(exc, "response", {}) or {}
+    return bool(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+
+
+def _encoded(values: dict[str, Any]) -> dict[str, Any]:
+    """Field values as attribute values (None: absent)."""
+    return {name: encode(value, name) for name, value in values.items() if value is not None}
+
+
+def _same_fields(found: dict[str, Any], ours: dict[str, Any], names: list[str]) -> bool:
+    """True when `found` holds exactly our value (or absence) for every one of `names`.
+
+    Compared decoded, since DynamoDB normalizes numbers ("1.0" comes back as "1").
+    """
+    for name in names:
+        if (name in found) != (name in ours):
+            return False
+        if name in found and decode(found[name], name) != decode(ours[name], name):
+            return False
+    return True
 
 
 def _finalvalues() -> dict[str, Any]:

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,29 @@ def wait_for_port(port: int, *, timeout_seconds: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_seconds} s")
 
 
+def serialize_moto_dynamodb() -> None:
+    """Makes moto's DynamoDB answer one request at a time, so its conditional writes are atomic.
+
+    moto 5 (DynamoDBBackend.update_item, put_item, ...) reads the item, evaluates the
+    ConditionExpression and then writes, with no lock, on a threaded server: two concurrent
+    conditional writes on one item can both succeed, which DynamoDB never allows. Leases
+    taken twice that way were the campaign's duplicate executions (issue 8).
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_triggerfish_serialized", False):
+        return
+    lock = threading.RLock()
+    unserialized = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> object:
+        with lock:
+            return unserialized(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign,assignment]
+    DynamoHandler._triggerfish_serialized = True  # type: ignore[attr-defined]
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto in server mode (DynamoDB, SQS, S3 over HTTP); yields its URL."""
@@ -56,6 +80,8 @@ def moto_server() -> Iterator[str]:
     except ImportError:
         unavailable("moto[server] is not installed")
     import logging
+
+    serialize_moto_dynamodb()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)

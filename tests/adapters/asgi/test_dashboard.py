@@ -223,7 +223,8 @@ async def test_a_live_page_refreshes_itself_and_its_fragment_is_only_main(
     nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"])
     assert nonce and f'<script nonce="{nonce.group(1)}">' in page.text
     fragment = await http.get(f"/d/runs/{run.id}", headers={FRAGMENT_HEADER: "live"})
-    assert fragment.text.lstrip().startswith('<main id="live" data-live="yes">')
+    assert fragment.text.lstrip().startswith('<main id="live" data-live="yes"')
+    assert f'data-events="/d/runs/{run.id}/events"' in fragment.text
     assert "<html" not in fragment.text
     await client.cancel_run(run.id)
     done = await http.get(f"/d/runs/{run.id}")
@@ -271,3 +272,25 @@ async def test_rerun_starts_a_new_run_with_the_same_payload(
     new_id = answer.headers["location"].rsplit("/", 1)[-1]
     assert new_id != run.id
     assert (await client.get_run(new_id)).payload == {"n": 1}
+
+
+async def test_the_jobs_pages_show_when_a_scheduled_job_fires_next(
+    dash: tuple[Client, httpx.AsyncClient],
+) -> None:
+    from triggerfish.core import cron_trigger
+    from triggerfish.core.schedule import next_fire_times
+
+    client, http = dash
+    trigger = cron_trigger("0 0 1 JAN *", timezone="Pacific/Auckland")
+
+    @client.define_job("new-year", trigger=trigger)
+    async def new_year(payload: Any, io: IO, ctx: Context) -> None:
+        return None
+
+    expected = next_fire_times(trigger, datetime.now(UTC), 1)[0]
+    assert expected.month == 12 and expected.day == 31 and expected.hour == 11
+    for path in ["/d/", "/d/jobs/new-year"]:
+        page = await http.get(path)
+        assert "cron 0 0 1 JAN * (Pacific/Auckland)" in page.text
+        assert f'<time class="next-fire" datetime="{expected.isoformat()}">' in page.text, path
+    assert 'class="next-fire"' not in (await http.get("/d/jobs/echo")).text

@@ -284,3 +284,40 @@ def test_without_javascript_forms_work_and_a_live_run_page_refreshes_itself(
     )
     expect(page.locator("table.logs")).to_contain_text("all finished")
     context.close()
+
+
+def test_a_run_page_follows_its_event_stream_and_falls_back_to_polling(
+    site: Site, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{site.base}/login")
+    page.fill("input[name=api_key]", API_KEY)
+    page.click("button[type=submit]")
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/events") else None)
+
+    run_id = site.invoke("pausing", {"n": 2})
+    site.wait_for_status(run_id, "WAITING")
+    page.goto(f"{site.base}/runs/{run_id}")
+    main = page.locator("main#live")
+    expect(main).not_to_contain_text("Finish up")
+    page.evaluate("window.notReloaded = true")
+    expect(main).to_contain_text("Finish up", timeout=PAUSE_SECONDS * 1000 + 8000)
+    expect(main.locator(".run-head .badge")).to_have_text(re.compile("Completed"))
+    assert page.evaluate("window.notReloaded") is True, "the task appeared by a reload"
+    assert streams == [f"{site.base}/runs/{run_id}/events"]
+
+    page.route("**/events", lambda route: route.abort())  # EventSource fails: poll instead
+    other = site.invoke("pausing", {"n": 3})
+    site.wait_for_status(other, "WAITING")
+    page.goto(f"{site.base}/runs/{other}")
+    expect(page.locator("main#live")).not_to_contain_text("Finish up")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("main#live")).to_contain_text(
+        "Finish up", timeout=PAUSE_SECONDS * 1000 + 8000
+    )
+    assert page.evaluate("window.notReloaded") is True
+    context.close()

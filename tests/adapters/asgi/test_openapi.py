@@ -29,6 +29,7 @@ OPERATIONS = [
     ("/api/events", "POST"),
     ("/api/jobs", "GET"),
     ("/api/jobs/{job_id}/invoke", "POST"),
+    ("/api/schedules", "GET"),
     ("/api/runs", "GET"),
     ("/api/runs/{run_id}", "GET"),
     ("/api/runs/{run_id}/cancel", "POST"),

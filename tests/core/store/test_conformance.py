@@ -13,8 +13,9 @@ NOW = 1_800_000_000.0
 
 
 def new_run(run_id: str = "run_1", **fields: Any) -> RunRecord:
-    fields.setdefault("due_at", NOW)
-    return RunRecord(id=run_id, job_id="job", status=RunStatus.PENDING, created_at=NOW, **fields)
+    fields = {"due_at": NOW, "job_id": "job", "status": RunStatus.PENDING, "created_at": NOW,
+              **fields}  # fmt: skip
+    return RunRecord(id=run_id, **fields)
 
 
 def task(key: str, status: TaskStatus, attempts: int = 1, **fields: Any) -> TaskRecord:
@@ -139,3 +140,75 @@ def test_schedule_slots_are_claimed_once(store: Any) -> None:
 def test_a_malformed_cursor_is_a_clear_error(store: Any) -> None:
     with pytest.raises(ValueError, match="cursor"):
         store.list_runs(job_id=None, status=None, limit=5, cursor="not-a-cursor")
+
+
+def listed(store: Any, *, limit: int, job_id: str | None = None,
+           status: RunStatus | None = None) -> list[list[str]]:  # fmt: skip
+    """Every page of a listing, as run ids."""
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        runs, cursor = store.list_runs(job_id=job_id, status=status, limit=limit, cursor=cursor)
+        pages.append([run.id for run in runs])
+        if cursor is None:
+            return pages
+
+
+def test_listings_page_newest_first_across_shards_without_repeats_or_gaps(store: Any) -> None:
+    created = {}
+    for n in range(53):  # ties in creation time are ordered by id
+        run = new_run(f"run_{n:03d}", created_at=NOW + n // 3, job_id=f"job{n % 2}",
+                      status=RunStatus.COMPLETED if n % 5 == 0 else RunStatus.PENDING)
+        store.create_run(run)
+        created[run.id] = run
+    newest_first = sorted(created, key=lambda i: (created[i].created_at, i), reverse=True)
+
+    pages = listed(store, limit=10)
+    assert [len(p) for p in pages] == [10, 10, 10, 10, 10, 3]
+    assert [i for page in pages for i in page] == newest_first
+    assert [i for p in listed(store, limit=7, job_id="job1") for i in p] == [
+        i for i in newest_first if created[i].job_id == "job1"
+    ]
+    done = [i for p in listed(store, limit=4, status=RunStatus.COMPLETED) for i in p]
+    assert done == [i for i in newest_first if created[i].status is RunStatus.COMPLETED]
+    assert listed(store, limit=100) == [newest_first]
+
+
+def test_runs_created_while_paging_never_repeat_or_hide_older_ones(store: Any) -> None:
+    for n in range(30):
+        store.create_run(new_run(f"run_{n:03d}", created_at=NOW + n))
+    seen: list[str] = []
+    runs, cursor = store.list_runs(job_id=None, status=None, limit=8, cursor=None)
+    seen += [r.id for r in runs]
+    while cursor is not None:
+        store.create_run(new_run(f"late_{len(seen)}", created_at=NOW + 1000 + len(seen)))
+        runs, cursor = store.list_runs(job_id=None, status=None, limit=8, cursor=cursor)
+        seen += [r.id for r in runs]
+    assert seen == [f"run_{n:03d}" for n in reversed(range(30))]
+
+
+@pytest.mark.parametrize("crafted", [
+    "x" * 5000,
+    "W" * 40,
+    "WzFd",  # [1]
+    "eyJiZWZvcmUiOiAxfQ",  # {"before": 1}
+    "eyJiZWZvcmUiOiJ4In0",  # {"before": "x"}
+    "W" + "1s" * 300,
+])  # fmt: skip
+def test_a_crafted_cursor_is_a_clear_error(store: Any, crafted: str) -> None:
+    import base64
+
+    deep = base64.urlsafe_b64encode(b"[" * 5000).decode()
+    for cursor in (crafted, deep):
+        with pytest.raises(ValueError, match="cursor is not one this store issued"):
+            store.list_runs(job_id=None, status=None, limit=5, cursor=cursor)
+
+
+def test_due_runs_come_soonest_first_from_every_shard(store: Any) -> None:
+    for n in range(40):
+        store.create_run(new_run(f"run_{n:03d}", due_at=NOW + (n * 7) % 40))
+    due = store.list_due_runs(now=NOW + 100, limit=15)
+    assert len(due) == 15
+    dues = [store.get_run(i).due_at for i in due]
+    assert dues == sorted(dues) and dues[-1] == NOW + 14
+    assert len(store.list_due_runs(now=NOW + 100, limit=100)) == 40

@@ -1,46 +1,29 @@
 """`IO`: what a run function calls (`io.run_task`, `io.wait`, `io.logger`, ...).
 
-It is a thin facade: every call is carried out by the invocation in `engine.py`,
-which knows what is recorded and how close the deadline is.
+A thin facade: each io primitive is a module of this package that plugs into the
+invocation (core/engine.py, `Invocation`'s plug-in surface). Adding a primitive is one
+module here and one method on `IO` that calls it inside ``invocation.io_call()``.
+
+    tasks.py    io.run_task           waits.py   io.wait
+    fetch.py    io.background_fetch   events.py  io.send_event
+    logs.py     io.logger             records.py shared record shapes (values, wakeable waits)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .retry import RetryPolicy
+from ..fetch import FetchMessage
+from ..retry import RetryPolicy
+from . import events, fetch, tasks, waits
+from .logs import RunLogger
+from .tasks import TaskFunction
 
 if TYPE_CHECKING:
-    from .engine import Invocation
+    from ..engine import Invocation
 
-TaskFunction = Callable[[], Any]
-
-
-class RunLogger:
-    """`io.logger`: log lines stored with the run, never written twice by replays."""
-
-    def __init__(self, invocation: Invocation) -> None:
-        self._invocation = invocation
-
-    def debug(self, message: str, **fields: Any) -> None:
-        """A DEBUG line with optional JSON fields."""
-        self._invocation.write_log("DEBUG", message, fields)
-
-    def info(self, message: str, **fields: Any) -> None:
-        """An INFO line with optional JSON fields."""
-        self._invocation.write_log("INFO", message, fields)
-
-    def warn(self, message: str, **fields: Any) -> None:
-        """A WARN line with optional JSON fields."""
-        self._invocation.write_log("WARN", message, fields)
-
-    warning = warn
-
-    def error(self, message: str, **fields: Any) -> None:
-        """An ERROR line with optional JSON fields."""
-        self._invocation.write_log("ERROR", message, fields)
+__all__ = ["IO", "RunLogger", "TaskFunction"]
 
 
 class IO:
@@ -75,9 +58,10 @@ class IO:
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
         """
         async with self._invocation.io_call():
-            return await self._invocation.run_task(
-                key, fn, name=name, retry=retry, icon=icon, properties=properties
-            )
+            return await tasks.run_task(
+                self._invocation, key, fn, name=name, retry=retry, icon=icon,
+                properties=properties,
+            )  # fmt: skip
 
     async def wait(
         self, key: str, seconds: float | None = None, *, until: datetime | None = None
@@ -87,21 +71,14 @@ class IO:
         The invocation ends and the run resumes in a later one; no compute is spent waiting.
         """
         async with self._invocation.io_call():
-            await self._invocation.wait(key, seconds, until=until)
+            await waits.wait(self._invocation, key, seconds, until=until)
 
     async def send_event(
         self, key: str, name: str, payload: Any = None, *, id: str | None = None
     ) -> dict[str, Any]:
         """Sends an event once (as a task), so a replay does not send it again."""
-        client = self._invocation.client
-        event_id = id or f"{self._invocation.run.id}:{key}"
-
-        async def send() -> dict[str, Any]:
-            event = await client.send_event(name, payload, id=event_id)
-            return event.model_dump(mode="json")
-
-        result: dict[str, Any] = await self.run_task(key, send, name=f"send {name}", icon="event")
-        return result
+        async with self._invocation.io_call():
+            return await events.send_event(self._invocation, key, name, payload, id=id)
 
     async def background_fetch(
         self,
@@ -118,13 +95,11 @@ class IO:
         Returns ``{"status", "headers", "body"}``; 5xx and 429 answers fail the attempt, so
         `retry` retries them. The run waits (no compute) while the request is in flight.
         """
-        from .fetch import FetchMessage
-
         text = body.decode() if isinstance(body, bytes) else body
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
             headers=headers or {}, body=text, retry=retry,
         )  # fmt: skip
         async with self._invocation.io_call():
-            result: dict[str, Any] = await self._invocation.background_fetch(key, message)
+            result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)
         return result

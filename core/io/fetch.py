@@ -1,0 +1,90 @@
+"""`io.background_fetch`, the run's side (the worker's side is core/fetch.py).
+
+    recorded final              -> its response, or the same TaskFailed (no write)
+    retry not yet due           -> suspend until it is
+    otherwise                   -> record the task WAITING (in flight), hand the dispatcher
+                                   a FetchMessage, suspend until the worker wakes the run
+    no worker (send_fetch)      -> the request runs inline, as an io.run_task
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TaskFailed
+from ..fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch, wake
+from ..models import Outcome
+from ..serialize import load_json
+from ..types import TaskStatus
+from .tasks import next_attempt, run_task
+
+if TYPE_CHECKING:
+    from ..engine import Invocation
+
+
+async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> Any:
+    """A fetch done by the dispatcher's worker; inline when there is none."""
+    send = getattr(inv.runtime.dispatcher, "send_fetch", None)
+    if send is None:
+        async def request() -> dict[str, Any]:
+            return await fetch(message.url, method=message.method,
+                               headers=message.headers, body=message.body)  # fmt: skip
+
+        return await run_task(inv, key, request, name=f"{message.method} {message.url}",
+                              retry=message.retry, icon="fetch", properties=None)  # fmt: skip
+    claim = inv.claim(key)
+    recorded = claim.recorded
+    if recorded is not None and recorded.status.is_final:
+        return inv.replay(key, recorded)
+    now = inv.clock.time()
+    if recorded is not None and recorded.resume_at is not None and recorded.resume_at > now:
+        raise inv.suspend(recorded.resume_at, "wait")
+    await inv.check_budget()
+    await inv.record_parent_running()
+    # A request still in flight at its recheck was lost: send the same attempt again.
+    is_resend = recorded is not None and recorded.in_flight
+    attempt = recorded.attempts if is_resend and recorded else next_attempt(recorded)
+    waiting = claim.task(
+        status=TaskStatus.WAITING, kind="fetch", attempts=attempt,
+        name=f"{message.method} {message.url}", icon="fetch",
+        started_at=recorded.started_at if recorded else now,
+        error=recorded.error if recorded else None, resume_at=now + FETCH_RECHECK_SECONDS,
+        in_flight=True,
+    )  # fmt: skip
+    final = await inv.record(waiting)
+    if final.status is TaskStatus.COMPLETED:  # the worker answered meanwhile
+        return load_json(final.output_json)
+    if final.status.is_final:
+        raise TaskFailed(key, final.error or {})
+    _sent_fetches(inv).append(claim.task_id)
+    await send(message.model_copy(update={"run_id": inv.run.id, "task_id": claim.task_id,
+                                          "key": key, "attempt": attempt}))  # fmt: skip
+    raise inv.suspend(waiting.resume_at, "wait")
+
+
+def _sent_fetches(inv: Invocation) -> list[str]:
+    """The fetches this invocation sent; the first one registers the recheck at its end."""
+    sent: list[str] | None = inv.scratch.get(__name__)
+    if sent is None:
+        sent = inv.scratch[__name__] = []
+
+        async def recheck(outcome: Outcome) -> Outcome:
+            return await _recheck_fetches(inv, sent, outcome)
+
+        inv.after_wait(recheck)
+    return sent
+
+
+async def _recheck_fetches(inv: Invocation, sent: list[str], outcome: Outcome) -> Outcome:
+    """A fetch recorded while this invocation was ending must not wait for the recheck.
+
+    The worker's own wake-up may have found the run still leased; now that the lease is
+    released, look once more and bring the next invocation forward if a result is in.
+    """
+    for task_id in sent:
+        current = await inv.call(inv.store.get_task, inv.run.id, task_id)
+        if current is not None and (current.status.is_final or not current.in_flight):
+            at = inv.clock.time() if current.status.is_final else current.resume_at
+            await wake(inv.runtime, inv.run.id, at or inv.clock.time())
+            return Outcome(status=outcome.status, resume_at=at)
+    return outcome

@@ -1,0 +1,75 @@
+"""`Runtime`: what an invocation needs from its client, and nothing more.
+
+`Client` builds one and owns it; the engine, the gates, the io primitives and the fetch
+worker take a `Runtime`, never the `Client`, so no module below client.py imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .store.calls import call_store
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .dispatch.base import Dispatcher
+    from .jobs import Job
+    from .lease import LeaseKeeper
+    from .store.base import Store
+
+T = TypeVar("T")
+
+DEFAULT_YIELD_MARGIN_SECONDS = 10.0
+"""Stop starting new work this long before the deadline (Lambda's default budget)."""
+SHORT_BUDGET_MARGIN_FRACTION = 0.2
+"""For short budgets the default margin shrinks to this share of the invocation's budget."""
+
+
+@dataclass(eq=False)
+class Runtime:
+    """The store, clock and dispatcher of a client, its jobs and the settings runs read."""
+
+    store: Store
+    clock: Clock
+    dispatcher: Dispatcher | None = None
+    jobs: dict[str, Job] = field(default_factory=dict)
+    environment: str = "dev"
+    organization: str | None = None
+    auth_resolvers: dict[str, Any] = field(default_factory=dict)
+    yield_margin: float | None = None
+    """Seconds before the deadline to stop starting work; None: see `yield_margin_for`."""
+    active_invocations: dict[str, LeaseKeeper] = field(default_factory=dict)
+    """Runs this process is executing now (one invocation per run per process)."""
+
+    def yield_margin_for(self, budget_seconds: float | None) -> float:
+        """The yield margin for an invocation with this budget (None: no deadline)."""
+        if self.yield_margin is not None:
+            return self.yield_margin
+        if budget_seconds is None:
+            return 0.0
+        return min(
+            DEFAULT_YIELD_MARGIN_SECONDS, max(0.0, budget_seconds) * SHORT_BUDGET_MARGIN_FRACTION
+        )
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A store primitive called from async code (see `call_store`)."""
+        return await call_store(self.store, fn, *args, **kwargs)
+
+    async def dispatch(self, run_id: str, at: float) -> None:
+        """Asks the dispatcher, if any, to execute the run at `at`."""
+        if self.dispatcher is not None:
+            await self.dispatcher.dispatch(run_id, at)
+
+
+class HasRuntime(Protocol):
+    """Anything that owns a runtime (the `Client`)."""
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+
+def runtime_of(owner: Runtime | HasRuntime) -> Runtime:
+    """The runtime itself, or the one its owner (a `Client`) holds."""
+    return owner if isinstance(owner, Runtime) else owner.runtime
