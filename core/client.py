@@ -196,14 +196,14 @@ class Client:
         store: Store
         table = env.get(ENV_TABLE) or env.get(ENV_TABLE_NAME)
         if table:
-            from .store.dynamodb import DynamoDBStore
+            from .store.dynamodb import DEFAULT_SHARDS, DynamoDBStore
 
             store = DynamoDBStore(
                 table,
                 endpoint_url=endpoint_url,
                 region=region,
                 bucket=env.get(ENV_BUCKET) or None,
-                **_shards_from(env.get(ENV_SHARDS)),
+                shards=_shards_from(env.get(ENV_SHARDS), DEFAULT_SHARDS),
             )
         else:
             from .store.sqlite import SQLiteStore
@@ -466,11 +466,11 @@ class Client:
         return await call_store(self.store, fn, *args, **kwargs)
 
 
-def _shards_from(raw: str | None) -> dict[str, int]:
+def _shards_from(raw: str | None, default: int) -> int:
     """`shards=` for DynamoDBStore from TRIGGERFISH_SHARDS; absent means the store's default."""
     if not raw:
-        return {}
+        return default
     try:
-        return {"shards": int(raw)}
+        return int(raw)
     except ValueError:
         raise ConfigError(f"{ENV_SHARDS} must be a whole number of shards, got {raw!r}") from None
