@@ -11,12 +11,14 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
-from . import events, fetch, tasks, waits
+from . import events, fetch, tasks, values, waits
+from . import parallel as parallel_io
 from .logs import RunLogger
 from .tasks import TaskFunction
 
@@ -103,3 +105,33 @@ class IO:
         async with self._invocation.io_call():
             result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)
         return result
+
+    async def random(
+        self, key: str, *, min: float = 0.0, max: float = 1.0, round: bool = False
+    ) -> float | int:
+        """A random number in [min, max) (an int in [min, max] with `round`), recorded once."""
+        async with self._invocation.io_call():
+            return await values.random(self._invocation, key, min=min, max=max, round=round)
+
+    async def now(self, key: str) -> datetime:
+        """The time of the first call at `key` (an aware UTC datetime), the same on replay."""
+        async with self._invocation.io_call():
+            return await values.now(self._invocation, key)
+
+    async def parallel(
+        self,
+        key: str,
+        items: Iterable[Any],
+        fn: Callable[[Any], Any],
+        *,
+        max_concurrency: int | None = None,
+    ) -> list[Any]:
+        """`fn(item)` for each item as subtasks "0", "1", ... of task `key`; outputs in item order.
+
+        At most `max_concurrency` items run at once; a failing item makes the parent raise
+        `TaskFailed` naming its key once the others in flight have settled.
+        """
+        async with self._invocation.io_call():
+            return await parallel_io.parallel(
+                self._invocation, key, items, fn, max_concurrency=max_concurrency
+            )
