@@ -53,6 +53,7 @@ class Task(BaseModel):
     parent: str | None = None
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
+    child_run_id: str | None = None
     children: list[Task] = Field(default_factory=list)
 
     @property
@@ -94,6 +95,7 @@ class Run(BaseModel):
     environment: str | None = None
     tasks: list[Task] = Field(default_factory=list)
     logs: list[LogLine] = Field(default_factory=list)
+    parent_run_id: str | None = None
 
     @property
     def is_final(self) -> bool:

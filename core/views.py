@@ -27,6 +27,7 @@ def build_task(record: TaskRecord) -> Task:
         parent=record.parent_id,
         icon=record.icon,
         properties=record.properties,
+        child_run_id=record.child_run_id,
     )
 
 
@@ -64,6 +65,7 @@ def build_run(record: RunRecord, history: History | None) -> Run:
         resume_at=to_datetime(record.resume_at),
         invocation_count=record.invocation_count,
         environment=record.environment,
+        parent_run_id=record.parent_run_id,
     )
     if history is not None:
         records = list(history.tasks.values())

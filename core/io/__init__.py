@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
-from . import events, fetch, tasks, values, waits
+from . import children, events, fetch, tasks, values, waits
 from . import parallel as parallel_io
 from .logs import RunLogger
 from .tasks import TaskFunction
@@ -135,3 +135,12 @@ class IO:
             return await parallel_io.parallel(
                 self._invocation, key, items, fn, max_concurrency=max_concurrency
             )
+
+    async def invoke_and_wait(self, key: str, job_id: str, payload: Any = None) -> Any:
+        """Starts a run of `job_id` once and waits (holding no invocation) for its end.
+
+        Returns the child's output; a child that fails, is canceled or times out raises
+        `TaskFailed` whose error names the child run id and its status.
+        """
+        async with self._invocation.io_call():
+            return await children.invoke_and_wait(self._invocation, key, job_id, payload)
