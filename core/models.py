@@ -74,6 +74,26 @@ class LogLine(BaseModel):
     task_key: str | None = None
 
 
+class StatusValue(BaseModel):
+    """One value a status had, and when it was set."""
+
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    time: datetime | None = None
+
+
+class Status(BaseModel):
+    """A status made by `io.create_status`: its current value and the earlier ones."""
+
+    key: str
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+    history: list[StatusValue] = Field(default_factory=list)
+
+
 class Run(BaseModel):
     """A run of a job: its status, payload, output or error, tasks (as a tree) and logs."""
 
@@ -96,6 +116,7 @@ class Run(BaseModel):
     tasks: list[Task] = Field(default_factory=list)
     logs: list[LogLine] = Field(default_factory=list)
     parent_run_id: str | None = None
+    statuses: list[Status] = Field(default_factory=list)
 
     @property
     def is_final(self) -> bool:

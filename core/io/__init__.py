@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
-from . import children, events, fetch, tasks, values, waits
+from . import children, events, fetch, statuses, tasks, values, waits
 from . import parallel as parallel_io
 from .logs import RunLogger
+from .statuses import RunStatusHandle
 from .tasks import TaskFunction
 
 if TYPE_CHECKING:
     from ..engine import Invocation
 
-__all__ = ["IO", "RunLogger", "TaskFunction"]
+__all__ = ["IO", "RunLogger", "RunStatusHandle", "TaskFunction"]
 
 
 class IO:
@@ -144,3 +145,20 @@ class IO:
         """
         async with self._invocation.io_call():
             return await children.invoke_and_wait(self._invocation, key, job_id, payload)
+
+    async def create_status(
+        self,
+        key: str,
+        *,
+        label: str,
+        state: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> RunStatusHandle:
+        """A status shown on the run (`Run.statuses`); `await status.update(key, ...)` changes it.
+
+        `state` is one of "loading", "success", "failure" (or None); `data` a JSON object.
+        """
+        async with self._invocation.io_call():
+            return await statuses.create_status(
+                self._invocation, key, label=label, state=state, data=data
+            )
