@@ -149,3 +149,21 @@ async def test_an_unknown_job_fails_the_parent_naming_it(store: Any) -> None:
     failed = await client.get_run(run.id)
     assert failed.status is RunStatus.FAILED and "nope" in failed.error["message"]
     assert failed.tasks == []
+
+
+async def test_the_coordination_example_runs_to_the_end(tmp_path: Any) -> None:
+    from examples.coordination import define_coordination_jobs
+    from triggerfish.core import SQLiteStore
+
+    client = make_client(SQLiteStore(tmp_path / "ex.db"))
+    define_coordination_jobs(client)
+    run = await client.invoke("crawl-site", {"urls": ["a", "b", "c"]})
+    assert (await client.execute(run.id)).status is RunStatus.WAITING
+    (child,) = await client.list_runs(job_id="make-thumbnails")
+    await drive(client, child.id)
+    await drive(client, run.id)
+    finished = await client.get_run(run.id)
+    assert finished.status is RunStatus.COMPLETED
+    assert finished.output["images"] == ["a.png", "b.png", "c.png"]
+    assert finished.output["sample"] in ["a", "b", "c"]
+    assert finished.statuses[0].label == "Crawled"
