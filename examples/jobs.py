@@ -99,6 +99,6 @@ async def nightly_cleanup(payload: dict[str, Any], io: IO, ctx: Context) -> int:
     return int(removed)
 
 
-from examples.coordination import define_coordination_jobs  # noqa: E402
+from examples.coordination import define_coordination_jobs
 
 define_coordination_jobs(client)

@@ -152,8 +152,9 @@ async def test_an_unknown_job_fails_the_parent_naming_it(store: Any) -> None:
 
 
 async def test_the_coordination_example_runs_to_the_end(tmp_path: Any) -> None:
-    from examples.coordination import define_coordination_jobs
     from triggerfish.core import SQLiteStore
+
+    from examples.coordination import define_coordination_jobs
 
     client = make_client(SQLiteStore(tmp_path / "ex.db"))
     define_coordination_jobs(client)
