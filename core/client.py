@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import engine, events
+from . import ends, engine, events
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
-from .jobs import Job, RunFunction
+from .jobs import EndHook, Job, RunFunction
 from .models import Event, Outcome, Run, RunList
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
@@ -239,6 +239,8 @@ class Client:
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
         run: RunFunction | None = None,
+        on_success: EndHook | None = None,
+        on_failure: EndHook | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
@@ -252,6 +254,10 @@ class Client:
             raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
         if concurrency_limit is not None and concurrency_limit < 1:
             raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
+        for hook_name, hook in (("on_success", on_success), ("on_failure", on_failure)):
+            if hook is not None and not callable(hook):
+                raise ConfigError(f"define_job {hook_name} must be callable, got "
+                                  f"{type(hook).__name__}")  # fmt: skip
         if isinstance(max_duration, timedelta):
             max_duration = max_duration.total_seconds()
         if max_duration is not None and max_duration <= 0:
@@ -268,6 +274,8 @@ class Client:
                 max_duration=max_duration,
                 integrations=dict(integrations or {}),
                 enabled=enabled,
+                on_success=on_success,
+                on_failure=on_failure,
             )
             self.jobs[id] = job
             return job
@@ -367,6 +375,8 @@ class Client:
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
+        if record is not None and record.parent_run_id is not None:
+            await ends.notify_parent(self.runtime, record)
         if record is None:
             record = await self._store(self.store.get_run, run_id)
             if record is None:

@@ -12,6 +12,7 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     claim_concurrency_slot   slot free, ours already, or still held by the holder we saw
     release_concurrency_slot slot held by us
     wake_run        run WAITING, not leased, due later than the new time
+    move_hooks_due  run final, its hooks_due_at still the value the caller read
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class RunRecord:
     lost_leases: int = 0
     progress_mark: int = 0
     slot: int | None = None
+    parent_run_id: str | None = None
+    """The run that started this one with io.invoke_and_wait, and its wait task's id."""
+    parent_task_id: str | None = None
+    hooks_due_at: float | None = None
+    """Set while an on_success/on_failure hook of a finished run is still to be called."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -86,6 +92,8 @@ class TaskRecord:
     properties: list[dict[str, Any]] | None = None
     in_flight: bool = False
     """A background fetch handed to a worker and not yet answered (not a failed attempt)."""
+    child_run_id: str | None = None
+    """The run an io.invoke_and_wait task started and waits for."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,12 @@ class Store(Protocol):
         """
         ...
     def close(self) -> None: ...
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        """A finished run's pending hooks: `hooks_due_at` (and `due_at`) from `expected` to `to`.
+
+        None clears both (the hooks were called). False when another caller moved it first.
+        """
+        ...
 
 
 R = TypeVar("R", RunRecord, TaskRecord)

@@ -365,3 +365,11 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or not run.status.is_final or run.hooks_due_at != expected:
+                return False
+            self._write_run(db, run.with_changes({"hooks_due_at": to, "due_at": to}))
+            return True
