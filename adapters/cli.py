@@ -345,12 +345,22 @@ def render_run(run: dict[str, Any]) -> str:
         f"invocations {run.get('invocation_count', 0)}",
         f"payload    {_compact(run.get('payload'))}",
     ]
+    if run.get("parent_run_id"):
+        lines.append(f"parent     {run['parent_run_id']}")
     if run.get("resume_at"):
         lines.append(f"resumes    {_clock(run['resume_at'])}")
     if run.get("output") is not None:
         lines.append(f"output     {_compact(run['output'])}")
     if run.get("error"):
         lines.append(f"error      {_error(run['error'])}")
+    if run.get("statuses"):
+        lines.append("statuses")
+        for status in run["statuses"]:
+            state = f"[{status['state']}] " if status.get("state") else ""
+            data = f"  {_compact(status['data'])}" if status.get("data") else ""
+            earlier = len(status.get("history") or [])
+            lines.append(f"  {status['key']}  {state}{status['label']}{data}"
+                         f"{f'  ({earlier} earlier)' if earlier else ''}")
     lines.append("tasks")
     tasks = run.get("tasks") or []
     lines.extend(_tree(tasks, prefix="  ") if tasks else ["  (none)"])
@@ -373,6 +383,8 @@ def _tree(tasks: list[dict[str, Any]], *, prefix: str) -> list[str]:
             detail.append(f"{task['attempts']} attempts")
         if task.get("error"):
             detail.append(_error(task["error"]))
+        if task.get("child_run_id"):
+            detail.append(f"child run {task['child_run_id']}")
         lines.append(f"{prefix}{'└─' if last else '├─'} {label}  {'  '.join(detail)}")
         lines.extend(_tree(task.get("children") or [], prefix=prefix + ("   " if last else "│  ")))
     return lines

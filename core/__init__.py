@@ -28,7 +28,7 @@ from .errors import (
 )
 from .io import IO
 from .jobs import Job
-from .models import Event, LogLine, Outcome, Run, RunList, Task
+from .models import Event, LogLine, Outcome, Run, RunList, Status, StatusValue, Task
 from .retry import RetryPolicy
 from .store.base import Store
 from .store.sqlite import SQLiteStore
@@ -86,6 +86,8 @@ __all__ = [
     "SQLiteStore",
     "SQSDispatcher",
     "SkippingClock",
+    "Status",
+    "StatusValue",
     "Store",
     "StoreError",
     "Suspend",

@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import engine, events
+from . import ends, engine, events
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
-from .jobs import Job, RunFunction, is_sync_function
+from .jobs import EndHook, Job, RunFunction, is_sync_function
 from .models import Event, Outcome, Run, RunList, utc
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
@@ -200,14 +200,14 @@ class Client:
         store: Store
         table = env.get(ENV_TABLE) or env.get(ENV_TABLE_NAME)
         if table:
-            from .store.dynamodb import DynamoDBStore
+            from .store.dynamodb import DEFAULT_SHARDS, DynamoDBStore
 
             store = DynamoDBStore(
                 table,
                 endpoint_url=endpoint_url,
                 region=region,
                 bucket=env.get(ENV_BUCKET) or None,
-                **_shards_from(env.get(ENV_SHARDS)),
+                shards=_shards_from(env.get(ENV_SHARDS), DEFAULT_SHARDS),
             )
         else:
             from .store.sqlite import SQLiteStore
@@ -243,6 +243,8 @@ class Client:
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
         run: RunFunction | None = None,
+        on_success: EndHook | None = None,
+        on_failure: EndHook | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
@@ -256,6 +258,10 @@ class Client:
             raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
         if concurrency_limit is not None and concurrency_limit < 1:
             raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
+        for hook_name, hook in (("on_success", on_success), ("on_failure", on_failure)):
+            if hook is not None and not callable(hook):
+                raise ConfigError(f"define_job {hook_name} must be callable, got "
+                                  f"{type(hook).__name__}")  # fmt: skip
         if max_duration is not None:
             try:
                 max_duration = checked_seconds(
@@ -280,6 +286,8 @@ class Client:
                 max_duration=max_duration,
                 integrations=dict(integrations or {}),
                 enabled=enabled,
+                on_success=on_success,
+                on_failure=on_failure,
             )
             self.jobs[id] = job
             return job
@@ -379,6 +387,8 @@ class Client:
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
+        if record is not None and record.parent_run_id is not None:
+            await ends.notify_parent(self.runtime, record)
         if record is None:
             record = await self._store(self.store.get_run, run_id)
             if record is None:
@@ -478,11 +488,11 @@ class Client:
         return await call_store(self.store, fn, *args, **kwargs)
 
 
-def _shards_from(raw: str | None) -> dict[str, int]:
+def _shards_from(raw: str | None, default: int) -> int:
     """`shards=` for DynamoDBStore from TRIGGERFISH_SHARDS; absent means the store's default."""
     if not raw:
-        return {}
+        return default
     try:
-        return {"shards": int(raw)}
+        return int(raw)
     except ValueError:
         raise ConfigError(f"{ENV_SHARDS} must be a whole number of shards, got {raw!r}") from None

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
+from . import ends
 from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
 from .gates import (
     MAX_LOST_LEASES,
@@ -142,6 +143,8 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
     run = await runtime.call(store.get_run, run_id)
     if run is None:
         raise RunNotFound(run_id)
+    if run.status.is_final and run.hooks_due_at is not None:
+        await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
     if run.status.is_final or run_id in runtime.active_invocations:
         return Outcome(status=run.status)
     if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
@@ -386,13 +389,15 @@ class Invocation:
             "lease_expires_at": None,
             "lost_leases": 0,
             "progress_mark": self._completed,
+            **ends.end_changes(self.runtime, self.run, status, now),
         }
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
             status, resume_at = RunStatus.FAILED, None
             changes.update(status=status, output_json=None, error=describe_error(exc),
-                           resume_at=None, due_at=None, completed_at=now)  # fmt: skip
+                           resume_at=None, due_at=None, completed_at=now, hooks_due_at=None,
+                           **ends.end_changes(self.runtime, self.run, status, now))  # fmt: skip
             is_written = await self._update_run(changes)
         if not is_written:
             current = await self.call(self.store.get_run, self.run.id)
@@ -408,6 +413,8 @@ class Invocation:
             )
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
+        if status.is_final:
+            await ends.run_ended(self.runtime, self.run.with_changes(changes))
         return Outcome(status=status, resume_at=resume_at)
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:

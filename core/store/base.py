@@ -12,15 +12,16 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     claim_concurrency_slot   slot free, ours already, or still held by the holder we saw
     release_concurrency_slot slot held by us
     wake_run        run WAITING, not leased, due later than the new time
+    move_hooks_due  run final, its hooks_due_at still the value the caller read
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..types import RunStatus, TaskStatus
 
@@ -59,6 +60,11 @@ class RunRecord:
     lost_leases: int = 0
     progress_mark: int = 0
     slot: int | None = None
+    parent_run_id: str | None = None
+    """The run that started this one with io.invoke_and_wait, and its wait task's id."""
+    parent_task_id: str | None = None
+    hooks_due_at: float | None = None
+    """Set while an on_success/on_failure hook of a finished run is still to be called."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -86,6 +92,8 @@ class TaskRecord:
     properties: list[dict[str, Any]] | None = None
     in_flight: bool = False
     """A background fetch handed to a worker and not yet answered (not a failed attempt)."""
+    child_run_id: str | None = None
+    """The run an io.invoke_and_wait task started and waits for."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,42 @@ class Store(Protocol):
         """
         ...
     def close(self) -> None: ...
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        """A finished run's pending hooks: `hooks_due_at` (and `due_at`) from `expected` to `to`.
+
+        None clears both (the hooks were called). False when another caller moved it first.
+        """
+        ...
+
+
+R = TypeVar("R", RunRecord, TaskRecord)
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls)) for cls in (RunRecord, TaskRecord)
+}
+_STATUS: dict[type, dict[str, Any]] = {
+    RunRecord: {s.value: s for s in RunStatus},
+    TaskRecord: {s.value: s for s in TaskStatus},
+}
+
+
+def record_from_fields(cls: type[R], values: dict[str, Any]) -> R:
+    """A RunRecord or TaskRecord from its stored fields (`values` is taken over, not copied).
+
+    A history load builds one record per task, so a row with exactly the record's fields
+    skips the frozen dataclass's `__init__` (one `object.__setattr__` per field, ~10x the
+    cost); any other shape (older rows, missing defaults) goes through `__init__`.
+    """
+    status = values["status"]
+    known = _STATUS[cls].get(status)
+    values["status"] = known or (RunStatus(status) if cls is RunRecord else TaskStatus(status))
+    if values.keys() == _FIELD_NAMES[cls]:
+        record = object.__new__(cls)
+        slots = record.__dict__  # item by item keeps the compact, key-sharing instance dict
+        for name, value in values.items():
+            slots[name] = value
+        return record
+    return cls(**values)
 
 
 def load_table_definition() -> dict[str, Any]:

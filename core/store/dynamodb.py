@@ -639,6 +639,21 @@ class DynamoDBStore:
             raise StoreError(f"output {ref} is in S3 but this store has no bucket configured")
         return self._blobs.get(ref)
 
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        values: dict[str, Any] = {":expected": {"N": repr(expected)}, **_finalvalues()}
+        condition = "#status IN (:f0, :f1, :f2, :f3, :f4, :f5) AND hooks_due_at = :expected"
+        if to is None:
+            expression = "REMOVE hooks_due_at, due_at, GSI3PK, GSI3SK"
+        else:
+            expression = "SET hooks_due_at = :to, due_at = :to, GSI3PK = :due, GSI3SK = :to"
+            values.update({":to": {"N": repr(to)}, ":due": self._due_key(run_id)})
+        item = self._update(
+            run_id, expression, condition, values, "move_hooks_due",
+            is_ours=lambda found: _same_fields(found, _encoded({"hooks_due_at": to}),
+                                               ["hooks_due_at"]),
+        )  # fmt: skip
+        return item is not None
+
     # -- calls --------------------------------------------------------------------------
 
     def _call(self, operation: str, fn: Any, **kwargs: Any) -> Any:
