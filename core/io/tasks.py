@@ -39,7 +39,7 @@ async def run_task(
     properties: list[dict[str, Any]] | None,
 ) -> Any:
     """Runs `fn` once for this run (see the module docstring)."""
-    claim = inv.claim(key)
+    claim = inv.claim(key, kind="task")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded)
