@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
 from . import events, fetch, tasks, waits
@@ -95,6 +96,11 @@ class IO:
         Returns ``{"status", "headers", "body"}``; 5xx and 429 answers fail the attempt, so
         `retry` retries them. The run waits (no compute) while the request is in flight.
         """
+        if retry is not None and retry.retry_on is not None:
+            raise ConfigError(
+                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
+                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
+            )
         text = body.decode() if isinstance(body, bytes) else body
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),

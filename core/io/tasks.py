@@ -68,6 +68,8 @@ async def run_task(
                         attempt, error["type"], error["message"])  # fmt: skip
             can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
             if retry is not None and can_retry and retry.has_attempts_left(attempt):
+                can_retry = _retries(retry, exc, error)
+            if retry is not None and can_retry and retry.has_attempts_left(attempt):
                 resume_at = inv.clock.time() + retry.delay_seconds(attempt)
                 waiting = replace(task, status=TaskStatus.WAITING, error=error, resume_at=resume_at)
                 await inv.record(waiting)
@@ -93,6 +95,15 @@ async def run_task(
     if final.status is TaskStatus.ERRORED:
         raise TaskFailed(key, final.error or {})
     return load_json(final.output_json)
+
+
+def _retries(retry: RetryPolicy, exc: Exception, error: dict[str, Any]) -> bool:
+    """`retry.retry_on` applied; a predicate that raises retries nothing (noted in `error`)."""
+    try:
+        return retry.should_retry(exc)
+    except Exception as bad:  # noqa: BLE001 - the user's predicate: the task fails, said why
+        error["message"] += f" (not retried: retry_on raised {type(bad).__name__}: {bad})"
+        return False
 
 
 def next_attempt(recorded: TaskRecord | None) -> int:
