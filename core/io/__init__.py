@@ -51,17 +51,20 @@ class IO:
         retry: RetryPolicy | None = None,
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
+        at_most_once: bool = False,
     ) -> Any:
         """Runs `fn` once for this run and returns its output as JSON data.
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        `at_most_once=True` writes a start record first: an attempt cut short by a crash
+        is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         """
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties,
+                properties=properties, at_most_once=at_most_once,
             )  # fmt: skip
 
     async def wait(
