@@ -10,7 +10,8 @@
     ├── StoreError                        the store failed or refused
     │   └── ConditionFailed               a conditional write lost its race
     ├── TaskFailed                        a task's final error, raised identically on replay
-    └── TaskInterrupted                   an at-most-once attempt cut short by a crash
+    ├── TaskInterrupted                   an at-most-once attempt cut short by a crash
+    └── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
 
     BaseException
     ├── Suspend                           stops a run mid-flight; never a user error
@@ -134,3 +135,14 @@ class NonDeterminismError(BaseException):
         self.key = key
         self.recorded_kind = recorded_kind
         self.called_kind = called_kind
+
+
+class RunNotRetryable(TriggerfishError):
+    """`retry_run` on a run that is not FAILED or TIMED_OUT (answered 409 by the API)."""
+
+    def __init__(self, run_id: str, status: str) -> None:
+        super().__init__(
+            f"run {run_id!r} is {status}; only a FAILED or TIMED_OUT run can be retried"
+        )
+        self.run_id = run_id
+        self.status = status

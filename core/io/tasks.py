@@ -60,7 +60,7 @@ async def run_task(
     task = claim.task(
         status=TaskStatus.RUNNING, attempts=attempt, name=name, icon=icon, properties=properties,
         started_at=recorded.started_at if recorded and recorded.started_at else started_at,
-        in_flight=at_most_once,
+        in_flight=at_most_once, attempt_base=recorded.attempt_base if recorded else 0,
     )  # fmt: skip
     if at_most_once:  # the start record: a crash from here on is seen, not run again blindly
         started = await inv.record(task)
@@ -83,10 +83,11 @@ async def run_task(
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,
                         attempt, error["type"], error["message"])  # fmt: skip
             can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
-            if retry is not None and can_retry and retry.has_attempts_left(attempt):
+            tries = attempt - task.attempt_base  # counted from the last retry_run
+            if retry is not None and can_retry and retry.has_attempts_left(tries):
                 can_retry = _retries(retry, exc, error)
-            if retry is not None and can_retry and retry.has_attempts_left(attempt):
-                resume_at = inv.clock.time() + retry.delay_seconds(attempt)
+            if retry is not None and can_retry and retry.has_attempts_left(tries):
+                resume_at = inv.clock.time() + retry.delay_seconds(tries)
                 waiting = replace(task, status=TaskStatus.WAITING, error=error,
                                   resume_at=resume_at, in_flight=False)  # fmt: skip
                 await inv.record(waiting)
@@ -130,8 +131,9 @@ async def _interrupted(
     now = inv.clock.time()
     logger.warning("run %s: at_most_once task %s attempt %d was interrupted", inv.run.id, key,
                    attempt)  # fmt: skip
-    if retry is not None and retry.has_attempts_left(attempt) and _retries(retry, exc, error):
-        resume_at = now + retry.delay_seconds(attempt)
+    tries = attempt - recorded.attempt_base
+    if retry is not None and retry.has_attempts_left(tries) and _retries(retry, exc, error):
+        resume_at = now + retry.delay_seconds(tries)
         waiting = replace(recorded, status=TaskStatus.WAITING, error=error, resume_at=resume_at,
                           in_flight=False)  # fmt: skip
         final = await inv.record(waiting)
