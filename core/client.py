@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import ends, engine, events
+from . import ends, engine, events, retries
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
 from .jobs import EndHook, Job, RunFunction
@@ -382,6 +382,15 @@ class Client:
             if record is None:
                 raise RunNotFound(run_id)
         return build_run(record, await self._store(self.store.load_history, run_id))
+
+    async def retry_run(self, run_id: str) -> Run:
+        """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.
+
+        Any other status raises `RunNotRetryable`. The run is PENDING (QUEUED later if its
+        job's concurrency is full) and handed to the dispatcher; see core/retries.py.
+        """
+        record, history = await retries.retry_run(self.runtime, run_id)
+        return build_run(record, history)
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""

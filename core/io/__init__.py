@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
 from . import children, events, fetch, statuses, tasks, values, waits
@@ -53,17 +54,20 @@ class IO:
         retry: RetryPolicy | None = None,
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
+        at_most_once: bool = False,
     ) -> Any:
         """Runs `fn` once for this run and returns its output as JSON data.
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        `at_most_once=True` writes a start record first: an attempt cut short by a crash
+        is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         """
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties,
+                properties=properties, at_most_once=at_most_once,
             )  # fmt: skip
 
     async def wait(
@@ -98,6 +102,11 @@ class IO:
         Returns ``{"status", "headers", "body"}``; 5xx and 429 answers fail the attempt, so
         `retry` retries them. The run waits (no compute) while the request is in flight.
         """
+        if retry is not None and retry.retry_on is not None:
+            raise ConfigError(
+                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
+                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
+            )
         text = body.decode() if isinstance(body, bytes) else body
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),

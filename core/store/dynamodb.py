@@ -44,6 +44,7 @@ from .base import (
     decode_cursor,
     encode_cursor,
     load_table_definition,
+    retried_run_changes,
     sort_key,
 )
 from .blobs import S3Blobs
@@ -585,6 +586,38 @@ class DynamoDBStore:
             current.lease_expires_at is None or current.lease_expires_at >= now
         )
         return "leased" if is_leased else "unchanged"
+
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        item = item_attributes(task, TASK_FIELDS)
+        item.update(PK={"S": f"RUN#{task.run_id}"}, SK={"S": f"TASK#{task.id}"})
+        values = {":errored": {"S": TaskStatus.ERRORED.value},
+                  ":attempts": {"N": str(failed_attempts)}}  # fmt: skip
+        return self._put(
+            item, "#status = :errored AND attempts = :attempts", "retry_task", values=values,
+            names={"#status": "status"},
+            is_ours=lambda found: _same_fields(found, item, TASK_FIELDS),
+        )  # fmt: skip
+
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        changes = retried_run_changes(now)
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":failed": {"S": RunStatus.FAILED.value},
+                                  ":timed_out": {"S": RunStatus.TIMED_OUT.value},
+                                  ":due": self._due_key(run_id), ":due_at": {"N": repr(now)}}  # fmt: skip
+        sets, removes = ["GSI3PK = :due", "GSI3SK = :due_at"], ["output_ref"]
+        for name, value in changes.items():
+            names[f"#{name}"] = name
+            if value is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :v_{name}")
+                values[f":v_{name}"] = encode(value, name)
+        item = self._update(
+            run_id, "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+            "#status IN (:failed, :timed_out)", values, "retry_run", names=names,
+            is_ours=lambda found: _same_fields(found, _encoded(changes), list(changes)),
+        )  # fmt: skip
+        return None if item is None else self._run(item)
 
     def close(self) -> None:
         if self._pool is not None:
