@@ -17,6 +17,7 @@ from .errors import (
     ConditionFailed,
     ConfigError,
     DuplicateKeyError,
+    EventNotFound,
     JobNotFound,
     OutputError,
     PayloadTooLarge,
@@ -25,6 +26,7 @@ from .errors import (
     Suspend,
     TaskFailed,
     TriggerfishError,
+    WaitTimeout,
 )
 from .io import IO
 from .jobs import Job
@@ -71,6 +73,7 @@ __all__ = [
     "DuplicateKeyError",
     "DynamoDBStore",
     "Event",
+    "EventNotFound",
     "Job",
     "JobNotFound",
     "LocalDispatcher",
@@ -94,6 +97,7 @@ __all__ = [
     "TaskFailed",
     "TaskStatus",
     "TriggerfishError",
+    "WaitTimeout",
     "cron_trigger",
     "event_trigger",
     "interval_trigger",
