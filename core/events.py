@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .durations import MAX_WAIT_SECONDS, aware_timestamp, duration_seconds
+from .durations import aware_timestamp, duration_seconds
 from .errors import ConfigError, EventNotFound
 from .event_waits import resolve_event_waits
 from .models import Event
@@ -95,11 +95,7 @@ def _delivery_time(
         return runtime.clock.time() + duration_seconds(deliver_after, field="deliver_after")
     if deliver_at is None:
         return None
-    at = aware_timestamp(deliver_at, field="deliver_at")
-    if at - runtime.clock.time() > MAX_WAIT_SECONDS:
-        raise ConfigError(f"deliver_at must be at most {MAX_WAIT_SECONDS:.0f} seconds (365 days) "
-                          f"ahead, got {deliver_at.isoformat()}")  # fmt: skip
-    return at
+    return aware_timestamp(deliver_at, field="deliver_at")
 
 
 async def _start_runs(

@@ -86,7 +86,7 @@ async def test_an_event_already_delivered_cannot_be_canceled(tmp_path: Any) -> N
         ({"deliver_after": -1}, "deliver_after must be more than 0"),
         ({"deliver_after": float("nan")}, "deliver_after must be more than 0"),
         ({"deliver_at": datetime(2030, 1, 1)}, "deliver_at must be an aware datetime"),
-        ({"deliver_at": datetime.now(UTC) + timedelta(days=400)}, "at most 31536000"),
+        ({"deliver_after": timedelta(days=400)}, "at most 31536000"),
     ],
 )
 async def test_bad_delivery_times_are_refused_and_store_nothing(
