@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from conftest import API_KEY, ThreadedServer  # tests/adapters/conftest.py
 from triggerfish.adapters.asgi import create_app
 from triggerfish.core import IO, Client, Context, SQLiteStore, WaitTimeout, invoke_trigger
-
-from conftest import API_KEY, ThreadedServer  # tests/adapters/conftest.py
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
