@@ -66,6 +66,7 @@ async def wait_for_event(
         resume_at = recorded.resume_at
     if recorded is None or not recorded.status.is_final:
         recheck_at_end(inv, claim.task_id)
+        inv.frees_slot_while_waiting = True
 
     def timed_out(record: TaskRecord, now: float) -> TaskRecord:
         error = {"type": TIMEOUT_ERROR, "message": f"no {name!r} event arrived within {seconds} seconds"}

@@ -56,6 +56,7 @@ async def wait_for_request(
         claim = replace(claim, recorded=recorded)
     if not recorded.status.is_final:
         recheck_at_end(inv, claim.task_id)
+        inv.frees_slot_while_waiting = True
         await _send_url(inv, key, recorded, fn)
 
     def timed_out(record: TaskRecord, now: float) -> TaskRecord:

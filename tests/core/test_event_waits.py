@@ -196,3 +196,21 @@ async def test_bad_options_fail_the_run_with_an_error_naming_them(
     done = await client.get_run(run.id)
     assert message in done.output
     assert done.tasks == [] and client.store.list_event_waits("order.paid") == []
+
+
+async def test_a_run_waiting_for_an_event_gives_its_concurrency_slot_back(store: Any) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="one-at-a-time", trigger=invoke_trigger(), concurrency_limit=1)
+    async def one(payload: Any, io: IO, ctx: Context) -> Any:
+        return await io.wait_for_event("go", "go")
+
+    first = await client.invoke("one-at-a-time", None)
+    second = await client.invoke("one-at-a-time", None)
+    assert (await client.execute(first.id)).status is RunStatus.WAITING
+    assert (await client.execute(second.id)).status is RunStatus.WAITING  # not QUEUED
+
+    await client.send_event("go", {"n": 1})
+    assert (await client.execute(first.id)).status is RunStatus.COMPLETED
+    assert (await client.execute(second.id)).status is RunStatus.COMPLETED
+    assert store.get_concurrency_holder("one-at-a-time", 0) is None
