@@ -123,7 +123,9 @@ async def get_run(request: Request) -> JSONResponse:
 
 
 async def run_events(request: Request) -> Response:
-    interval: float = request.app.state.triggerfish_events_interval
+    interval: float = getattr(
+            request.app.state, "triggerfish_events_interval", events.DEFAULT_EVENTS_INTERVAL_SECONDS
+        )
     return await events.run_events(
         request, _client(request), request.path_params["run_id"], interval_seconds=interval
     )

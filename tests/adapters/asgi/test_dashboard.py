@@ -235,6 +235,17 @@ async def test_a_live_page_refreshes_itself_and_its_fragment_is_only_main(
     assert expired.status_code == 401
 
 
+async def test_the_bare_dashboard_streams_a_runs_events(
+    dash: tuple[Client, httpx.AsyncClient],
+) -> None:
+    client, http = dash
+    run = await client.invoke("echo", {"n": 1})
+    await client.execute(run.id)
+    answer = await http.get(f"/d/runs/{run.id}/events")
+    assert answer.status_code == 200
+    assert "event: run" in answer.text and "event: end" in answer.text
+
+
 async def test_a_jobs_runs_filter_by_status_and_page_by_cursor(
     dash: tuple[Client, httpx.AsyncClient],
 ) -> None:
