@@ -6,6 +6,7 @@
     triggerfish runs [--job --status --limit --cursor]  GET /api/runs
     triggerfish run ID                                  one run as a tree of tasks
     triggerfish cancel ID                               POST /api/runs/{id}/cancel
+    triggerfish retry ID                                POST /api/runs/{id}/retry
     triggerfish init-table [--table --endpoint-url --region]
 
 The API commands talk to a server at ``--url`` (env TRIGGERFISH_URL) with ``--api-key``
@@ -113,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", parents=[remote], help="cancel a run")
     cancel.add_argument("run_id", metavar="ID")
     cancel.set_defaults(command=_cancel)
+
+    retry = commands.add_parser(
+        "retry", parents=[remote], help="continue a FAILED or TIMED_OUT run from its failure"
+    )
+    retry.add_argument("run_id", metavar="ID")
+    retry.set_defaults(command=_retry)
 
     init = commands.add_parser("init-table", help="create the DynamoDB table")
     init.add_argument("--table", default=os.environ.get(ENV_TABLE),
@@ -330,6 +337,25 @@ def _cancel(args: argparse.Namespace) -> int:
     else:
         print(f"run {run['id']} had already finished ({run['status']}); nothing changed")
     return 0
+
+
+def _retry(args: argparse.Namespace) -> int:
+    run = _request(args, "POST", f"/api/runs/{quote(args.run_id, safe='')}/retry")
+    if args.json:
+        return _print_json(run)
+    retried = [t["key"] for t in _walk(run.get("tasks") or []) if t.get("status") == "WAITING"]
+    shown = ", ".join(retried) if retried else "none"
+    print(f"run {run['id']}: {run['status']} (failed tasks tried afresh: {shown})")
+    return 0
+
+
+def _walk(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every task of a tree, depth first."""
+    found: list[dict[str, Any]] = []
+    for task in tasks:
+        found.append(task)
+        found.extend(_walk(task.get("children") or []))
+    return found
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ class RunInfo(BaseModel):
 
     id: str
     attempt: int
-    """The run's attempt: 1 for the first (a run is not retried as a whole; tasks are)."""
+    """The run's attempt: 1 for the first (not the invocation count; retry_run not yet counted)."""
     invocation: int
     """How many invocations this run has had, this one included."""
     started_at: datetime | None

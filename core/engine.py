@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pydantic import ValidationError
 
 from . import ends
-from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
+from .errors import (
+    DuplicateKeyError,
+    NonDeterminismError,
+    OutputError,
+    RunNotFound,
+    StoreError,
+    Suspend,
+    TaskFailed,
+)
 from .gates import (
     MAX_LOST_LEASES,
     QUEUE_POLL_SECONDS,
@@ -100,6 +108,10 @@ class _StoreAbort(BaseException):
     def __init__(self, error: StoreError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+KIND_FAMILIES = {"fetch": "task"}
+"""Kinds that replay alike: a fetch runs inline as a task when there is no fetch worker."""
 
 
 def _is_process_stop(exc: BaseException) -> bool:
@@ -249,10 +261,14 @@ class Invocation:
         self._running: dict[str, TaskRecord] = {}
         self._io_depth: dict[asyncio.Task[Any], int] = {}
         self._suspended: Suspend | None = None
+        self._divergence: NonDeterminismError | None = None
         self._has_ended = False
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
         """Per-invocation state of io primitives, keyed by their module's name."""
+        self.frees_slot_while_waiting = False
+        """Set by waits on another writer (events, requests): ending WAITING gives the
+        concurrency slot back; the run claims one again when it resumes (issue 10)."""
 
     # -- 3 to 5: the gates, the run function, where it stopped ----------------------------
 
@@ -298,14 +314,21 @@ class Invocation:
         self.lease.start_heartbeat()
         try:
             result = await job.run(payload, io, ctx)
+        except NonDeterminismError:
+            await self._settle()
+            return await self._diverged_end()
         except Suspend as suspension:
             await self._settle()
+            if self._divergence is not None:
+                return await self._diverged_end()
             return await self._suspended_end(self._suspended or suspension)
         except _StoreAbort:
             await self._settle()
             raise
         except Exception as exc:  # noqa: BLE001 - the user's error ends the run FAILED
             await self._settle()
+            if self._divergence is not None:
+                return await self._diverged_end()
             if self._suspended is not None:  # swallowed (gather(return_exceptions=True))
                 return await self._suspended_end(self._suspended)
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
@@ -320,6 +343,9 @@ class Invocation:
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         finally:
             await self.lease.stop_heartbeat()
+        if self._divergence is not None:  # caught by the run function: it still fails
+            await self._settle()
+            return await self._diverged_end()
         if self._suspended is not None:
             await self._settle()
             return await self._suspended_end(self._suspended)
@@ -353,6 +379,12 @@ class Invocation:
         for task in still:
             task.cancel()
         await asyncio.gather(*still, return_exceptions=True)
+
+    async def _diverged_end(self) -> Outcome:
+        """The history no longer matches the code: FAILED, naming the key (not retried)."""
+        assert self._divergence is not None
+        logger.warning("run %s: %s", self.run.id, self._divergence)
+        return await self._finish(RunStatus.FAILED, error=describe_error(self._divergence))
 
     async def _suspended_end(self, suspension: Suspend) -> Outcome:
         if suspension.reason != "wait":
@@ -391,6 +423,9 @@ class Invocation:
             "progress_mark": self._completed,
             **ends.end_changes(self.runtime, self.run, status, now),
         }
+        frees_slot = status is RunStatus.WAITING and self.frees_slot_while_waiting
+        if frees_slot and self.run.slot is not None:
+            changes["slot"] = None
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
@@ -407,7 +442,7 @@ class Invocation:
             else:
                 logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
-        if status.is_final and self.run.slot is not None:
+        if (status.is_final or frees_slot) and self.run.slot is not None:
             await self.call(
                 self.store.release_concurrency_slot, self.run.job_id, self.run.slot, self.run.id
             )
@@ -437,6 +472,8 @@ class Invocation:
         """
         if self._has_ended:
             raise Suspend(None, reason="ended")
+        if self._divergence is not None:
+            raise self._divergence
         if self._suspended is not None:
             raise self._suspended
         this = asyncio.current_task()
@@ -450,10 +487,11 @@ class Invocation:
                 if not self._io_depth[this]:
                     del self._io_depth[this]
 
-    def claim(self, key: str) -> Claim:
+    def claim(self, key: str, kind: str | None = None) -> Claim:
         """Registers `key` under the current parent, with its record if any.
 
-        A key used twice in one parent is a DuplicateKeyError.
+        A key used twice in one parent is a DuplicateKeyError; with `kind`, a key recorded
+        as another kind is a NonDeterminismError (see `check_kind`).
         """
         if not isinstance(key, str) or not key:
             raise ValueError(f"a task key must be a non-empty string, got {key!r}")
@@ -463,7 +501,25 @@ class Invocation:
         if task_id in self._keys_seen:
             raise DuplicateKeyError(key, parent.key if parent else None)
         self._keys_seen.add(task_id)
-        return Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
+        claim = Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
+        if kind is not None:
+            self.check_kind(claim, kind)
+        return claim
+
+    def check_kind(self, claim: Claim, kind: str) -> None:
+        """The replay guard: a key recorded as another kind fails the run (not retried).
+
+        Raises (and remembers) NonDeterminismError, a BaseException: catching it does not
+        let the run go on, since every later io call raises it again and the run ends FAILED.
+        """
+        recorded = claim.recorded
+        if recorded is not None and _family(recorded.kind) != _family(kind):
+            raise self._diverge(NonDeterminismError(claim.key, recorded.kind, kind))
+
+    def _diverge(self, error: NonDeterminismError) -> NonDeterminismError:
+        if self._divergence is None:
+            self._divergence = error
+        return self._divergence
 
     def replay(self, key: str, recorded: TaskRecord) -> Any:
         """A final record: its output, or the same TaskFailed as when it failed (no write)."""
@@ -531,6 +587,9 @@ class Invocation:
         A record that is not final after a lost write means another invocation has taken
         this run over: this one stops rather than go on without the task's output.
         """
+        previous = self.history.tasks.get(task.id)
+        if previous is not None and _family(previous.kind) != _family(task.kind):
+            raise self._diverge(NonDeterminismError(task.key, previous.kind, task.kind))
         await self._flush_logs()
         started = self.clock.time()
         is_written = await self.call(self.store.put_task, task)
@@ -575,3 +634,7 @@ class Invocation:
         self.log.write(level, message, fields, scope=scope,
                        task_key=None if parent is None else parent.key,
                        now=self.clock.time())  # fmt: skip
+
+
+def _family(kind: str) -> str:
+    return KIND_FAMILIES.get(kind, kind)

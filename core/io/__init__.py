@@ -7,6 +7,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
     tasks.py    io.run_task           waits.py   io.wait
     fetch.py    io.background_fetch   events.py  io.send_event
     logs.py     io.logger             records.py shared record shapes (values, wakeable waits)
+    event_waits.py  io.wait_for_event requests.py io.wait_for_request
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
+from ..errors import ConfigError
 from ..fetch import FetchMessage
 from ..integrations.base import IntegrationHandle
 from ..retry import RetryPolicy
-from . import children, events, fetch, statuses, tasks, values, waits
+from . import children, event_waits, events, fetch, requests, statuses, tasks, values, waits
 from . import parallel as parallel_io
 from .logs import RunLogger
 from .statuses import RunStatusHandle
@@ -57,17 +61,20 @@ class IO:
         retry: RetryPolicy | None = None,
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
+        at_most_once: bool = False,
     ) -> Any:
         """Runs `fn` once for this run and returns its output as JSON data.
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        `at_most_once=True` writes a start record first: an attempt cut short by a crash
+        is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         """
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties,
+                properties=properties, at_most_once=at_most_once,
             )  # fmt: skip
 
     async def wait(
@@ -105,6 +112,11 @@ class IO:
         A bytes `body` is sent as given. 5xx and 429 answers fail the attempt, so `retry`
         retries them. The run waits (no compute) while the request is in flight.
         """
+        if retry is not None and retry.retry_on is not None:
+            raise ConfigError(
+                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
+                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
+            )
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
             headers=headers or {}, retry=retry, **FetchMessage.encode_body(body),
@@ -168,3 +180,32 @@ class IO:
             return await statuses.create_status(
                 self._invocation, key, label=label, state=state, data=data
             )
+    async def wait_for_event(
+        self,
+        key: str,
+        name: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        schema: type[BaseModel] | None = None,
+        timeout: float | timedelta | None = None,
+    ) -> Any:
+        """Waits (WAITING, no invocation) for an event `name` matching `filter`, sent after
+        the wait began; returns its payload, parsed by `schema` when given.
+
+        After `timeout` (seconds or a timedelta, at most 365 days) raises `WaitTimeout`;
+        replays return the same payload or raise the same `WaitTimeout` without waiting.
+        """
+        async with self._invocation.io_call():
+            return await event_waits.wait_for_event(
+                self._invocation, key, name, filter=filter, schema=schema, timeout=timeout
+            )
+
+    async def wait_for_request(
+        self, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta = 3600
+    ) -> Any:
+        """Calls `fn(url)` once with a one-time callback URL and waits for its first POST.
+
+        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds.
+        """
+        async with self._invocation.io_call():
+            return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
