@@ -26,10 +26,10 @@ import hashlib
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, replace
+from dataclasses import fields as dataclass_fields
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -120,9 +120,25 @@ class Claim:
 
     def task(self, **fields: Any) -> TaskRecord:
         """A new record for this key (run, id, key and parent filled in)."""
-        return TaskRecord(
-            run_id=self.run_id, id=self.task_id, key=self.key, parent_id=self.parent_id, **fields
-        )
+        if not fields.keys() <= _TASK_FIELDS or not isinstance(fields.get("status"), TaskStatus):
+            return TaskRecord(  # raises the usual TypeError naming the field
+                run_id=self.run_id, id=self.task_id, key=self.key, parent_id=self.parent_id,
+                **fields,
+            )  # fmt: skip
+        # Every task pays this: the defaults and fields set on a bare instance, as
+        # `record_from_fields` does, instead of the frozen __init__'s setattr per field.
+        task = object.__new__(TaskRecord)
+        values = task.__dict__
+        values.update(_TASK_DEFAULTS)
+        values.update(run_id=self.run_id, id=self.task_id, key=self.key, parent_id=self.parent_id)
+        values.update(fields)
+        return task
+
+
+_TASK_DEFAULTS = {
+    f.name: f.default for f in dataclass_fields(TaskRecord) if f.default is not MISSING
+}
+_TASK_FIELDS = frozenset(_TASK_DEFAULTS) - {"run_id", "id", "key", "parent_id"} | {"status"}
 
 
 # -- 1 and 2: the lease and the history -----------------------------------------------------
@@ -462,16 +478,9 @@ class Invocation:
         """The task whose fn is running in this asyncio context, None at the top level."""
         return _parent.get()
 
-    @contextmanager
-    def in_task(self, task: TaskRecord) -> Iterator[None]:
+    def in_task(self, task: TaskRecord) -> _InTask:
         """Runs a task's fn: io calls inside it are its children (see record_parent_running)."""
-        token = _parent.set(ParentTask(task.id, task.key, task.attempts))
-        self._running[task.id] = task
-        try:
-            yield
-        finally:
-            _parent.reset(token)
-            self._running.pop(task.id, None)
+        return _InTask(self._running, task)
 
     async def record_parent_running(self) -> None:
         """Writes a RUNNING record for a parent task the first time a child starts."""
@@ -573,3 +582,28 @@ class _IoCall:
             depth[this] -= 1
             if not depth[this]:
                 del depth[this]
+
+
+class _InTask:
+    """`Invocation.in_task(task)`: sets the parent of the io calls made inside (a class, not
+    `@contextmanager`: entered once per task)."""
+
+    __slots__ = ("_running", "_task", "_token")
+
+    def __init__(self, running: dict[str, TaskRecord], task: TaskRecord) -> None:
+        self._running = running
+        self._task = task
+
+    def __enter__(self) -> None:
+        task = self._task
+        self._token = _parent.set(ParentTask(task.id, task.key, task.attempts))
+        self._running[task.id] = task
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _parent.reset(self._token)
+        self._running.pop(self._task.id, None)
