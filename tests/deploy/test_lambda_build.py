@@ -13,6 +13,10 @@ from deploy_tools import ROOT, built_artifact, python312
 TABLE_DEFINITION = ROOT / "core" / "store" / "table.json"
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
+# The first test of each architecture pays for the real build (pip for Lambda's platform,
+# then compiling ~500 modules): on a loaded machine that outlasts the default 120 s.
+pytestmark = pytest.mark.timeout(400)
+
 
 @pytest.fixture(scope="module")
 def x86_artifact() -> Path:
