@@ -58,6 +58,7 @@ class Task(BaseModel):
     parent: str | None = None
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
+    child_run_id: str | None = None
     children: list[Task] = Field(default_factory=list)
 
     @property
@@ -78,6 +79,26 @@ class LogLine(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     time: datetime
     task_key: str | None = None
+
+
+class StatusValue(BaseModel):
+    """One value a status had, and when it was set."""
+
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    time: datetime | None = None
+
+
+class Status(BaseModel):
+    """A status made by `io.create_status`: its current value and the earlier ones."""
+
+    key: str
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+    history: list[StatusValue] = Field(default_factory=list)
 
 
 class Run(BaseModel):
@@ -103,6 +124,8 @@ class Run(BaseModel):
     environment: str | None = None
     tasks: list[Task] = Field(default_factory=list)
     logs: list[LogLine] = Field(default_factory=list)
+    parent_run_id: str | None = None
+    statuses: list[Status] = Field(default_factory=list)
 
     @property
     def is_final(self) -> bool:

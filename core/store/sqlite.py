@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import StoreError
 from ..types import RunStatus, TaskStatus
 from .base import (
+    RETRY_RUN_STATUSES,
     EventRecord,
     History,
     LogRecord,
@@ -29,6 +30,7 @@ from .base import (
     decode_cursor,
     encode_cursor,
     record_from_fields,
+    retried_run_changes,
 )
 
 _SCHEMA = """
@@ -365,3 +367,35 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or not run.status.is_final or run.hooks_due_at != expected:
+                return False
+            self._write_run(db, run.with_changes({"hooks_due_at": to, "due_at": to}))
+            return True
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (task.run_id, task.id)
+            ).fetchone()
+            existing = None if row is None else _task(row[0])
+            if existing is None or existing.status is not TaskStatus.ERRORED:
+                return False
+            if existing.attempts != failed_attempts:
+                return False
+            db.execute(
+                "UPDATE tasks SET data = ? WHERE run_id = ? AND id = ?",
+                (_dump(task), task.run_id, task.id),
+            )
+            return True
+
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status not in RETRY_RUN_STATUSES:
+                return None
+            retried = run.with_changes(retried_run_changes(now))
+            self._write_run(db, retried)
+            return retried
