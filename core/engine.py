@@ -275,6 +275,9 @@ class Invocation:
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
         """Per-invocation state of io primitives, keyed by their module's name."""
+        self.frees_slot_while_waiting = False
+        """Set by waits on another writer (events, requests): ending WAITING gives the
+        concurrency slot back; the run claims one again when it resumes (issue 10)."""
 
     # -- 3 to 5: the gates, the run function, where it stopped ----------------------------
 
@@ -420,6 +423,9 @@ class Invocation:
             "progress_mark": self._completed,
             **ends.end_changes(self.runtime, self.run, status, now),
         }
+        frees_slot = status is RunStatus.WAITING and self.frees_slot_while_waiting
+        if frees_slot and self.run.slot is not None:
+            changes["slot"] = None
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
@@ -432,7 +438,7 @@ class Invocation:
             current = await self.call(self.store.get_run, self.run.id)
             logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
-        if status.is_final and self.run.slot is not None:
+        if (status.is_final or frees_slot) and self.run.slot is not None:
             await self.call(
                 self.store.release_concurrency_slot, self.run.job_id, self.run.slot, self.run.id
             )
