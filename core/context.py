@@ -15,7 +15,8 @@ class RunInfo(BaseModel):
 
     id: str
     attempt: int
-    """The run's attempt: 1 for the first (not the invocation count; retry_run not yet counted)."""
+    """The run's attempt: 1 for the first, one more after each `client.retry_run` (not the
+    invocation count)."""
     invocation: int
     """How many invocations this run has had, this one included."""
     started_at: datetime | None

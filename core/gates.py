@@ -57,8 +57,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
     return Context(
         run=RunInfo(
             id=run.id,
-            attempt=1,
-            is_retry=False,
+            attempt=run.retries + 1,
+            is_retry=run.retries > 0,
             invocation=run.invocation_count,
             started_at=to_datetime(run.started_at),
         ),

@@ -74,6 +74,8 @@ class RunRecord:
     parent_task_id: str | None = None
     hooks_due_at: float | None = None
     """Set while an on_success/on_failure hook of a finished run is still to be called."""
+    retries: int = 0
+    """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""

@@ -757,7 +757,9 @@ class DynamoDBStore:
         values: dict[str, Any] = {":failed": {"S": RunStatus.FAILED.value},
                                   ":timed_out": {"S": RunStatus.TIMED_OUT.value},
                                   ":due": self._due_key(run_id), ":due_at": {"N": repr(now)}}  # fmt: skip
-        sets, removes = ["GSI3PK = :due", "GSI3SK = :due_at"], ["output_ref"]
+        sets = ["GSI3PK = :due", "GSI3SK = :due_at", "retries = if_not_exists(retries, :zero) + :one"]
+        removes = ["output_ref"]
+        values.update({":zero": {"N": "0"}, ":one": {"N": "1"}})
         for name, value in changes.items():
             names[f"#{name}"] = name
             if value is None:

@@ -518,6 +518,6 @@ class SQLiteStore:
             run = self._read_run(db, run_id)
             if run is None or run.status not in RETRY_RUN_STATUSES:
                 return None
-            retried = run.with_changes(retried_run_changes(now))
+            retried = run.with_changes({**retried_run_changes(now), "retries": run.retries + 1})
             self._write_run(db, retried)
             return retried

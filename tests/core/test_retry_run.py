@@ -168,3 +168,23 @@ async def test_only_failed_or_timed_out_runs_can_be_retried(store: Any) -> None:
     with pytest.raises(RunNotFound):
         await client.retry_run("run_missing")
     assert (await client.get_run(run.id)).status is RunStatus.COMPLETED
+
+
+async def test_ctx_run_attempt_counts_each_retry_run(store: Any) -> None:
+    client = make_client(store)
+    seen: list[tuple[int, bool]] = []
+
+    @client.define_job(id="flaky", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        seen.append((ctx.run.attempt, ctx.run.is_retry))
+        if len(seen) < 3:
+            raise RuntimeError("not yet")
+        return "done"
+
+    run = await client.invoke("flaky", None)
+    assert (await drive(client, run.id)).status is RunStatus.FAILED
+    for _ in range(2):
+        await client.retry_run(run.id)
+        await drive(client, run.id)
+    assert seen == [(1, False), (2, True), (3, True)]
+    assert (await client.get_run(run.id)).output == "done"
