@@ -74,6 +74,8 @@ __all__ = [
     "task_id_for",
 ]
 
+MAX_DURATION_REASON = "max_duration"
+"""The Suspend reason of a run found past its job's max_duration before a new task."""
 STORE_RETRY_SECONDS = 5.0
 """After a store failure, the run is due again this much later."""
 
@@ -335,6 +337,10 @@ class Invocation:
         await asyncio.gather(*still, return_exceptions=True)
 
     async def _suspended_end(self, suspension: Suspend) -> Outcome:
+        if suspension.reason == MAX_DURATION_REASON:
+            job = self.runtime.jobs.get(self.run.job_id)
+            error = None if job is None else max_duration_error(self.run, job, self.clock.time())
+            return await self._finish(RunStatus.TIMED_OUT, error=error)
         if suspension.reason != "wait":
             return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
         outcome = await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
@@ -370,6 +376,8 @@ class Invocation:
             "lost_leases": 0,
             "progress_mark": self._completed,
         }
+        if status is RunStatus.QUEUED and not self.history.tasks:
+            changes["started_at"] = None  # not started yet: max_duration counts from the start
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
@@ -462,6 +470,9 @@ class Invocation:
             # The end write must fit too: budget the slowest store write seen so far.
             if self.deadline - now < self.margin + average + self._slowest_write:
                 raise self.suspend(now, "yield")
+        job = self.runtime.jobs.get(self.run.job_id)
+        if job is not None and max_duration_error(self.run, job, now) is not None:
+            raise self.suspend(None, MAX_DURATION_REASON)
         await self.call(self.lease.check)
 
     def note_task_time(self, task_id: str, seconds: float) -> None:

@@ -1,7 +1,8 @@
 """Gates a run passes before its function starts: time limits, a slot, resolved integrations.
 
     killed MAX_LOST_LEASES times without progress -> TIMED_OUT
-    past the job's max_duration                   -> TIMED_OUT
+    past the job's max_duration                   -> TIMED_OUT (also before each new task;
+                                                     counted from the first start, not queueing)
     no free slot of the job's concurrency_limit   -> QUEUED, polled every QUEUE_POLL_SECONDS
     an auth resolver answers None (no connection) -> WAITING_ON_CONNECTIONS, polled
     an auth resolver raises                       -> UNRESOLVED_AUTH (final)
