@@ -76,6 +76,8 @@ __all__ = [
 
 MAX_DURATION_REASON = "max_duration"
 """The Suspend reason of a run found past its job's max_duration before a new task."""
+MAX_IDLE_YIELD_BACKOFF_SECONDS = 30.0
+"""Longest delay after a yield that executed no task (n in a row: min(2^n, this) s)."""
 STORE_RETRY_SECONDS = 5.0
 """After a store failure, the run is due again this much later."""
 
@@ -336,11 +338,22 @@ class Invocation:
             task.cancel()
         await asyncio.gather(*still, return_exceptions=True)
 
+    async def _yield_end(self) -> Outcome:
+        """A yield; one that executed no task backs off (due after min(2^n, 30) s)."""
+        now = self.clock.time()
+        if self.executed_count:
+            return await self._finish(RunStatus.EXECUTING, resume_at=now)
+        idle = self.run.idle_yields
+        delay = min(2.0**idle, MAX_IDLE_YIELD_BACKOFF_SECONDS)
+        return await self._finish(RunStatus.EXECUTING, resume_at=now + delay, idle_yields=idle + 1)
+
     async def _suspended_end(self, suspension: Suspend) -> Outcome:
         if suspension.reason == MAX_DURATION_REASON:
             job = self.runtime.jobs.get(self.run.job_id)
             error = None if job is None else max_duration_error(self.run, job, self.clock.time())
             return await self._finish(RunStatus.TIMED_OUT, error=error)
+        if suspension.reason == "yield":
+            return await self._yield_end()
         if suspension.reason != "wait":
             return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
         outcome = await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
@@ -358,6 +371,7 @@ class Invocation:
         output_json: str | None = None,
         error: dict[str, Any] | None = None,
         resume_at: float | None = None,
+        idle_yields: int = 0,
     ) -> Outcome:
         """Flush logs, write the final state fenced on the lease, and dispatch."""
         self._has_ended = True
@@ -375,6 +389,7 @@ class Invocation:
             "lease_expires_at": None,
             "lost_leases": 0,
             "progress_mark": self._completed,
+            "idle_yields": idle_yields,
         }
         if status is RunStatus.QUEUED and not self.history.tasks:
             changes["started_at"] = None  # not started yet: max_duration counts from the start

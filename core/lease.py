@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE_SECONDS = 900.0
-"""Lease length for an invocation without a deadline; renewed as it runs."""
+DEFAULT_LEASE_SECONDS = 30.0
+"""Lease length for an invocation without a deadline (the local server); renewed as it runs,
+so a server killed mid-run leaves a lease that expires, and a new server resumes, within
+about half a minute."""
 LEASE_GRACE_SECONDS = 5.0
 """A lease outlives its invocation's deadline by this much before others may take it."""
-HEARTBEAT_SECONDS = 60.0
-"""How often (real time) a running invocation without a deadline renews its lease."""
+HEARTBEAT_SECONDS = 10.0
+"""How often (real time) a running invocation without a deadline renews its lease: three
+beats fit in one lease, so one slow store write does not lose it."""
 CANCEL_CHECK_SECONDS = 1.0
 """Before a new task, the run's status is read again at most this often (clock time)."""
 

@@ -59,6 +59,8 @@ class RunRecord:
     lost_leases: int = 0
     progress_mark: int = 0
     slot: int | None = None
+    idle_yields: int = 0
+    """Invocations in a row that yielded before executing a task (their backoff grows)."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""

@@ -126,3 +126,29 @@ async def test_time_spent_queued_before_the_first_start_does_not_count(store: An
     stored = await client.get_run(queued.id)
     assert stored.started_at is not None
     assert stored.started_at.timestamp() >= stored.created_at.timestamp() + 3600
+
+
+async def test_yields_before_any_task_back_off_instead_of_running_again_at_once(
+    store: Any,
+) -> None:
+    client = make_client(store, yield_margin=10)
+
+    @client.define_job(id="tight", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        async def one() -> int:
+            return 1
+
+        return int(await io.run_task("one", one))
+
+    run = await client.invoke("tight", None)
+    delays = []
+    for _ in range(7):
+        now = client.clock.time()
+        outcome = await client.execute(run.id, deadline=now + 1)  # inside the margin: yields
+        assert outcome.status is RunStatus.EXECUTING
+        assert outcome.resume_at is not None
+        delays.append(round(outcome.resume_at - now))
+        client.clock.advance_to(outcome.resume_at)
+
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+    assert (await client.execute(run.id)).status is RunStatus.COMPLETED
