@@ -32,6 +32,7 @@ from .settings import (
     ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
 )
+from .slots import sweep_queues_if_due
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
     create_run,
@@ -386,6 +387,7 @@ class Client:
         if self.dispatcher is not None:
             for run_id in due:
                 await self.dispatcher.dispatch(run_id, now)
+            due += await sweep_queues_if_due(self.runtime, now)
         return started + due
 
     async def _fire_schedules(self, now: float) -> list[str]:

@@ -37,7 +37,6 @@ from pydantic import ValidationError
 from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
 from .gates import (
     MAX_LOST_LEASES,
-    QUEUE_POLL_SECONDS,
     Stop,
     claim_concurrency_slot,
     lost_leases_error,
@@ -52,6 +51,7 @@ from .models import Outcome
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .serialize import describe_error, dump_json, load_json
+from .slots import recheck_after_queuing, release_slot
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import call_store
 from .types import RunStatus, TaskStatus
@@ -272,10 +272,14 @@ class Invocation:
         except ValidationError as exc:
             return await self._finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
         if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await self.call(claim_concurrency_slot, self.store, job, self.run.id)
-            if slot is None:
-                poll_at = self.clock.time() + QUEUE_POLL_SECONDS
-                return await self._finish(RunStatus.QUEUED, resume_at=poll_at)
+            slot = await self.call(
+                claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()
+            )
+            if slot is None:  # not polled: a freed slot wakes the oldest queued run
+                outcome = await self._finish(RunStatus.QUEUED)
+                if outcome.status is RunStatus.QUEUED:
+                    await self.call(recheck_after_queuing, self.runtime, job, self.run.id)
+                return outcome
             self.run = replace(self.run, slot=slot)
             await self._update_run({"slot": slot})
         ctx = run_context(self.runtime, self.run, job)
@@ -391,6 +395,9 @@ class Invocation:
             "progress_mark": self._completed,
             "idle_yields": idle_yields,
         }
+        frees_slot = self.run.slot is not None and status is not RunStatus.EXECUTING
+        if frees_slot and not status.is_final:
+            changes["slot"] = None  # a waiting run holds no slot; it claims one on resume
         if status is RunStatus.QUEUED and not self.history.tasks:
             changes["started_at"] = None  # not started yet: max_duration counts from the start
         try:
@@ -404,10 +411,8 @@ class Invocation:
             current = await self.call(self.store.get_run, self.run.id)
             logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
-        if status.is_final and self.run.slot is not None:
-            await self.call(
-                self.store.release_concurrency_slot, self.run.job_id, self.run.slot, self.run.id
-            )
+        if frees_slot and self.run.slot is not None:
+            await self.call(release_slot, self.runtime, self.run.job_id, self.run.slot, self.run.id)
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
         return Outcome(status=status, resume_at=resume_at)
@@ -565,6 +570,12 @@ class Invocation:
             return await call_store(self.store, fn, *args, **kwargs)
         except StoreError as exc:
             raise _StoreAbort(exc) from exc
+
+    def store_failed(self, error: StoreError) -> BaseException:
+        """What to raise when a store error reaches an io primitive (even from inside a task
+        fn that called the client): it stops the invocation, as `call` does, instead of
+        being recorded as the task's failure; the run resumes from what was recorded."""
+        return _StoreAbort(error)
 
     def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         """Buffers an `io.logger` line, scoped to the task (attempt) it is written in."""

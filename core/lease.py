@@ -2,7 +2,8 @@
 
     invocation with a deadline     lease = deadline + grace; nothing to renew
     invocation without a deadline  lease = now + DEFAULT_LEASE_SECONDS + grace, renewed
-                                   between tasks when half is used and by a heartbeat
+                                   between tasks when half is used, and by a heartbeat
+                                   (every HEARTBEAT_SECONDS, writing once a third is used)
                                    while a long task runs (moving the due time with it)
     run canceled meanwhile         seen at once in this process (Client.cancel_run), and
                                    through a read at most every CANCEL_CHECK_SECONDS
@@ -106,6 +107,8 @@ class LeaseKeeper:
     async def _beat(self) -> None:
         while self.stop_reason is None:
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            if self.expires_at - self.clock.time() > DEFAULT_LEASE_SECONDS * 2 / 3:
+                continue  # renewed between tasks meanwhile: no write needed yet
             try:
                 await self.renew()
             except StoreError:

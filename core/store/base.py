@@ -172,6 +172,9 @@ class Store(Protocol):
         A finished run is "unchanged"; a lease that expired before `now` does not count.
         """
         ...
+    def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
+        """The ids of the job's QUEUED runs, oldest (created) first, at most `limit`."""
+        ...
     def close(self) -> None: ...
 
 
