@@ -4,6 +4,7 @@
     recorded ERRORED   -> the same TaskFailed   (no write)
     retry not yet due  -> suspend until it is
     otherwise          -> check the budget, run fn, record the end (one conditional write)
+    fn raised StoreError -> the invocation stops (not a task failure); the run resumes later
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DuplicateKeyError, OutputError, TaskFailed
+from ..errors import ConditionFailed, DuplicateKeyError, OutputError, StoreError, TaskFailed
 from ..serialize import describe_error, dump_json, load_json
 from ..types import TaskStatus
 
@@ -62,6 +63,8 @@ async def run_task(
                 result = await result
             output_json = dump_json(result, key=key)
         except Exception as exc:  # the task's own failure: retry it or record it for good
+            if isinstance(exc, StoreError) and not isinstance(exc, ConditionFailed):
+                raise inv.store_failed(exc) from exc  # the store's, not the task's: stop
             inv.executed_count += 1
             error = describe_error(exc)
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,
