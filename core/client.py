@@ -32,7 +32,7 @@ from .settings import (
     ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
 )
-from .slots import sweep_queues_if_due
+from .slots import release_slot, sweep_queues_if_due
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
     create_run,
@@ -366,6 +366,8 @@ class Client:
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
+        if record is not None and record.slot is not None:  # its slot goes to the queue
+            await release_slot(self.runtime, record.job_id, record.slot, run_id)
         if record is None:
             record = await self._store(self.store.get_run, run_id)
             if record is None:

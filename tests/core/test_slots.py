@@ -153,3 +153,20 @@ async def test_the_safety_sweep_wakes_a_queued_run_whose_wake_up_was_lost(store:
     await simulate(client, dispatcher, QUEUE_SWEEP_SECONDS + 2 * TICK_SECONDS)
 
     assert (await client.get_run(queued.id, tasks=False)).status is RunStatus.COMPLETED
+
+
+async def test_canceling_a_slot_holder_wakes_the_oldest_queued_run(store: Any) -> None:
+    started: list[str] = []
+    dispatcher = SimulatedDispatcher()
+    client = limited_client(store, started, dispatcher=dispatcher, yield_margin=10)
+    holder = await client.invoke("limited", {"name": "holder", "hold": 1})
+    queued = await client.invoke("limited", {"name": "queued"})
+    dispatcher.due.clear()
+    outcome = await client.execute(holder.id, deadline=client.clock.time() + 1)
+    assert outcome.status is RunStatus.EXECUTING  # yielded at once, holding its slot
+    assert (await client.execute(queued.id)).status is RunStatus.QUEUED
+    dispatcher.due.clear()
+
+    await client.cancel_run(holder.id)
+
+    assert list(dispatcher.due) == [queued.id]
