@@ -18,17 +18,20 @@ from .errors import (
     ConfigError,
     DuplicateKeyError,
     JobNotFound,
+    NonDeterminismError,
     OutputError,
     PayloadTooLarge,
     RunNotFound,
+    RunNotRetryable,
     StoreError,
     Suspend,
     TaskFailed,
+    TaskInterrupted,
     TriggerfishError,
 )
 from .io import IO
 from .jobs import Job
-from .models import Event, LogLine, Outcome, Run, RunList, Task
+from .models import Event, LogLine, Outcome, Run, RunList, Status, StatusValue, Task
 from .retry import RetryPolicy
 from .store.base import Store
 from .store.sqlite import SQLiteStore
@@ -75,6 +78,7 @@ __all__ = [
     "JobNotFound",
     "LocalDispatcher",
     "LogLine",
+    "NonDeterminismError",
     "Outcome",
     "OutputError",
     "PayloadTooLarge",
@@ -82,16 +86,20 @@ __all__ = [
     "Run",
     "RunList",
     "RunNotFound",
+    "RunNotRetryable",
     "RunStatus",
     "SQLiteStore",
     "SQSDispatcher",
     "SkippingClock",
+    "Status",
+    "StatusValue",
     "Store",
     "StoreError",
     "Suspend",
     "SystemClock",
     "Task",
     "TaskFailed",
+    "TaskInterrupted",
     "TaskStatus",
     "TriggerfishError",
     "cron_trigger",

@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import engine, events
+from . import ends, engine, events, retries
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
-from .jobs import Job, RunFunction
+from .jobs import EndHook, Job, RunFunction
 from .models import Event, Outcome, Run, RunList
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
@@ -28,6 +28,7 @@ from .settings import (
     ENV_ENVIRONMENT,
     ENV_QUEUE_URL,
     ENV_REGION,
+    ENV_SHARDS,
     ENV_TABLE,
     ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
@@ -196,13 +197,14 @@ class Client:
         store: Store
         table = env.get(ENV_TABLE) or env.get(ENV_TABLE_NAME)
         if table:
-            from .store.dynamodb import DynamoDBStore
+            from .store.dynamodb import DEFAULT_SHARDS, DynamoDBStore
 
             store = DynamoDBStore(
                 table,
                 endpoint_url=endpoint_url,
                 region=region,
                 bucket=env.get(ENV_BUCKET) or None,
+                shards=_shards_from(env.get(ENV_SHARDS), DEFAULT_SHARDS),
             )
         else:
             from .store.sqlite import SQLiteStore
@@ -238,6 +240,8 @@ class Client:
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
         run: RunFunction | None = None,
+        on_success: EndHook | None = None,
+        on_failure: EndHook | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
@@ -251,6 +255,10 @@ class Client:
             raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
         if concurrency_limit is not None and concurrency_limit < 1:
             raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
+        for hook_name, hook in (("on_success", on_success), ("on_failure", on_failure)):
+            if hook is not None and not callable(hook):
+                raise ConfigError(f"define_job {hook_name} must be callable, got "
+                                  f"{type(hook).__name__}")  # fmt: skip
         if isinstance(max_duration, timedelta):
             max_duration = max_duration.total_seconds()
         if max_duration is not None and max_duration <= 0:
@@ -267,6 +275,8 @@ class Client:
                 max_duration=max_duration,
                 integrations=dict(integrations or {}),
                 enabled=enabled,
+                on_success=on_success,
+                on_failure=on_failure,
             )
             self.jobs[id] = job
             return job
@@ -368,11 +378,22 @@ class Client:
             running_here.mark_canceled()
         if record is not None and record.slot is not None:  # its slot goes to the queue
             await release_slot(self.runtime, record.job_id, record.slot, run_id)
+        if record is not None and record.parent_run_id is not None:
+            await ends.notify_parent(self.runtime, record)
         if record is None:
             record = await self._store(self.store.get_run, run_id)
             if record is None:
                 raise RunNotFound(run_id)
         return build_run(record, await self._store(self.store.load_history, run_id))
+
+    async def retry_run(self, run_id: str) -> Run:
+        """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.
+
+        Any other status raises `RunNotRetryable`. The run is PENDING (QUEUED later if its
+        job's concurrency is full) and handed to the dispatcher; see core/retries.py.
+        """
+        record, history = await retries.retry_run(self.runtime, run_id)
+        return build_run(record, history)
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""
@@ -467,3 +488,12 @@ class Client:
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await call_store(self.store, fn, *args, **kwargs)
 
+
+def _shards_from(raw: str | None, default: int) -> int:
+    """`shards=` for DynamoDBStore from TRIGGERFISH_SHARDS; absent means the store's default."""
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_SHARDS} must be a whole number of shards, got {raw!r}") from None

@@ -34,7 +34,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
-from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
+from . import ends
+from .errors import (
+    DuplicateKeyError,
+    NonDeterminismError,
+    OutputError,
+    RunNotFound,
+    StoreError,
+    Suspend,
+    TaskFailed,
+)
 from .gates import (
     MAX_LOST_LEASES,
     Stop,
@@ -105,6 +114,10 @@ class _StoreAbort(BaseException):
         self.error = error
 
 
+KIND_FAMILIES = {"fetch": "task"}
+"""Kinds that replay alike: a fetch runs inline as a task when there is no fetch worker."""
+
+
 def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     """A task's identity: its key under its parent, hashed with the run id."""
     raw = f"{run_id}\x00{parent_id or ''}\x00{key}".encode()
@@ -138,6 +151,8 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
     run = await runtime.call(store.get_run, run_id)
     if run is None:
         raise RunNotFound(run_id)
+    if run.status.is_final and run.hooks_due_at is not None:
+        await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
     if run.status.is_final or run_id in runtime.active_invocations:
         return Outcome(status=run.status)
     if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
@@ -242,6 +257,7 @@ class Invocation:
         self._running: dict[str, TaskRecord] = {}
         self._io_depth: dict[asyncio.Task[Any], int] = {}
         self._suspended: Suspend | None = None
+        self._divergence: NonDeterminismError | None = None
         self._has_ended = False
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
@@ -295,19 +311,29 @@ class Invocation:
         self.lease.start_heartbeat()
         try:
             result = await job.run(payload, io, ctx)
+        except NonDeterminismError:
+            await self._settle()
+            return await self._diverged_end()
         except Suspend as suspension:
             await self._settle()
+            if self._divergence is not None:
+                return await self._diverged_end()
             return await self._suspended_end(self._suspended or suspension)
         except _StoreAbort:
             await self._settle()
             raise
         except Exception as exc:  # noqa: BLE001 - the user's error ends the run FAILED
             await self._settle()
+            if self._divergence is not None:
+                return await self._diverged_end()
             if self._suspended is not None:  # swallowed (gather(return_exceptions=True))
                 return await self._suspended_end(self._suspended)
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         finally:
             await self.lease.stop_heartbeat()
+        if self._divergence is not None:  # caught by the run function: it still fails
+            await self._settle()
+            return await self._diverged_end()
         if self._suspended is not None:
             await self._settle()
             return await self._suspended_end(self._suspended)
@@ -350,6 +376,12 @@ class Invocation:
         idle = self.run.idle_yields
         delay = min(2.0**idle, MAX_IDLE_YIELD_BACKOFF_SECONDS)
         return await self._finish(RunStatus.EXECUTING, resume_at=now + delay, idle_yields=idle + 1)
+
+    async def _diverged_end(self) -> Outcome:
+        """The history no longer matches the code: FAILED, naming the key (not retried)."""
+        assert self._divergence is not None
+        logger.warning("run %s: %s", self.run.id, self._divergence)
+        return await self._finish(RunStatus.FAILED, error=describe_error(self._divergence))
 
     async def _suspended_end(self, suspension: Suspend) -> Outcome:
         if suspension.reason == MAX_DURATION_REASON:
@@ -394,6 +426,7 @@ class Invocation:
             "lost_leases": 0,
             "progress_mark": self._completed,
             "idle_yields": idle_yields,
+            **ends.end_changes(self.runtime, self.run, status, now),
         }
         frees_slot = self.run.slot is not None and status is not RunStatus.EXECUTING
         if frees_slot and not status.is_final:
@@ -405,7 +438,8 @@ class Invocation:
         except OutputError as exc:
             status, resume_at = RunStatus.FAILED, None
             changes.update(status=status, output_json=None, error=describe_error(exc),
-                           resume_at=None, due_at=None, completed_at=now)  # fmt: skip
+                           resume_at=None, due_at=None, completed_at=now, hooks_due_at=None,
+                           **ends.end_changes(self.runtime, self.run, status, now))  # fmt: skip
             is_written = await self._update_run(changes)
         if not is_written:
             current = await self.call(self.store.get_run, self.run.id)
@@ -415,6 +449,8 @@ class Invocation:
             await self.call(release_slot, self.runtime, self.run.job_id, self.run.slot, self.run.id)
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
+        if status.is_final:
+            await ends.run_ended(self.runtime, self.run.with_changes(changes))
         return Outcome(status=status, resume_at=resume_at)
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:
@@ -437,6 +473,8 @@ class Invocation:
         """
         if self._has_ended:
             raise Suspend(None, reason="ended")
+        if self._divergence is not None:
+            raise self._divergence
         if self._suspended is not None:
             raise self._suspended
         this = asyncio.current_task()
@@ -450,10 +488,11 @@ class Invocation:
                 if not self._io_depth[this]:
                     del self._io_depth[this]
 
-    def claim(self, key: str) -> Claim:
+    def claim(self, key: str, kind: str | None = None) -> Claim:
         """Registers `key` under the current parent, with its record if any.
 
-        A key used twice in one parent is a DuplicateKeyError.
+        A key used twice in one parent is a DuplicateKeyError; with `kind`, a key recorded
+        as another kind is a NonDeterminismError (see `check_kind`).
         """
         if not isinstance(key, str) or not key:
             raise ValueError(f"a task key must be a non-empty string, got {key!r}")
@@ -463,7 +502,25 @@ class Invocation:
         if task_id in self._keys_seen:
             raise DuplicateKeyError(key, parent.key if parent else None)
         self._keys_seen.add(task_id)
-        return Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
+        claim = Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
+        if kind is not None:
+            self.check_kind(claim, kind)
+        return claim
+
+    def check_kind(self, claim: Claim, kind: str) -> None:
+        """The replay guard: a key recorded as another kind fails the run (not retried).
+
+        Raises (and remembers) NonDeterminismError, a BaseException: catching it does not
+        let the run go on, since every later io call raises it again and the run ends FAILED.
+        """
+        recorded = claim.recorded
+        if recorded is not None and _family(recorded.kind) != _family(kind):
+            raise self._diverge(NonDeterminismError(claim.key, recorded.kind, kind))
+
+    def _diverge(self, error: NonDeterminismError) -> NonDeterminismError:
+        if self._divergence is None:
+            self._divergence = error
+        return self._divergence
 
     def replay(self, key: str, recorded: TaskRecord) -> Any:
         """A final record: its output, or the same TaskFailed as when it failed (no write)."""
@@ -534,6 +591,9 @@ class Invocation:
         A record that is not final after a lost write means another invocation has taken
         this run over: this one stops rather than go on without the task's output.
         """
+        previous = self.history.tasks.get(task.id)
+        if previous is not None and _family(previous.kind) != _family(task.kind):
+            raise self._diverge(NonDeterminismError(task.key, previous.kind, task.kind))
         await self._flush_logs()
         started = self.clock.time()
         is_written = await self.call(self.store.put_task, task)
@@ -584,3 +644,7 @@ class Invocation:
         self.log.write(level, message, fields, scope=scope,
                        task_key=None if parent is None else parent.key,
                        now=self.clock.time())  # fmt: skip
+
+
+def _family(kind: str) -> str:
+    return KIND_FAMILIES.get(kind, kind)

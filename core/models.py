@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .types import RunStatus, TaskStatus
 
+_DEFERRED = ConfigDict(defer_build=True)
+"""API models build their validators on first use: a worker's cold start never needs them."""
+
 
 def to_datetime(ts: float | None) -> datetime | None:
     """Epoch seconds (as stored) to an aware UTC datetime."""
@@ -39,6 +42,8 @@ def utc(ts: float) -> datetime:
 class Task(BaseModel):
     """One task or wait of a run, with its subtasks in `children`."""
 
+    model_config = _DEFERRED
+
     id: str
     key: str
     name: str | None = None
@@ -53,6 +58,7 @@ class Task(BaseModel):
     parent: str | None = None
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
+    child_run_id: str | None = None
     children: list[Task] = Field(default_factory=list)
 
     @property
@@ -66,6 +72,8 @@ class Task(BaseModel):
 class LogLine(BaseModel):
     """One line written by `io.logger`."""
 
+    model_config = _DEFERRED
+
     level: str
     message: str
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -73,8 +81,30 @@ class LogLine(BaseModel):
     task_key: str | None = None
 
 
+class StatusValue(BaseModel):
+    """One value a status had, and when it was set."""
+
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    time: datetime | None = None
+
+
+class Status(BaseModel):
+    """A status made by `io.create_status`: its current value and the earlier ones."""
+
+    key: str
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+    history: list[StatusValue] = Field(default_factory=list)
+
+
 class Run(BaseModel):
     """A run of a job: its status, payload, output or error, tasks (as a tree) and logs."""
+
+    model_config = _DEFERRED
 
     id: str
     job_id: str
@@ -94,6 +124,8 @@ class Run(BaseModel):
     environment: str | None = None
     tasks: list[Task] = Field(default_factory=list)
     logs: list[LogLine] = Field(default_factory=list)
+    parent_run_id: str | None = None
+    statuses: list[Status] = Field(default_factory=list)
 
     @property
     def is_final(self) -> bool:
@@ -112,6 +144,8 @@ class Run(BaseModel):
 class RunList(BaseModel):
     """One page of runs, newest first; pass `next_cursor` back for the next page."""
 
+    model_config = _DEFERRED
+
     runs: list[Run]
     next_cursor: str | None = None
 
@@ -128,6 +162,8 @@ class RunList(BaseModel):
 
 class Event(BaseModel):
     """An event sent to the client and the runs it started."""
+
+    model_config = _DEFERRED
 
     id: str
     name: str

@@ -97,3 +97,8 @@ async def nightly_cleanup(payload: dict[str, Any], io: IO, ctx: Context) -> int:
     removed = await io.run_task("remove-expired-sessions", lambda: 0)
     io.logger.info("cleanup done", slot=payload["ts"], removed=removed)
     return int(removed)
+
+
+from examples.coordination import define_coordination_jobs
+
+define_coordination_jobs(client)

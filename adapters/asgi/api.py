@@ -125,6 +125,11 @@ async def cancel_run(request: Request) -> JSONResponse:
     return _json(run)
 
 
+async def retry_run(request: Request) -> JSONResponse:
+    run = await _client(request).retry_run(request.path_params["run_id"])
+    return _json(run)
+
+
 async def execute_run(request: Request) -> JSONResponse:
     client = _client(request)
     now = client.clock.time()
@@ -189,4 +194,5 @@ def api_routes() -> list[BaseRoute]:
         Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
+        Route("/runs/{run_id}/retry", retry_run, methods=["POST"], name="retry_run"),
     ]

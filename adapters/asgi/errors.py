@@ -20,6 +20,7 @@ from triggerfish.core.errors import (
     OutputError,
     PayloadTooLarge,
     RunNotFound,
+    RunNotRetryable,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     raise exc
 
 
+async def _not_retryable(request: Request, exc: Exception) -> Response:
+    """`retry_run` on a run that is not FAILED or TIMED_OUT: 409 naming its status."""
+    if not isinstance(exc, RunNotRetryable):
+        raise exc
+    return error_response(409, "run_not_retryable", str(exc), run_id=exc.run_id,
+                          status=exc.status)  # fmt: skip
+
+
 async def _too_large(request: Request, exc: Exception) -> Response:
     return error_response(413, "payload_too_large", str(exc))
 
@@ -139,6 +148,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     PayloadTooLarge: _too_large,
     OutputError: _output_error,
     ConfigError: _config_error,
+    RunNotRetryable: _not_retryable,
     Exception: _internal_error,
 }
 """Handlers for `Starlette(exception_handlers=...)`, most specific first."""

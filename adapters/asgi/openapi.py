@@ -109,7 +109,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "The body is not valid JSON.",
         401: "Missing or wrong credentials.",
         404: "No such job, run or webhook trigger.",
-        409: "The job is disabled.",
+        409: "The job is disabled, or (retry) the run is not FAILED or TIMED_OUT.",
         413: "The body (or the payload as JSON) is over the size limit.",
         422: "A field of the body, query or headers is invalid; `fields` names each.",
     }
@@ -261,6 +261,18 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "The run after the cancel.", "Run"),
                     **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/runs/{run_id}/retry": {
+            "post": {
+                "operationId": "retry_run",
+                "summary": "Continue a FAILED or TIMED_OUT run: completed tasks kept, failed"
+                " ones tried afresh.",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run after the retry (PENDING).", "Run"),
+                    **_errors(401, 404, 409, 413),
                 },
             }
         },

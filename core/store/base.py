@@ -12,15 +12,18 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     claim_concurrency_slot   slot free, ours already, or still held by the holder we saw
     release_concurrency_slot slot held by us
     wake_run        run WAITING, not leased, due later than the new time
+    move_hooks_due  run final, its hooks_due_at still the value the caller read
+    retry_task      task ERRORED with the attempts we read              (client.retry_run)
+    retry_run       run FAILED or TIMED_OUT                             (client.retry_run)
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..types import RunStatus, TaskStatus
 
@@ -59,6 +62,11 @@ class RunRecord:
     lost_leases: int = 0
     progress_mark: int = 0
     slot: int | None = None
+    parent_run_id: str | None = None
+    """The run that started this one with io.invoke_and_wait, and its wait task's id."""
+    parent_task_id: str | None = None
+    hooks_due_at: float | None = None
+    """Set while an on_success/on_failure hook of a finished run is still to be called."""
     idle_yields: int = 0
     """Invocations in a row that yielded before executing a task (their backoff grows)."""
 
@@ -87,7 +95,12 @@ class TaskRecord:
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
     in_flight: bool = False
-    """A background fetch handed to a worker and not yet answered (not a failed attempt)."""
+    """A background fetch handed to a worker and not yet answered (not a failed attempt),
+    or an `at_most_once` task's attempt that has started and not ended."""
+    child_run_id: str | None = None
+    """The run an io.invoke_and_wait task started and waits for."""
+    attempt_base: int = 0
+    """Attempts made before the last `retry_run`: the retry policy counts from here."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,49 @@ class Store(Protocol):
         """The ids of the job's QUEUED runs, oldest (created) first, at most `limit`."""
         ...
     def close(self) -> None: ...
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        """A finished run's pending hooks: `hooks_due_at` (and `due_at`) from `expected` to `to`.
+
+        None clears both (the hooks were called). False when another caller moved it first.
+        """
+        ...
+
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        """Replaces an ERRORED task that has `failed_attempts` attempts with `task`."""
+        ...
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        """A FAILED or TIMED_OUT run made PENDING and due `now` (None: not in such a state)."""
+        ...
+
+
+R = TypeVar("R", RunRecord, TaskRecord)
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls)) for cls in (RunRecord, TaskRecord)
+}
+_STATUS: dict[type, dict[str, Any]] = {
+    RunRecord: {s.value: s for s in RunStatus},
+    TaskRecord: {s.value: s for s in TaskStatus},
+}
+
+
+def record_from_fields(cls: type[R], values: dict[str, Any]) -> R:
+    """A RunRecord or TaskRecord from its stored fields (`values` is taken over, not copied).
+
+    A history load builds one record per task, so a row with exactly the record's fields
+    skips the frozen dataclass's `__init__` (one `object.__setattr__` per field, ~10x the
+    cost); any other shape (older rows, missing defaults) goes through `__init__`.
+    """
+    status = values["status"]
+    known = _STATUS[cls].get(status)
+    values["status"] = known or (RunStatus(status) if cls is RunRecord else TaskStatus(status))
+    if values.keys() == _FIELD_NAMES[cls]:
+        record = object.__new__(cls)
+        slots = record.__dict__  # item by item keeps the compact, key-sharing instance dict
+        for name, value in values.items():
+            slots[name] = value
+        return record
+    return cls(**values)
 
 
 def load_table_definition() -> dict[str, Any]:
@@ -223,3 +279,17 @@ def is_task_overwritable(existing: TaskRecord | None, new: TaskRecord) -> bool:
     if existing is None:
         return True
     return not existing.status.is_final and existing.attempts <= new.attempts
+
+
+RETRY_RUN_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
+"""The run statuses `retry_run` continues from."""
+
+
+def retried_run_changes(now: float) -> dict[str, Any]:
+    """What `retry_run` sets: PENDING, due now, no end, a fresh duration clock and lease count."""
+    return {
+        "status": RunStatus.PENDING, "error": None, "output_json": None, "completed_at": None,
+        "started_at": now, "updated_at": now, "resume_at": now, "due_at": now,
+        "lease_owner": None, "lease_expires_at": None, "lost_leases": 0, "progress_mark": 0,
+        "slot": None,
+    }  # fmt: skip

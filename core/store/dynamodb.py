@@ -45,6 +45,7 @@ from .base import (
     decode_cursor,
     encode_cursor,
     load_table_definition,
+    retried_run_changes,
     sort_key,
 )
 from .blobs import S3Blobs
@@ -612,6 +613,38 @@ class DynamoDBStore:
         )
         return "leased" if is_leased else "unchanged"
 
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        item = item_attributes(task, TASK_FIELDS)
+        item.update(PK={"S": f"RUN#{task.run_id}"}, SK={"S": f"TASK#{task.id}"})
+        values = {":errored": {"S": TaskStatus.ERRORED.value},
+                  ":attempts": {"N": str(failed_attempts)}}  # fmt: skip
+        return self._put(
+            item, "#status = :errored AND attempts = :attempts", "retry_task", values=values,
+            names={"#status": "status"},
+            is_ours=lambda found: _same_fields(found, item, TASK_FIELDS),
+        )  # fmt: skip
+
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        changes = retried_run_changes(now)
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":failed": {"S": RunStatus.FAILED.value},
+                                  ":timed_out": {"S": RunStatus.TIMED_OUT.value},
+                                  ":due": self._due_key(run_id), ":due_at": {"N": repr(now)}}  # fmt: skip
+        sets, removes = ["GSI3PK = :due", "GSI3SK = :due_at"], ["output_ref"]
+        for name, value in changes.items():
+            names[f"#{name}"] = name
+            if value is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :v_{name}")
+                values[f":v_{name}"] = encode(value, name)
+        item = self._update(
+            run_id, "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+            "#status IN (:failed, :timed_out)", values, "retry_run", names=names,
+            is_ours=lambda found: _same_fields(found, _encoded(changes), list(changes)),
+        )  # fmt: skip
+        return None if item is None else self._run(item)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
@@ -664,6 +697,21 @@ class DynamoDBStore:
         if self._blobs is None:
             raise StoreError(f"output {ref} is in S3 but this store has no bucket configured")
         return self._blobs.get(ref)
+
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        values: dict[str, Any] = {":expected": {"N": repr(expected)}, **_finalvalues()}
+        condition = "#status IN (:f0, :f1, :f2, :f3, :f4, :f5) AND hooks_due_at = :expected"
+        if to is None:
+            expression = "REMOVE hooks_due_at, due_at, GSI3PK, GSI3SK"
+        else:
+            expression = "SET hooks_due_at = :to, due_at = :to, GSI3PK = :due, GSI3SK = :to"
+            values.update({":to": {"N": repr(to)}, ":due": self._due_key(run_id)})
+        item = self._update(
+            run_id, expression, condition, values, "move_hooks_due",
+            is_ours=lambda found: _same_fields(found, _encoded({"hooks_due_at": to}),
+                                               ["hooks_due_at"]),
+        )  # fmt: skip
+        return item is not None
 
     # -- calls --------------------------------------------------------------------------
 

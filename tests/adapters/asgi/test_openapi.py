@@ -34,6 +34,7 @@ OPERATIONS = [
     ("/api/runs/{run_id}", "GET"),
     ("/api/runs/{run_id}/cancel", "POST"),
     ("/api/runs/{run_id}/execute", "POST"),
+    ("/api/runs/{run_id}/retry", "POST"),
     ("/webhooks/{trigger_id}", "POST"),
 ]
 
