@@ -410,7 +410,7 @@ class Client:
         if self.dispatcher is not None:
             for run_id in due:
                 await self.dispatcher.dispatch(run_id, now)
-            due += await sweep_queues_if_due(self.runtime, now)
+        due += await sweep_queues_if_due(self.runtime, now)
         return started + due
 
     async def _fire_schedules(self, now: float) -> list[str]:

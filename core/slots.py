@@ -3,7 +3,7 @@ QUEUED run by a wake-up, never polled.
 
     run WAITING (a wait, a retry backoff, a fetch) -> slot released; claimed again on resume
     run final                                      -> slot released
-    slot released                                  -> the job's oldest QUEUED run is dispatched
+    slot released                                  -> the job's oldest QUEUED run made due, dispatched
     run QUEUED (no free slot)                      -> not due; re-checks once for a slot freed
                                                       while it was queuing (else waits to be woken)
     safety sweep (Client.tick, every QUEUE_SWEEP_SECONDS) -> wakes queued runs of jobs with a
@@ -55,14 +55,18 @@ async def free_slots(runtime: Runtime, job: Job) -> int:
 
 
 async def wake_queued(runtime: Runtime, job_id: str, count: int = 1) -> list[str]:
-    """Dispatches the job's `count` oldest QUEUED runs now; they claim a slot when they start."""
+    """Makes the job's `count` oldest QUEUED runs due now (a conditional write, so any
+    sweeper finds them too) and dispatches them; they claim a slot when they start."""
     if count <= 0:
         return []
     run_ids = await runtime.call(runtime.store.list_queued_runs, job_id, limit=count)
     now = runtime.clock.time()
+    woken = []
     for run_id in run_ids:
-        await runtime.dispatch(run_id, now)
-    return run_ids
+        if await runtime.call(runtime.store.wake_queued_run, run_id, at=now):
+            woken.append(run_id)
+            await runtime.dispatch(run_id, now)
+    return woken
 
 
 async def release_slot(runtime: Runtime, job_id: str, slot: int, run_id: str) -> None:

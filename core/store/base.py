@@ -188,6 +188,9 @@ class Store(Protocol):
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
         """The ids of the job's QUEUED runs, oldest (created) first, at most `limit`."""
         ...
+    def wake_queued_run(self, run_id: str, *, at: float) -> bool:
+        """A QUEUED run made due at `at` (it leaves the queue listing); False if not QUEUED."""
+        ...
     def close(self) -> None: ...
     def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
         """A finished run's pending hooks: `hooks_due_at` (and `due_at`) from `expected` to `to`.

@@ -530,6 +530,18 @@ class DynamoDBStore:
         found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
         return [item["PK"]["S"].removeprefix("RUN#") for item in found[:limit]]
 
+    def wake_queued_run(self, run_id: str, *, at: float) -> bool:
+        item = self._update(
+            run_id,
+            "SET due_at = :at, GSI3PK = :due, GSI3SK = :at",
+            "#status = :queued",
+            {":at": {"N": repr(at)}, ":due": self._due_key(run_id),
+             ":queued": {"S": RunStatus.QUEUED.value}},
+            "wake_queued_run",
+            is_ours=lambda found: _same_fields(found, _encoded({"due_at": at}), ["due_at"]),
+        )  # fmt: skip
+        return item is not None
+
     def _each(self, fn: Callable[[Any], T], args: Any) -> list[T]:
         """`fn` over every shard's argument, SHARD_READ_THREADS at a time (boto3 clients are
         thread-safe); the first StoreError is raised."""

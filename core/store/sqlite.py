@@ -368,11 +368,19 @@ class SQLiteStore:
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id FROM runs WHERE job_id = ? AND status = 'QUEUED'"
+                "SELECT id FROM runs WHERE job_id = ? AND status = 'QUEUED' AND due_at IS NULL"
                 " ORDER BY created_at, id LIMIT ?",
                 (job_id, limit),
             ).fetchall()
         return [run_id for (run_id,) in rows]
+
+    def wake_queued_run(self, run_id: str, *, at: float) -> bool:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status is not RunStatus.QUEUED:
+                return False
+            self._write_run(db, run.with_changes({"due_at": at}))
+            return True
 
     def close(self) -> None:
         with self._lock:

@@ -235,3 +235,8 @@ def test_queued_runs_are_listed_oldest_first_per_job_and_are_not_due(store: Any)
                         expired_owner=None)  # fmt: skip
     store.cancel_run("run_q1", now=NOW + 10)
     assert store.list_queued_runs("job", limit=10) == ["run_q2", "run_q3", "run_q4"]
+
+    assert store.wake_queued_run("run_q2", at=NOW + 20)
+    assert not store.wake_queued_run("run_q0", at=NOW + 20)  # leased (EXECUTING), not QUEUED
+    assert store.list_queued_runs("job", limit=10) == ["run_q3", "run_q4"]
+    assert "run_q2" in store.list_due_runs(now=NOW + 20, limit=50)
