@@ -17,6 +17,7 @@ from .errors import (
     ConditionFailed,
     ConfigError,
     DuplicateKeyError,
+    EventNotFound,
     JobNotFound,
     NonDeterminismError,
     OutputError,
@@ -28,6 +29,7 @@ from .errors import (
     TaskFailed,
     TaskInterrupted,
     TriggerfishError,
+    WaitTimeout,
 )
 from .io import IO
 from .jobs import Job
@@ -74,6 +76,7 @@ __all__ = [
     "DuplicateKeyError",
     "DynamoDBStore",
     "Event",
+    "EventNotFound",
     "Job",
     "JobNotFound",
     "LocalDispatcher",
@@ -102,6 +105,7 @@ __all__ = [
     "TaskInterrupted",
     "TaskStatus",
     "TriggerfishError",
+    "WaitTimeout",
     "cron_trigger",
     "event_trigger",
     "interval_trigger",

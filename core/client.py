@@ -21,6 +21,7 @@ from .settings import (
     DEFAULT_CLIENT_ID,
     DEFAULT_SQLITE_PATH,
     ENV_API_KEY,
+    ENV_BASE_URL,
     ENV_BUCKET,
     ENV_CLIENT_ID,
     ENV_DB,
@@ -81,6 +82,7 @@ class Client:
         api_key: str | None = None,
         yield_margin: float | timedelta | None = None,
         clock: Clock | None = None,
+        base_url: str | None = None,
     ) -> None:
         if not id:
             raise ConfigError("Client id must be a non-empty string")
@@ -99,6 +101,9 @@ class Client:
             yield_margin=yield_margin,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.runtime.base_url = base_url
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -224,6 +229,7 @@ class Client:
                 raise ConfigError(f"{ENV_YIELD_MARGIN} must be seconds, got {margin!r}") from exc
         options.setdefault("api_key", env.get(ENV_API_KEY) or None)
         options.setdefault("environment", env.get(ENV_ENVIRONMENT) or "dev")
+        options.setdefault("base_url", env.get(ENV_BASE_URL) or None)
         return cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
 
     # -- jobs ---------------------------------------------------------------------------
@@ -312,9 +318,29 @@ class Client:
         *,
         id: str | None = None,
         timestamp: datetime | None = None,
+        deliver_at: datetime | None = None,
+        deliver_after: float | timedelta | None = None,
     ) -> Event:
-        """Records an event and starts a run of every job it triggers; idempotent on `id`."""
-        return await events.send_event(self.runtime, name, payload, id=id, timestamp=timestamp)
+        """Records an event, starts a run of every job it triggers and resolves the runs
+        waiting on it (`io.wait_for_event`); idempotent on `id`.
+
+        `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
+        365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        """
+        return await events.send_event(
+            self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
+            deliver_after=deliver_after,
+        )  # fmt: skip
+
+    async def cancel_event(self, id: str) -> bool:
+        """Cancels a delayed event not yet delivered; False when it already was (or was
+        canceled). Raises EventNotFound for an unknown id."""
+        return await events.cancel_event(self.runtime, id)
+
+    @property
+    def base_url(self) -> str | None:
+        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
+        return self.runtime.base_url
 
     async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
         """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
@@ -406,6 +432,7 @@ class Client:
         """
         now = self.clock.time() if now is None else now
         started = await self._fire_schedules(now)
+        started += await events.deliver_due_events(self.runtime, now)
         due: list[str] = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
         if self.dispatcher is not None:
             for run_id in due:

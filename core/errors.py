@@ -3,6 +3,7 @@
     TriggerfishError
     ├── ConfigError (ValueError)          bad options or definitions
     ├── RunNotFound (LookupError)         an unknown run id
+    ├── EventNotFound (LookupError)       an unknown event id (cancel_event)
     ├── JobNotFound (LookupError)         an unknown job id
     ├── DuplicateKeyError (ValueError)    a task key reused under one parent
     ├── OutputError (ValueError)          an output that cannot be stored
@@ -11,7 +12,8 @@
     │   └── ConditionFailed               a conditional write lost its race
     ├── TaskFailed                        a task's final error, raised identically on replay
     ├── TaskInterrupted                   an at-most-once attempt cut short by a crash
-    └── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
+    ├── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
+    └── WaitTimeout                       io.wait_for_event / wait_for_request timed out
 
     BaseException
     ├── Suspend                           stops a run mid-flight; never a user error
@@ -146,3 +148,20 @@ class RunNotRetryable(TriggerfishError):
         )
         self.run_id = run_id
         self.status = status
+class EventNotFound(TriggerfishError, LookupError):
+    """No event has this id (`Client.cancel_event`)."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"no event with id {event_id!r}")
+        self.event_id = event_id
+
+
+class WaitTimeout(TriggerfishError):
+    """An `io.wait_for_event` or `io.wait_for_request` ended at its timeout; the job may catch it.
+
+    Raised identically on every replay, with the wait's `key`.
+    """
+
+    def __init__(self, key: str, message: str | None = None) -> None:
+        super().__init__(message or f"wait {key!r} timed out")
+        self.key = key

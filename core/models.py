@@ -170,6 +170,10 @@ class Event(BaseModel):
     payload: Any = None
     timestamp: datetime
     run_ids: list[str] = Field(default_factory=list)
+    status: str = "delivered"
+    """``delivered``; for a delayed event ``pending``, ``delivering`` or ``canceled``."""
+    deliver_at: datetime | None = None
+    """When a delayed event is (or was) delivered; None for one delivered when sent."""
 
 
 class Outcome(BaseModel):

@@ -42,6 +42,10 @@ class Runtime:
     """Seconds before the deadline to stop starting work; None: see `yield_margin_for`."""
     active_invocations: dict[str, LeaseKeeper] = field(default_factory=dict)
     """Runs this process is executing now (one invocation per run per process)."""
+    base_url: str | None = None
+    """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""
+    served_base_url: str | None = None
+    """The base URL of the first request the ASGI app served; used when `base_url` is None."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""

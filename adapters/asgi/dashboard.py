@@ -40,7 +40,7 @@ from triggerfish.core.types import RunStatus
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
-from .events import run_events
+from .events import DEFAULT_EVENTS_INTERVAL_SECONDS, run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
 from .timeline import build_timeline
@@ -283,7 +283,9 @@ class _Dashboard:
     async def run_events(self, request: Request, session_id: str) -> Response:
         """The run's live events (as ``/api/runs/{id}/events``) for this session's page."""
         run_id = request.path_params["run_id"]
-        interval: float = request.app.state.triggerfish_events_interval
+        interval: float = getattr(
+            request.app.state, "triggerfish_events_interval", DEFAULT_EVENTS_INTERVAL_SECONDS
+        )
         try:
             return await run_events(request, self.client, run_id, interval_seconds=interval)
         except RunNotFound:

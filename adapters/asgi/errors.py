@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from triggerfish.core.errors import (
     ConfigError,
+    EventNotFound,
     JobNotFound,
     OutputError,
     PayloadTooLarge,
@@ -106,6 +107,8 @@ async def _not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, "run_not_found", str(exc), run_id=exc.run_id)
     if isinstance(exc, JobNotFound):
         return error_response(404, "job_not_found", str(exc), job_id=exc.job_id)
+    if isinstance(exc, EventNotFound):
+        return error_response(404, "event_not_found", str(exc), event_id=exc.event_id)
     raise exc
 
 
@@ -145,6 +148,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http_error,
     RunNotFound: _not_found,
     JobNotFound: _not_found,
+    EventNotFound: _not_found,
     PayloadTooLarge: _too_large,
     OutputError: _output_error,
     ConfigError: _config_error,

@@ -7,18 +7,21 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
     tasks.py    io.run_task           waits.py   io.wait
     fetch.py    io.background_fetch   events.py  io.send_event
     logs.py     io.logger             records.py shared record shapes (values, wakeable waits)
+    event_waits.py  io.wait_for_event requests.py io.wait_for_request
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from ..errors import ConfigError
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
-from . import children, events, fetch, statuses, tasks, values, waits
+from . import children, event_waits, events, fetch, requests, statuses, tasks, values, waits
 from . import parallel as parallel_io
 from .logs import RunLogger
 from .statuses import RunStatusHandle
@@ -171,3 +174,32 @@ class IO:
             return await statuses.create_status(
                 self._invocation, key, label=label, state=state, data=data
             )
+    async def wait_for_event(
+        self,
+        key: str,
+        name: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        schema: type[BaseModel] | None = None,
+        timeout: float | timedelta | None = None,
+    ) -> Any:
+        """Waits (WAITING, no invocation) for an event `name` matching `filter`, sent after
+        the wait began; returns its payload, parsed by `schema` when given.
+
+        After `timeout` (seconds or a timedelta, at most 365 days) raises `WaitTimeout`;
+        replays return the same payload or raise the same `WaitTimeout` without waiting.
+        """
+        async with self._invocation.io_call():
+            return await event_waits.wait_for_event(
+                self._invocation, key, name, filter=filter, schema=schema, timeout=timeout
+            )
+
+    async def wait_for_request(
+        self, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta = 3600
+    ) -> Any:
+        """Calls `fn(url)` once with a one-time callback URL and waits for its first POST.
+
+        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds.
+        """
+        async with self._invocation.io_call():
+            return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
