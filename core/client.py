@@ -34,6 +34,7 @@ from .settings import (
     ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
 )
+from .slots import release_slot, sweep_queues_if_due
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
     create_run,
@@ -413,6 +414,8 @@ class Client:
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
+        if record is not None and record.slot is not None:  # its slot goes to the queue
+            await release_slot(self.runtime, record.job_id, record.slot, run_id)
         if record is not None and record.parent_run_id is not None:
             await ends.notify_parent(self.runtime, record)
         if record is None:
@@ -446,6 +449,7 @@ class Client:
         if self.dispatcher is not None:
             for run_id in due:
                 await self.dispatcher.dispatch(run_id, now)
+        due += await sweep_queues_if_due(self.runtime, now)
         return started + due
 
     async def _fire_schedules(self, now: float) -> list[str]:

@@ -47,7 +47,6 @@ from .errors import (
 )
 from .gates import (
     MAX_LOST_LEASES,
-    QUEUE_POLL_SECONDS,
     Stop,
     claim_concurrency_slot,
     lost_leases_error,
@@ -62,6 +61,7 @@ from .models import Outcome
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .serialize import describe_error, dump_json, load_json
+from .slots import recheck_after_queuing, release_slot
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import call_store
 from .types import RunStatus, TaskStatus
@@ -84,6 +84,10 @@ __all__ = [
     "task_id_for",
 ]
 
+MAX_DURATION_REASON = "max_duration"
+"""The Suspend reason of a run found past its job's max_duration before a new task."""
+MAX_IDLE_YIELD_BACKOFF_SECONDS = 30.0
+"""Longest delay after a yield that executed no task (n in a row: min(2^n, this) s)."""
 STORE_RETRY_SECONDS = 5.0
 """After a store failure, the run is due again this much later."""
 
@@ -312,10 +316,14 @@ class Invocation:
         except ValidationError as exc:
             return await self._finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
         if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await self.call(claim_concurrency_slot, self.store, job, self.run.id)
-            if slot is None:
-                poll_at = self.clock.time() + QUEUE_POLL_SECONDS
-                return await self._finish(RunStatus.QUEUED, resume_at=poll_at)
+            slot = await self.call(
+                claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()
+            )
+            if slot is None:  # not polled: a freed slot wakes the oldest queued run
+                outcome = await self._finish(RunStatus.QUEUED)
+                if outcome.status is RunStatus.QUEUED:
+                    await self.call(recheck_after_queuing, self.runtime, job, self.run.id)
+                return outcome
             self.run = replace(self.run, slot=slot)
             await self._update_run({"slot": slot})
         ctx = run_context(self.runtime, self.run, job)
@@ -397,6 +405,15 @@ class Invocation:
             task.cancel()
         await asyncio.gather(*still, return_exceptions=True)
 
+    async def _yield_end(self) -> Outcome:
+        """A yield; one that executed no task backs off (due after min(2^n, 30) s)."""
+        now = self.clock.time()
+        if self.executed_count:
+            return await self._finish(RunStatus.EXECUTING, resume_at=now)
+        idle = self.run.idle_yields
+        delay = min(2.0**idle, MAX_IDLE_YIELD_BACKOFF_SECONDS)
+        return await self._finish(RunStatus.EXECUTING, resume_at=now + delay, idle_yields=idle + 1)
+
     async def _diverged_end(self) -> Outcome:
         """The history no longer matches the code: FAILED, naming the key (not retried)."""
         assert self._divergence is not None
@@ -404,6 +421,12 @@ class Invocation:
         return await self._finish(RunStatus.FAILED, error=describe_error(self._divergence))
 
     async def _suspended_end(self, suspension: Suspend) -> Outcome:
+        if suspension.reason == MAX_DURATION_REASON:
+            job = self.runtime.jobs.get(self.run.job_id)
+            error = None if job is None else max_duration_error(self.run, job, self.clock.time())
+            return await self._finish(RunStatus.TIMED_OUT, error=error)
+        if suspension.reason == "yield":
+            return await self._yield_end()
         if suspension.reason != "wait":
             return await self._finish(RunStatus.EXECUTING, resume_at=self.clock.time())
         outcome = await self._finish(RunStatus.WAITING, resume_at=suspension.resume_at)
@@ -421,6 +444,7 @@ class Invocation:
         output_json: str | None = None,
         error: dict[str, Any] | None = None,
         resume_at: float | None = None,
+        idle_yields: int = 0,
     ) -> Outcome:
         """Flush logs, write the final state fenced on the lease, and dispatch."""
         self._has_ended = True
@@ -438,11 +462,15 @@ class Invocation:
             "lease_expires_at": None,
             "lost_leases": 0,
             "progress_mark": self._completed,
+            "idle_yields": idle_yields,
             **ends.end_changes(self.runtime, self.run, status, now),
         }
-        frees_slot = status is RunStatus.WAITING and self.frees_slot_while_waiting
-        if frees_slot and self.run.slot is not None:
-            changes["slot"] = None
+        # Every wait frees the slot (frees_slot_while_waiting is implied); a yield keeps it.
+        frees_slot = self.run.slot is not None and status is not RunStatus.EXECUTING
+        if frees_slot and not status.is_final:
+            changes["slot"] = None  # a waiting run holds no slot; it claims one on resume
+        if status is RunStatus.QUEUED and not self.history.tasks:
+            changes["started_at"] = None  # not started yet: max_duration counts from the start
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
@@ -459,10 +487,8 @@ class Invocation:
             else:
                 logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
-        if (status.is_final or frees_slot) and self.run.slot is not None:
-            await self.call(
-                self.store.release_concurrency_slot, self.run.job_id, self.run.slot, self.run.id
-            )
+        if frees_slot and self.run.slot is not None:
+            await self.call(release_slot, self.runtime, self.run.job_id, self.run.slot, self.run.id)
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
         if status.is_final:
@@ -547,6 +573,9 @@ class Invocation:
             # The end write must fit too: budget the slowest store write seen so far.
             if self.deadline - now < self.margin + average + self._slowest_write:
                 raise self.suspend(now, "yield")
+        job = self.runtime.jobs.get(self.run.job_id)
+        if job is not None and max_duration_error(self.run, job, now) is not None:
+            raise self.suspend(None, MAX_DURATION_REASON)
         if self.lease.is_check_due(now):
             await self.call(self.lease.check)
 
@@ -624,6 +653,12 @@ class Invocation:
             return await call_store(self.store, fn, *args, **kwargs)
         except StoreError as exc:
             raise _StoreAbort(exc) from exc
+
+    def store_failed(self, error: StoreError) -> BaseException:
+        """What to raise when a store error reaches an io primitive (even from inside a task
+        fn that called the client): it stops the invocation, as `call` does, instead of
+        being recorded as the task's failure; the run resumes from what was recorded."""
+        return _StoreAbort(error)
 
     def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         """Buffers an `io.logger` line, scoped to the task (attempt) it is written in."""

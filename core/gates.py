@@ -1,8 +1,9 @@
 """Gates a run passes before its function starts: time limits, a slot, resolved integrations.
 
     killed MAX_LOST_LEASES times without progress -> TIMED_OUT
-    past the job's max_duration                   -> TIMED_OUT
-    no free slot of the job's concurrency_limit   -> QUEUED, polled every QUEUE_POLL_SECONDS
+    past the job's max_duration                   -> TIMED_OUT (also before each new task;
+                                                     counted from the first start, not queueing)
+    no free slot of the job's concurrency_limit   -> QUEUED, woken when a slot frees (slots.py)
     an auth resolver answers None (no connection) -> WAITING_ON_CONNECTIONS, polled
     an auth resolver raises                       -> UNRESOLVED_AUTH (final)
 """
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .context import Context, EventInfo, JobInfo, RunInfo
 from .models import to_datetime, utc
 from .serialize import describe_error
+from .slots import is_stale_holder
 from .store.calls import call_store
 from .types import RunStatus
 
@@ -24,8 +26,6 @@ if TYPE_CHECKING:
     from .runtime import Runtime
     from .store.base import RunRecord, Store
 
-QUEUE_POLL_SECONDS = 5.0
-"""How often a QUEUED run looks for a free concurrency slot."""
 CONNECTION_POLL_SECONDS = 60.0
 """How often a run WAITING_ON_CONNECTIONS asks its auth resolvers again."""
 MAX_LOST_LEASES = 3
@@ -73,11 +73,13 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
     )
 
 
-async def claim_concurrency_slot(store: Store, job: Job, run_id: str) -> int | None:
+async def claim_concurrency_slot(
+    store: Store, job: Job, run_id: str, now: float
+) -> int | None:
     """A slot of the job's `concurrency_limit` for this run, or None when all are busy.
 
-    A slot still held by a finished run (its release was lost, or it was canceled) is
-    taken over with a write conditional on that holder.
+    A slot still held by a stale holder (a finished run, or one waiting without it: its
+    release was lost, or it was canceled) is taken over with a write conditional on it.
     """
     limit = job.concurrency_limit or 0
     for slot in range(limit):
@@ -90,7 +92,7 @@ async def claim_concurrency_slot(store: Store, job: Job, run_id: str) -> int | N
         if holder is None:
             continue
         held = await call_store(store, store.get_run, holder)
-        is_stale = held is None or held.status.is_final
+        is_stale = is_stale_holder(held, slot, now)
         if is_stale and await call_store(
             store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=holder
         ):

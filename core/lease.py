@@ -2,7 +2,8 @@
 
     invocation with a deadline     lease = deadline + grace; nothing to renew
     invocation without a deadline  lease = now + DEFAULT_LEASE_SECONDS + grace, renewed
-                                   between tasks when half is used and by a heartbeat
+                                   between tasks when half is used, and by a heartbeat
+                                   (every HEARTBEAT_SECONDS, writing once a third is used)
                                    while a long task runs (moving the due time with it)
     run canceled meanwhile         seen at once in this process (Client.cancel_run), and
                                    through a read at most every CANCEL_CHECK_SECONDS
@@ -23,12 +24,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE_SECONDS = 900.0
-"""Lease length for an invocation without a deadline; renewed as it runs."""
+DEFAULT_LEASE_SECONDS = 30.0
+"""Lease length for an invocation without a deadline (the local server); renewed as it runs,
+so a server killed mid-run leaves a lease that expires, and a new server resumes, within
+about half a minute."""
 LEASE_GRACE_SECONDS = 5.0
 """A lease outlives its invocation's deadline by this much before others may take it."""
-HEARTBEAT_SECONDS = 60.0
-"""How often (real time) a running invocation without a deadline renews its lease."""
+HEARTBEAT_SECONDS = 10.0
+"""How often (real time) a running invocation without a deadline renews its lease: three
+beats fit in one lease, so one slow store write does not lose it."""
 CANCEL_CHECK_SECONDS = 1.0
 """Before a new task, the run's status is read again at most this often (clock time)."""
 
@@ -112,6 +116,8 @@ class LeaseKeeper:
     async def _beat(self) -> None:
         while self.stop_reason is None:
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            if self.expires_at - self.clock.time() > DEFAULT_LEASE_SECONDS * 2 / 3:
+                continue  # renewed between tasks meanwhile: no write needed yet
             try:
                 await self.renew()
             except StoreError:

@@ -85,6 +85,11 @@ async def drive(
         report.invocations.append(InvocationReport(outcome, started, clock.time(), deadline))
         if outcome.status.is_final:
             return report
+        if outcome.resume_at is None and outcome.status is RunStatus.QUEUED:
+            raise RuntimeError(
+                f"run {run_id} is QUEUED behind its job's concurrency_limit: drive the runs "
+                "holding the slots first (a freed slot wakes the oldest queued run)"
+            )
         if outcome.resume_at is None:
             raise RuntimeError(f"run {run_id} is {outcome.status.value} with nothing to resume")
         wait_seconds = outcome.resume_at - clock.time()

@@ -30,6 +30,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from triggerfish.core import Client, LocalDispatcher, SkippingClock, StoreError
+from triggerfish.core.slots import sweep_queues_if_due
 
 from reliability.mix import EffectLog, define_mix
 from reliability.stores import open_store
@@ -109,6 +110,10 @@ async def work(
         except Exception as exc:  # noqa: BLE001 - counted, the poll goes on
             figures[f"due-run polls raising {type(exc).__name__}"] += 1
             due = []
+        try:  # the ticker's safety sweep of concurrency queues (a lost wake-up)
+            await sweep_queues_if_due(first.runtime, now)
+        except Exception as exc:  # noqa: BLE001 - counted, the poll goes on
+            figures[f"queue sweeps raising {type(exc).__name__}"] += 1
         for run_id in due:
             if run_id not in running and len(running) < parallel:
                 running[run_id] = asyncio.get_running_loop().create_task(resume(run_id))

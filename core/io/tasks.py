@@ -7,6 +7,7 @@
     retry not yet due  -> suspend until it is
     otherwise          -> check the budget, run fn, record the end (one conditional write);
                           at_most_once writes a start record (RUNNING, in flight) first
+    fn raised StoreError -> the invocation stops (not a task failure); the run resumes later
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DuplicateKeyError, OutputError, Suspend, TaskFailed, TaskInterrupted
+from ..errors import (
+    ConditionFailed,
+    DuplicateKeyError,
+    OutputError,
+    StoreError,
+    Suspend,
+    TaskFailed,
+    TaskInterrupted,
+)
 from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
 from ..types import TaskStatus
@@ -78,6 +87,8 @@ async def run_task(
                 await inv.record(replace(task, in_flight=False))
             raise
         except Exception as exc:  # the task's own failure: retry it or record it for good
+            if isinstance(exc, StoreError) and not isinstance(exc, ConditionFailed):
+                raise inv.store_failed(exc) from exc  # the store's, not the task's: stop
             inv.executed_count += 1
             error = describe_error(exc)
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,

@@ -76,6 +76,8 @@ class RunRecord:
     """Set while an on_success/on_failure hook of a finished run is still to be called."""
     retries: int = 0
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
+    idle_yields: int = 0
+    """Invocations in a row that yielded before executing a task (their backoff grows)."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -232,6 +234,12 @@ class Store(Protocol):
 
         A finished run is "unchanged"; a lease that expired before `now` does not count.
         """
+        ...
+    def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
+        """The ids of the job's QUEUED runs, oldest (created) first, at most `limit`."""
+        ...
+    def wake_queued_run(self, run_id: str, *, at: float) -> bool:
+        """A QUEUED run made due at `at` (it leaves the queue listing); False if not QUEUED."""
         ...
     def put_event_wait(self, wait: EventWaitRecord) -> bool:
         """Adds a wait to the event-wait index; False when it is already there."""

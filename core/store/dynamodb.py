@@ -1,7 +1,8 @@
 """`DynamoDBStore`: the production store, one table (see table.json), single-item writes.
 
     PK            SK              what
-    RUN#<id>      RUN             the run (GSI1: by job, GSI2: by time, GSI3: due, sparse)
+    RUN#<id>      RUN             the run (GSI1: by job, GSI2: by time, GSI3: due, sparse;
+                                  a QUEUED run's GSI3 key is its GSI1PK, sorted by creation)
     RUN#<id>      TASK#<task id>  a task or wait
     RUN#<id>      LOG#<key>       a log line
     EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
@@ -295,6 +296,11 @@ class DynamoDBStore:
                 else:
                     sets.extend(["GSI3PK = :due", "GSI3SK = :due_at"])
                     values[":due"] = self._due_key(run_id)
+        if changes.get("status") is RunStatus.QUEUED and changes.get("due_at", 0) is None:
+            # Into the job's queue: the sparse due index keyed by the job's sharded key,
+            # sorted by creation time (list_queued_runs), instead of the due partitions.
+            removes = [r for r in removes if r not in ("GSI3PK", "GSI3SK")]
+            sets.extend(["GSI3PK = GSI1PK", "GSI3SK = created_at"])
         expression = ""
         if sets:
             expression += "SET " + ", ".join(sets)
@@ -655,6 +661,38 @@ class DynamoDBStore:
         found = [item for items in self._each(due, range(self.shards)) for item in items]
         found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
         return [item["PK"]["S"].removeprefix("RUN#") for item in found[:limit]]
+
+    def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
+        """Oldest first, merged across the job's shards of the due index (see update_run)."""
+
+        def queued(shard: int) -> list[dict[str, Any]]:
+            page = self._call(
+                "list_queued_runs",
+                self._db.query,
+                TableName=self.table_name,
+                IndexName="runs_due",
+                KeyConditionExpression="GSI3PK = :job",
+                ExpressionAttributeValues={":job": {"S": f"JOB#{job_id}#{shard}"}},
+                Limit=limit,
+            )  # fmt: skip
+            items: list[dict[str, Any]] = page.get("Items", [])
+            return items
+
+        found = [item for items in self._each(queued, range(self.shards)) for item in items]
+        found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
+        return [item["PK"]["S"].removeprefix("RUN#") for item in found[:limit]]
+
+    def wake_queued_run(self, run_id: str, *, at: float) -> bool:
+        item = self._update(
+            run_id,
+            "SET due_at = :at, GSI3PK = :due, GSI3SK = :at",
+            "#status = :queued",
+            {":at": {"N": repr(at)}, ":due": self._due_key(run_id),
+             ":queued": {"S": RunStatus.QUEUED.value}},
+            "wake_queued_run",
+            is_ours=lambda found: _same_fields(found, _encoded({"due_at": at}), ["due_at"]),
+        )  # fmt: skip
+        return item is not None
 
     def _each(self, fn: Callable[[Any], T], args: Any) -> list[T]:
         """`fn` over every shard's argument, SHARD_READ_THREADS at a time (boto3 clients are

@@ -15,7 +15,16 @@ from .base import LogRecord, RunRecord, TaskRecord
 
 JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids"})
 INT_FIELDS = frozenset(
-    {"invocation_count", "lost_leases", "progress_mark", "attempts", "slot", "attempt_base", "retries"}
+    {
+        "invocation_count",
+        "lost_leases",
+        "progress_mark",
+        "attempts",
+        "slot",
+        "attempt_base",
+        "idle_yields",
+        "retries",
+    }
 )
 RUN_FIELDS = [f.name for f in fields(RunRecord)]
 TASK_FIELDS = [f.name for f in fields(TaskRecord)]

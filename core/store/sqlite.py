@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_queued ON runs (job_id, created_at, id) WHERE status = 'QUEUED';
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, id));
 CREATE TABLE IF NOT EXISTS logs (
@@ -485,6 +486,23 @@ class SQLiteStore:
                 return "unchanged"
             self._write_run(db, run.with_changes({"resume_at": at, "due_at": at}))
             return "woken"
+
+    def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE job_id = ? AND status = 'QUEUED' AND due_at IS NULL"
+                " ORDER BY created_at, id LIMIT ?",
+                (job_id, limit),
+            ).fetchall()
+        return [run_id for (run_id,) in rows]
+
+    def wake_queued_run(self, run_id: str, *, at: float) -> bool:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status is not RunStatus.QUEUED:
+                return False
+            self._write_run(db, run.with_changes({"due_at": at}))
+            return True
 
     def close(self) -> None:
         with self._lock:

@@ -1,6 +1,10 @@
 """A worker process for the crash test: runs one invocation of a slow job, to be SIGKILLed.
 
     python crash_worker.py STORE_KIND LOCATION RUN_ID SIDE_EFFECTS_FILE [CLOCK_OFFSET]
+    python crash_worker.py STORE_KIND LOCATION serve SIDE_EFFECTS_FILE
+
+`serve` is the local server: a LocalDispatcher (invocations without a deadline) that
+recovers unfinished runs and sweeps, printing the status of each run it sees end.
 
 STORE_KIND is sqlite (LOCATION a file) or dynamodb (LOCATION "url|table").
 """
@@ -49,8 +53,30 @@ def build_client(kind: str, location: str, side_effects: Path, offset: float) ->
     return client
 
 
+async def serve(client: Client) -> None:
+    """Runs the local dispatcher until every run in the store has ended."""
+    from triggerfish.core import LocalDispatcher
+
+    dispatcher = LocalDispatcher(client)
+    client.dispatcher = dispatcher
+    await dispatcher.start()
+    try:
+        while True:
+            runs = (await client.list_runs()).runs
+            if runs and all(run.status.is_final for run in runs):
+                for run in runs:
+                    print(run.status.value, flush=True)
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await dispatcher.stop()
+
+
 async def main() -> None:
     kind, location, run_id, side_effects = sys.argv[1:5]
+    if run_id == "serve":
+        await serve(build_client(kind, location, Path(side_effects), 0.0))
+        return
     offset = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     client = build_client(kind, location, Path(side_effects), offset)
     if run_id == "new":

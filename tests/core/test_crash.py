@@ -17,6 +17,8 @@ from triggerfish.core import RunStatus, TaskStatus
 WORKER = Path(__file__).with_name("crash_worker.py")
 LEASE_SKIP_SECONDS = 3600.0
 """The second process's clock runs this far ahead, so the killed lease has expired."""
+LOCAL_RESUME_BOUND_SECONDS = 120.0
+"""A generous bound on a restarted local server finishing the run (its lease: 30 s + 5 s)."""
 
 
 def worker(*args: str) -> subprocess.Popen[str]:
@@ -71,3 +73,39 @@ def test_sigkill_mid_run_then_a_new_process_finishes_it(
     assert [key for key, times in effects_count.items() if times > 1] in ([], [killed_at[-1]])
     run = store.get_run(run_id)
     assert run.status is RunStatus.COMPLETED and run.lost_leases == 0
+
+
+@pytest.mark.parametrize("location", ["sqlite", "moto"], indirect=True)
+def test_a_local_server_killed_mid_run_is_resumed_by_the_next_within_a_minute(
+    location: tuple[str, str, Any], tmp_path: Path
+) -> None:
+    """No clock jump: the deadline-less local server holds a short lease, renewed as it runs."""
+    kind, where, store = location
+    effects = tmp_path / "effects.txt"
+    effects.touch()
+    creator = worker(kind, where, "new", str(effects))
+    run_id = creator.communicate(timeout=60)[0].strip()
+
+    victim = worker(kind, where, "serve", str(effects))
+    deadline = time.monotonic() + 30
+    while effects.read_text().count("\n") < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    killed_at = effects.read_text().splitlines()
+    assert 4 <= len(killed_at) < 12, "the kill must land in the middle of the run"
+    assert store.get_run(run_id).status is RunStatus.EXECUTING
+
+    rescuer = worker(kind, where, "serve", str(effects))
+    try:
+        output = rescuer.communicate(timeout=LOCAL_RESUME_BOUND_SECONDS)[0]
+    finally:
+        rescuer.kill()
+    assert output.strip().splitlines() == ["COMPLETED"]
+
+    history = store.load_history(run_id)
+    assert Counter(task.key for task in history.tasks.values()) == Counter(
+        {f"t{n}": 1 for n in range(12)}
+    )
+    effects_count = Counter(effects.read_text().splitlines())
+    assert [key for key, times in effects_count.items() if times > 1] in ([], [killed_at[-1]])

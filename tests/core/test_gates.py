@@ -6,27 +6,28 @@ from typing import Any
 
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, invoke_trigger
-from triggerfish.core.gates import CONNECTION_POLL_SECONDS, QUEUE_POLL_SECONDS
+from triggerfish.core.gates import CONNECTION_POLL_SECONDS
 from triggerfish.core.testing import drive
 
 
 async def test_runs_beyond_the_concurrency_limit_are_queued_until_a_slot_frees(
     store: Any,
 ) -> None:
-    client = make_client(store)
+    client = make_client(store, yield_margin=10)
 
     @client.define_job(id="one-at-a-time", trigger=invoke_trigger(), concurrency_limit=1)
     async def job(payload: Any, io: IO, ctx: Context) -> int:
-        await io.wait("hold", seconds=30)
+        await io.run_task("hold", lambda: None)
         return int(payload["n"])
 
     first = await client.invoke("one-at-a-time", {"n": 1})
     second = await client.invoke("one-at-a-time", {"n": 2})
-    assert (await client.execute(first.id)).status is RunStatus.WAITING
+    # A yield keeps the slot (a wait would free it): deadline inside the yield margin.
+    yielded = await client.execute(first.id, deadline=client.clock.time() + 1)
+    assert yielded.status is RunStatus.EXECUTING
     queued = await client.execute(second.id)
     assert queued.status is RunStatus.QUEUED
-    assert queued.resume_at is not None
-    assert queued.resume_at - client.clock.time() <= QUEUE_POLL_SECONDS
+    assert queued.resume_at is None  # not polled: woken when the slot frees
 
     await drive(client, first.id)
     report = await drive(client, second.id)
@@ -36,16 +37,16 @@ async def test_runs_beyond_the_concurrency_limit_are_queued_until_a_slot_frees(
 
 
 async def test_a_canceled_holder_does_not_keep_its_slot(store: Any) -> None:
-    client = make_client(store)
+    client = make_client(store, yield_margin=10)
 
     @client.define_job(id="single", trigger=invoke_trigger(), concurrency_limit=1)
     async def job(payload: Any, io: IO, ctx: Context) -> str:
-        await io.wait("hold", seconds=30)
+        await io.run_task("hold", lambda: None)
         return "ran"
 
     holder = await client.invoke("single", None)
     waiting = await client.invoke("single", None)
-    await client.execute(holder.id)
+    await client.execute(holder.id, deadline=client.clock.time() + 1)  # yields, holding
     await client.cancel_run(holder.id)
 
     assert (await drive(client, waiting.id)).status is RunStatus.COMPLETED

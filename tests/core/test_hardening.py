@@ -193,10 +193,11 @@ async def test_renewing_the_lease_moves_the_due_time_too(store: Any) -> None:
 
     @client.define_job(id="renew", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> None:
-        await io.run_task("a", lambda: client.clock.advance(600))
+        await io.run_task("a", lambda: client.clock.advance(0.8 * DEFAULT_LEASE_SECONDS))
 
         def b() -> None:
-            client.clock.advance(400)  # past the first lease, inside the renewed one
+            # past the first lease, inside the renewed one
+            client.clock.advance(0.4 * DEFAULT_LEASE_SECONDS + LEASE_GRACE_SECONDS)
             due_during.append(store.list_due_runs(now=client.clock.time(), limit=10))
 
         await io.run_task("b", b)

@@ -121,13 +121,13 @@ async def test_a_timed_out_run_gets_a_fresh_max_duration_clock(store: Any) -> No
 
 @pytest.mark.parametrize("store_kind", ["sqlite"], indirect=True)
 async def test_a_retried_run_queues_behind_its_jobs_concurrency_limit(store: Any) -> None:
-    client = make_client(store)
+    client = make_client(store, yield_margin=10)
     broken = {"first": True}
 
     @client.define_job(id="single", trigger=invoke_trigger(), concurrency_limit=1)
     async def job(payload: Any, io: IO, ctx: Context) -> Any:
         if payload == "holder":
-            await io.wait("hold", 30)
+            await io.run_task("hold", lambda: None)
             return "held"
 
         def step() -> str:
@@ -140,7 +140,8 @@ async def test_a_retried_run_queues_behind_its_jobs_concurrency_limit(store: Any
     first = await client.invoke("single", "retried")
     assert (await drive(client, first.id)).status is RunStatus.FAILED
     holder = await client.invoke("single", "holder")
-    assert (await client.execute(holder.id)).status is RunStatus.WAITING  # holds the slot
+    yielded = await client.execute(holder.id, deadline=client.clock.time() + 1)
+    assert yielded.status is RunStatus.EXECUTING  # a yield holds the slot (a wait frees it)
 
     broken["first"] = False
     await client.retry_run(first.id)

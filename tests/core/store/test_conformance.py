@@ -212,3 +212,31 @@ def test_due_runs_come_soonest_first_from_every_shard(store: Any) -> None:
     dues = [store.get_run(i).due_at for i in due]
     assert dues == sorted(dues) and dues[-1] == NOW + 14
     assert len(store.list_due_runs(now=NOW + 100, limit=100)) == 40
+
+
+def test_queued_runs_are_listed_oldest_first_per_job_and_are_not_due(store: Any) -> None:
+    queued = {"status": RunStatus.QUEUED, "resume_at": None, "due_at": None,
+              "lease_owner": None, "lease_expires_at": None}  # fmt: skip
+    for n in (3, 0, 4, 1, 2):  # queued out of creation order, spread over the shards
+        run_id = f"run_q{n}"
+        store.create_run(new_run(run_id, created_at=NOW + n))
+        store.acquire_lease(run_id, owner="a", now=NOW + 9, lease_expires_at=NOW + 60,
+                            expired_owner=None)  # fmt: skip
+        assert store.update_run(run_id, owner="a", changes=queued)
+    store.create_run(new_run("run_other", job_id="other", created_at=NOW))
+    store.create_run(new_run("run_pending", created_at=NOW - 1))
+
+    assert store.list_queued_runs("job", limit=10) == [f"run_q{n}" for n in range(5)]
+    assert store.list_queued_runs("job", limit=2) == ["run_q0", "run_q1"]
+    assert store.list_queued_runs("other", limit=10) == []
+    assert not {f"run_q{n}" for n in range(5)} & set(store.list_due_runs(now=NOW + 100, limit=50))
+
+    store.acquire_lease("run_q0", owner="b", now=NOW + 10, lease_expires_at=NOW + 60,
+                        expired_owner=None)  # fmt: skip
+    store.cancel_run("run_q1", now=NOW + 10)
+    assert store.list_queued_runs("job", limit=10) == ["run_q2", "run_q3", "run_q4"]
+
+    assert store.wake_queued_run("run_q2", at=NOW + 20)
+    assert not store.wake_queued_run("run_q0", at=NOW + 20)  # leased (EXECUTING), not QUEUED
+    assert store.list_queued_runs("job", limit=10) == ["run_q3", "run_q4"]
+    assert "run_q2" in store.list_due_runs(now=NOW + 20, limit=50)
