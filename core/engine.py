@@ -437,6 +437,12 @@ class Invocation:
         self._keys_seen.add(task_id)
         return Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
 
+    def expect_kind(self, claim: Claim, kind: str) -> None:
+        """Declares the kind of record this io call makes under `claim`.
+
+        A no-op here; the replay check (core/replay.py) compares it with the record's kind.
+        """
+
     def replay(self, key: str, recorded: TaskRecord) -> Any:
         """A final record: its output, or the same TaskFailed as when it failed (no write)."""
         self.replayed_count += 1

@@ -33,6 +33,7 @@ async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> 
         return await run_task(inv, key, request, name=f"{message.method} {message.url}",
                               retry=message.retry, icon="fetch", properties=None)  # fmt: skip
     claim = inv.claim(key)
+    inv.expect_kind(claim, "fetch")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded)

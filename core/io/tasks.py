@@ -40,6 +40,7 @@ async def run_task(
 ) -> Any:
     """Runs `fn` once for this run (see the module docstring)."""
     claim = inv.claim(key)
+    inv.expect_kind(claim, "task")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded)
