@@ -407,6 +407,15 @@ def render_run(run: dict[str, Any]) -> str:
         f"invocations {run.get('invocation_count', 0)}",
         f"payload    {_compact(run.get('payload'))}",
     ]
+    usage = run.get("usage") or {}
+    if usage.get("invocations"):
+        lines.append(
+            f"cost       ${run.get('cost_usd', 0.0):.6f} (estimated: "
+            f"{usage.get('billed_seconds', 0):.3f} s billed, {usage.get('store_reads', 0)} "
+            f"store reads, {usage.get('store_writes', 0)} writes, "
+            f"{usage.get('queue_messages', 0)} queue messages, "
+            f"{usage.get('blob_requests', 0)} blob requests)"
+        )
     if run.get("resume_at"):
         lines.append(f"resumes    {_clock(run['resume_at'])}")
     if run.get("output") is not None:

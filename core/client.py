@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -43,6 +44,7 @@ from .store.base import Store
 from .store.calls import call_store
 from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
+from .usage import ENV_LAMBDA_MEMORY, Prices, retention_seconds
 from .views import build_run
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 """Run ids a caller may choose: safe in URLs and store keys as they are."""
 SCHEDULE_CATCH_UP_SECONDS = 300.0
 """A scheduled slot older than this at a tick is skipped, not fired late."""
+DEFAULT_RETENTION = timedelta(days=30)
+"""Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 SWEEP_BATCH = 100
 PREVIOUS_RUN_SCAN = 20
 """How many of a job's newest runs a tick reads to find the previous scheduled run's `ts`."""
@@ -79,6 +83,8 @@ class Client:
         api_key: str | None = None,
         yield_margin: float | timedelta | None = None,
         clock: Clock | None = None,
+        prices: Prices | None = None,
+        retention: timedelta | None = DEFAULT_RETENTION,
     ) -> None:
         if not id:
             raise ConfigError("Client id must be a non-empty string")
@@ -95,8 +101,10 @@ class Client:
             organization=organization,
             auth_resolvers=dict(auth_resolvers or {}),
             yield_margin=yield_margin,
+            prices=prices,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        self.retention = retention
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -168,6 +176,16 @@ class Client:
         self.runtime.yield_margin = yield_margin
 
     @property
+    def retention(self) -> timedelta | None:
+        """How long a finished run is kept (a job's own `retention` wins); None: forever."""
+        seconds = self.runtime.retention_seconds
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    @retention.setter
+    def retention(self, retention: timedelta | None) -> None:
+        self.runtime.retention_seconds = retention_seconds(retention, "Client retention")
+
+    @property
     def jobs(self) -> dict[str, Job]:
         """The defined jobs by id."""
         return self.runtime.jobs
@@ -221,6 +239,13 @@ class Client:
                 raise ConfigError(f"{ENV_YIELD_MARGIN} must be seconds, got {margin!r}") from exc
         options.setdefault("api_key", env.get(ENV_API_KEY) or None)
         options.setdefault("environment", env.get(ENV_ENVIRONMENT) or "dev")
+        memory = env.get(ENV_LAMBDA_MEMORY)
+        if memory and "prices" not in options:
+            try:
+                options["prices"] = Prices(lambda_memory_mb=int(memory))
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_LAMBDA_MEMORY} must be megabytes (128 to 10240), "
+                                  f"got {memory!r}") from exc  # fmt: skip
         return cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
 
     # -- jobs ---------------------------------------------------------------------------
@@ -237,10 +262,12 @@ class Client:
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
         run: RunFunction | None = None,
+        retention: timedelta | None | str = "client",
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
-        Returns the `Job` (with `run=`) or a decorator that returns it.
+        Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
+        long its finished runs are kept (None: forever); by default the client's.
         """
         if not id:
             raise ConfigError("define_job id must be a non-empty string")
@@ -255,6 +282,10 @@ class Client:
         if max_duration is not None and max_duration <= 0:
             raise ConfigError(f"max_duration must be more than 0 seconds, got {max_duration}")
 
+        kept = None if retention == "client" else (
+            retention_seconds(retention, f"job {id!r} retention") or math.inf
+        )
+
         def register(fn: RunFunction) -> Job:
             job = Job(
                 id=id,
@@ -266,6 +297,7 @@ class Client:
                 max_duration=max_duration,
                 integrations=dict(integrations or {}),
                 enabled=enabled,
+                retention=kept,
             )
             self.jobs[id] = job
             return job

@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import inspect
 import logging
+import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -55,6 +56,7 @@ from .serialize import describe_error, dump_json, load_json
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import call_store
 from .types import RunStatus, TaskStatus
+from .usage import Prices, current_meter, metered
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -129,6 +131,11 @@ class Claim:
 
 async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     """One invocation of the resume protocol; see the module docstring."""
+    with metered():  # what it sends is counted into the run's usage (core/usage.py)
+        return await _execute(runtime, run_id, deadline)
+
+
+async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     store, clock = runtime.store, runtime.clock
     now = clock.time()
     run = await runtime.call(store.get_run, run_id)
@@ -370,6 +377,9 @@ class Invocation:
             "lost_leases": 0,
             "progress_mark": self._completed,
         }
+        changes.update(self._usage_changes(resume_at))
+        if status.is_final:
+            changes["expires_at"] = self._expires_at(now)
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
@@ -388,6 +398,26 @@ class Invocation:
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
         return Outcome(status=status, resume_at=resume_at)
+
+    def _expires_at(self, now: float) -> float | None:
+        """When this finished run is deleted: the job's retention, else the client's."""
+        job = self.runtime.jobs.get(self.run.job_id)
+        seconds = job.retention if job is not None and job.retention is not None else (
+            self.runtime.retention_seconds
+        )
+        return None if seconds is None or seconds == math.inf else now + seconds
+
+    def _usage_changes(self, resume_at: float | None) -> dict[str, Any]:
+        """The run's usage with this invocation added, counting the end write itself and
+        the dispatch message sent right after it (both go out after this snapshot)."""
+        meter = current_meter()
+        if meter is None:
+            return {}
+        dispatcher = self.runtime.dispatcher
+        messages = 1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
+        usage = meter.total(self.run.usage, store_writes=1, queue_messages=messages)
+        cost = (self.runtime.prices or Prices()).cost(usage)
+        return {"usage": {**usage.model_dump(), "cost_usd": round(cost, 9)}}
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:
         written: bool = await self.call(

@@ -30,6 +30,8 @@ class Job:
     max_duration: float | None = None
     integrations: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    retention: float | None = None
+    """Seconds a finished run is kept; None: the client's; `math.inf`: forever."""
 
     @property
     def schema(self) -> type[BaseModel] | None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .jobs import Job
     from .lease import LeaseKeeper
     from .store.base import Store
+    from .usage import Prices
 
 T = TypeVar("T")
 
@@ -42,6 +43,10 @@ class Runtime:
     """Seconds before the deadline to stop starting work; None: see `yield_margin_for`."""
     active_invocations: dict[str, LeaseKeeper] = field(default_factory=dict)
     """Runs this process is executing now (one invocation per run per process)."""
+    prices: Prices | None = None
+    """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
+    retention_seconds: float | None = None
+    """How long finished runs are kept (a job's `retention` wins); None: forever."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""

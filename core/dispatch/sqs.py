@@ -13,6 +13,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
+from ..usage import count
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -29,6 +30,9 @@ def resume_message(run_id: str, at: float) -> str:
 
 class SQSDispatcher:
     """Sends one SQS message per requested resume; boto3 is imported on construction."""
+
+    counts_messages = True
+    """Each dispatch is one SQS request, counted into the run's usage (core/usage.py)."""
 
     def __init__(
         self,
@@ -61,6 +65,7 @@ class SQSDispatcher:
 
     def send(self, body: str, *, delay_seconds: int = 0) -> None:
         """Sends one message (blocking)."""
+        count("queue_messages")
         self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay_seconds)
 
     async def send_fetch(self, message: FetchMessage) -> None:

@@ -59,6 +59,10 @@ class RunRecord:
     lost_leases: int = 0
     progress_mark: int = 0
     slot: int | None = None
+    usage: dict[str, Any] | None = None
+    """Requests and time used so far, added to by each invocation's end write (core/usage.py)."""
+    expires_at: float | None = None
+    """When a finished run is deleted (epoch seconds; the DynamoDB TTL attribute)."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OutputError, StoreError
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
+from ..usage import count_dynamodb_call, note_batch_items
 from .base import (
     MAX_INLINE_OUTPUT_BYTES,
     MAX_PAYLOAD_ROOM_BYTES,
@@ -84,6 +85,8 @@ class DynamoDBStore:
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 
     offload = True
+    counts_requests = True
+    """Requests are counted by botocore hooks (core/usage.py), not per primitive call."""
 
     def __init__(
         self,
@@ -119,6 +122,9 @@ class DynamoDBStore:
         self._db: DynamoDBClient = client or boto3.client(
             "dynamodb", endpoint_url=endpoint_url, region_name=region, config=config
         )
+        # Usage is counted from what botocore sends: pages, retried calls once, batch items.
+        self._db.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", note_batch_items)
+        self._db.meta.events.register("after-call.dynamodb", count_dynamodb_call)
         self._blobs = (
             S3Blobs(bucket, client=s3_client, endpoint_url=endpoint_url, region=region)
             if bucket
