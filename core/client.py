@@ -61,6 +61,8 @@ SCHEDULE_CATCH_UP_SECONDS = 300.0
 DEFAULT_RETENTION = timedelta(days=30)
 """Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 SWEEP_BATCH = 100
+PURGE_INTERVAL_SECONDS = 60.0
+"""The sweeper deletes expired runs at most this often (each purge reads every shard)."""
 PREVIOUS_RUN_SCAN = 20
 """How many of a job's newest runs a tick reads to find the previous scheduled run's `ts`."""
 
@@ -105,6 +107,7 @@ class Client:
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
         self.retention = retention
+        self._last_purge = float("-inf")
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -393,7 +396,9 @@ class Client:
 
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
-        record = await self._store(self.store.cancel_run, run_id, now=self.clock.time())
+        now = self.clock.time()
+        record = await self._store(self.store.cancel_run, run_id, now=now,
+                                   expires_at=await self._expires_at(run_id, now))
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
@@ -402,6 +407,15 @@ class Client:
             if record is None:
                 raise RunNotFound(run_id)
         return build_run(record, await self._store(self.store.load_history, run_id))
+
+    async def _expires_at(self, run_id: str, now: float) -> float | None:
+        """When a run ending now is deleted (its job's retention, else the client's)."""
+        record = await self._store(self.store.get_run, run_id)
+        job = self.jobs.get(record.job_id) if record is not None else None
+        seconds = job.retention if job is not None and job.retention is not None else (
+            self.runtime.retention_seconds
+        )
+        return None if seconds is None or seconds == math.inf else now + seconds
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""
@@ -415,6 +429,12 @@ class Client:
         now = self.clock.time() if now is None else now
         started = await self._fire_schedules(now)
         due: list[str] = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
+        if now - self._last_purge >= PURGE_INTERVAL_SECONDS:
+            self._last_purge = now
+            purge = getattr(self.store, "purge_expired_runs", None)  # stores of older versions
+            purged = [] if purge is None else await self._store(purge, now=now, limit=SWEEP_BATCH)
+            if purged:
+                logger.info("retention: purged %d finished runs", len(purged))
         if self.dispatcher is not None:
             for run_id in due:
                 await self.dispatcher.dispatch(run_id, now)
