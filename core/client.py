@@ -45,6 +45,9 @@ from .store.calls import call_store
 from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
 from .usage import ENV_LAMBDA_MEMORY, Prices, retention_seconds
+
+ENV_OTEL = "TRIGGERFISH_OTEL"
+"""`Client.from_env` turns OpenTelemetry tracing on when this is 1, true or yes."""
 from .views import build_run
 
 if TYPE_CHECKING:
@@ -249,7 +252,12 @@ class Client:
             except ValueError as exc:
                 raise ConfigError(f"{ENV_LAMBDA_MEMORY} must be megabytes (128 to 10240), "
                                   f"got {memory!r}") from exc  # fmt: skip
-        return cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
+        client = cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
+        if env.get(ENV_OTEL, "").lower() in ("1", "true", "yes"):
+            from .otel import instrument  # imports opentelemetry (the [otel] extra)
+
+            instrument(client)
+        return client
 
     # -- jobs ---------------------------------------------------------------------------
 

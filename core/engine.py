@@ -28,7 +28,7 @@ import logging
 import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -253,7 +253,16 @@ class Invocation:
     # -- 3 to 5: the gates, the run function, where it stopped ----------------------------
 
     async def start(self) -> Outcome:
-        """Calls the run function and writes where it ended."""
+        """Calls the run function and writes where it ended (in a span when traced)."""
+        tracer = self.runtime.tracer
+        if tracer is None:
+            return await self._start_guarded()
+        with tracer.invocation(self):
+            outcome = await self._start_guarded()
+            tracer.outcome(self, outcome.status.value)
+            return outcome
+
+    async def _start_guarded(self) -> Outcome:
         try:
             return await self._start()
         except _StoreAbort as abort:
@@ -476,6 +485,8 @@ class Invocation:
     def replay(self, key: str, recorded: TaskRecord) -> Any:
         """A final record: its output, or the same TaskFailed as when it failed (no write)."""
         self.replayed_count += 1
+        if self.runtime.tracer is not None:
+            self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
             return load_json(recorded.output_json)
         raise TaskFailed(key, recorded.error or {})
@@ -488,6 +499,8 @@ class Invocation:
         """
         if self._suspended is None:
             self._suspended = Suspend(resume_at, reason=reason)
+            if self.runtime.tracer is not None:
+                self.runtime.tracer.suspended(self, resume_at, reason)
         return self._suspended
 
     async def check_budget(self) -> None:
@@ -515,8 +528,10 @@ class Invocation:
         """Runs a task's fn: io calls inside it are its children (see record_parent_running)."""
         token = _parent.set(ParentTask(task.id, task.key, task.attempts))
         self._running[task.id] = task
+        traced = self.runtime.tracer.task(self, task) if self.runtime.tracer else nullcontext()
         try:
-            yield
+            with traced:
+                yield
         finally:
             _parent.reset(token)
             self._running.pop(task.id, None)
@@ -555,6 +570,8 @@ class Invocation:
         return current
 
     def _remember(self, task: TaskRecord) -> None:
+        if self.runtime.tracer is not None:
+            self.runtime.tracer.recorded(self, task)
         previous = self.history.tasks.get(task.id)
         if task.status.is_final and (previous is None or not previous.status.is_final):
             self._completed += 1
@@ -579,6 +596,8 @@ class Invocation:
     def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         """Buffers an `io.logger` line, scoped to the task (attempt) it is written in."""
         parent = _parent.get()
+        if self.runtime.tracer is not None:
+            self.runtime.tracer.logged(self, level, message)
         scope = "run" if parent is None else f"{parent.id}.{parent.attempt}"
         self.log.write(level, message, fields, scope=scope,
                        task_key=None if parent is None else parent.key,

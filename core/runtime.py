@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .jobs import Job
     from .lease import LeaseKeeper
+    from .otel import RunTracer
     from .store.base import Store
     from .usage import Prices
 
@@ -47,6 +48,8 @@ class Runtime:
     """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
     retention_seconds: float | None = None
     """How long finished runs are kept (a job's `retention` wins); None: forever."""
+    tracer: RunTracer | None = None
+    """OpenTelemetry spans (core/otel.py `instrument`); None: no tracing, nothing imported."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""

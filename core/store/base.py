@@ -63,6 +63,8 @@ class RunRecord:
     """Requests and time used so far, added to by each invocation's end write (core/usage.py)."""
     expires_at: float | None = None
     """When a finished run is deleted (epoch seconds; the DynamoDB TTL attribute)."""
+    traceparent: str | None = None
+    """The W3C trace context of the span that started the run (core/otel.py), if traced."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
