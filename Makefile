@@ -36,9 +36,9 @@ typecheck: install
 lint: install
 	$(BIN)/ruff check core adapters tests deploy bench
 
+# Figures, printed (docs/performance.md); the peers install into bench/.peers-venv once.
 bench: install node
-	$(BIN)/python bench/replay.py
-	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/all.py
 
 screenshots: install
 	$(BIN)/python docs/screenshots.py

@@ -1,10 +1,14 @@
 """Replay overhead and store calls per task, on SQLite and on DynamoDB (moto's HTTP server).
 
     .venv/bin/python bench/replay.py [--tasks 1000] [--backends sqlite,moto,dynalite]
+                                     [--scale 10000,100000]
 
 Prints, per backend: the cost of executing N new tasks, the cost of replaying them,
-and the store calls (reads, writes) per new task and per invocation. Figures only: no
-asserts; docs/performance.md quotes a run of this script.
+and the store calls (reads, writes) per new task, per replayed task and per invocation.
+Then, on SQLite, replay at scale: the time to the first new task after 10,000 and 100,000
+recorded tasks, split into reading the history and the rest, and the memory a recorded
+task takes once loaded (tracemalloc). Figures only: no asserts; docs/performance.md
+quotes a run of this script.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import os
 import sys
 import time
+import tracemalloc
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -23,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger
+from triggerfish.core.engine import task_id_for
+from triggerfish.core.store.base import TaskRecord
+from triggerfish.core.types import TaskStatus
 
 READS = {"get_run", "get_task", "load_history", "list_runs", "list_due_runs", "get_event"}
 
@@ -112,6 +120,7 @@ async def measure(label: str, inner: Any, tasks: int) -> dict[str, Any]:
         writes_per_new_task=(new_writes - base_calls[1]) / tasks,
         reads_per_new_task=(new_reads - base_calls[0]) / tasks,
         replay_per_task_us=1e6 * (replay_seconds - base_seconds) / tasks,
+        writes_per_replayed_task=(replay_writes - base_calls[1]) / tasks,
         replay_invocation_ms=1000 * replay_seconds,
         replay_reads=replay_reads,
         replay_writes=replay_writes,
@@ -143,6 +152,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--backends", default="sqlite,moto,dynalite")
+    parser.add_argument("--scale", default="10000,100000",
+                        help="recorded tasks for the replay-at-scale figures ('' for none)")  # fmt: skip
     args = parser.parse_args()
     rows = []
     for name, server, _ in backends(args.backends.split(",")):
@@ -162,17 +173,90 @@ async def main() -> None:
             rows.append(await measure(name, store, args.tasks))
 
     print(f"\n{args.tasks} tasks of ~100 bytes, Python {sys.version.split()[0]}")
-    header = ("backend", "new task ms", "writes/new task", "reads/new task", "replay us/task",
+    header = ("backend", "new task ms", "writes/new task", "reads/new task",
+              "writes/replayed task", "replay us/task",
               "replay invocation ms", "reads, writes per replay invocation", "history pages")
     print(" | ".join(header))
     for row in rows:
         print(
             f"{row['backend']} | {row['new_task_ms']:.2f} | {row['writes_per_new_task']:.2f} | "
-            f"{row['reads_per_new_task']:.3f} | "
+            f"{row['reads_per_new_task']:.3f} | {row['writes_per_replayed_task']:.3f} | "
             f"{row['replay_per_task_us']:.1f} | {row['replay_invocation_ms']:.1f} | "
             f"{row['replay_reads']}, {row['replay_writes']} | {row['history_pages']}"
         )
         print(f"    store calls in the replay invocation: {row['replay_calls']}")
+    for recorded in [int(n) for n in args.scale.split(",") if n]:
+        await replay_at_scale(recorded)
+
+
+class TimedHistory:
+    """Wraps a store and times its `load_history` (the read part of a replay)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.offload = inner.offload
+        self.read_seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def load_history(self, run_id: str) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.inner.load_history(run_id)
+        finally:
+            self.read_seconds += time.perf_counter() - started
+
+
+async def replay_at_scale(recorded: int) -> None:
+    """Time to the first new task after `recorded` completed tasks, and memory per task."""
+    path = ROOT / "bench" / f".scale-{uuid.uuid4().hex[:6]}.db"
+    inner = SQLiteStore(path)
+    store = TimedHistory(inner)
+    client = Client("bench", store=store)  # type: ignore[arg-type]
+    reached: list[float] = []
+
+    @client.define_job(id="long", trigger=invoke_trigger())
+    async def long(payload: Any, io: IO, ctx: Context) -> int:
+        for n in range(recorded):
+            await io.run_task(f"s{n}", lambda n=n: n)
+        await io.run_task("new", lambda: reached.append(time.perf_counter()))
+        return recorded
+
+    try:
+        run = await client.invoke("long", None)
+        now = time.time()
+        with inner._lock:  # the recorded history, written as the engine would have written it
+            inner._db.execute("BEGIN")
+            for n in range(recorded):
+                key = f"s{n}"
+                inner.put_task(TaskRecord(
+                    run_id=run.id, id=task_id_for(run.id, None, key), key=key,
+                    status=TaskStatus.COMPLETED, attempts=1, output_json=str(n),
+                    started_at=now, completed_at=now,
+                ))  # fmt: skip
+            inner._db.execute("COMMIT")
+        started = time.perf_counter()
+        outcome = await client.execute(run.id)
+        assert outcome.status.value == "COMPLETED" and reached, outcome
+        to_first = reached[0] - started
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        history = inner.load_history(run.id)
+        loaded = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert len(history.tasks) == recorded + 1
+    finally:
+        inner.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    print(
+        f"\nreplay of {recorded:,} recorded tasks (SQLite): first new task after "
+        f"{1000 * to_first:.0f} ms = reading the history {1000 * store.read_seconds:.0f} ms "
+        f"+ the rest {1000 * (to_first - store.read_seconds):.0f} ms "
+        f"({1e6 * (to_first - store.read_seconds) / recorded:.2f} us per replayed task); "
+        f"memory per recorded task {loaded / (recorded + 1):.0f} bytes (tracemalloc)"
+    )
 
 
 if __name__ == "__main__":

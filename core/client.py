@@ -29,6 +29,7 @@ from .settings import (
     ENV_ENVIRONMENT,
     ENV_QUEUE_URL,
     ENV_REGION,
+    ENV_SHARDS,
     ENV_TABLE,
     ENV_TABLE_NAME,
     ENV_YIELD_MARGIN,
@@ -226,6 +227,7 @@ class Client:
                 endpoint_url=endpoint_url,
                 region=region,
                 bucket=env.get(ENV_BUCKET) or None,
+                **_shards_from(env.get(ENV_SHARDS)),
             )
         else:
             from .store.sqlite import SQLiteStore
@@ -523,3 +525,12 @@ class Client:
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await call_store(self.store, fn, *args, **kwargs)
 
+
+def _shards_from(raw: str | None) -> dict[str, int]:
+    """`shards=` for DynamoDBStore from TRIGGERFISH_SHARDS; absent means the store's default."""
+    if not raw:
+        return {}
+    try:
+        return {"shards": int(raw)}
+    except ValueError:
+        raise ConfigError(f"{ENV_SHARDS} must be a whole number of shards, got {raw!r}") from None

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from .types import RunStatus, TaskStatus
 from .usage import Usage
 
+_DEFERRED = ConfigDict(defer_build=True)
+"""API models build their validators on first use: a worker's cold start never needs them."""
+
 
 def to_datetime(ts: float | None) -> datetime | None:
     """Epoch seconds (as stored) to an aware UTC datetime."""
@@ -40,6 +43,8 @@ def utc(ts: float) -> datetime:
 class Task(BaseModel):
     """One task or wait of a run, with its subtasks in `children`."""
 
+    model_config = _DEFERRED
+
     id: str
     key: str
     name: str | None = None
@@ -67,6 +72,8 @@ class Task(BaseModel):
 class LogLine(BaseModel):
     """One line written by `io.logger`."""
 
+    model_config = _DEFERRED
+
     level: str
     message: str
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -76,6 +83,8 @@ class LogLine(BaseModel):
 
 class Run(BaseModel):
     """A run of a job: its status, payload, output or error, tasks (as a tree) and logs."""
+
+    model_config = _DEFERRED
 
     id: str
     job_id: str
@@ -119,6 +128,8 @@ class Run(BaseModel):
 class RunList(BaseModel):
     """One page of runs, newest first; pass `next_cursor` back for the next page."""
 
+    model_config = _DEFERRED
+
     runs: list[Run]
     next_cursor: str | None = None
 
@@ -135,6 +146,8 @@ class RunList(BaseModel):
 
 class Event(BaseModel):
     """An event sent to the client and the runs it started."""
+
+    model_config = _DEFERRED
 
     id: str
     name: str

@@ -29,6 +29,9 @@ ENV_URL = "TRIGGERFISH_URL"
 ENV_JOBS = "TRIGGERFISH_JOBS"
 """`module:attribute` of the user's Client, for the Lambda entry point and the CLI."""
 
+ENV_SHARDS = "TRIGGERFISH_SHARDS"
+"""How many shards the DynamoDB index keys are spread over (docs/scale.md); a table's runs
+must always be read with the shard count they were written with."""
 ENV_LOG_FORMAT = "TRIGGERFISH_LOG_FORMAT"
 """On Lambda: ``json`` (default) gives the triggerfish logger JSON lines; ``text`` does not."""
 

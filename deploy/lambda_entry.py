@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import random
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -53,3 +54,43 @@ def _build_handler() -> Callable[[dict[str, Any], Any], Any]:
 def handler(event: dict[str, Any], context: Any) -> Any:
     """Answer one Lambda event (HTTP, SQS, schedule or direct) with triggerfish's handler."""
     return _build_handler()(event, context)
+
+
+def before_snapshot() -> None:
+    """SnapStart: import the jobs and build the handler now, so the snapshot holds them."""
+    _build_handler()
+
+
+def after_restore() -> None:
+    """SnapStart: every restored copy gets its own randomness and its own connections.
+
+    `random` is re-seeded (uuid4 and secrets read os.urandom, already unique per copy);
+    the boto3 clients of the store and dispatcher drop their pooled connections, which the
+    snapshot froze and every copy would otherwise share, and open new ones on next use.
+    """
+    random.seed()
+    client = load_client(os.environ.get(ENV_JOBS, "")) if os.environ.get(ENV_JOBS) else None
+    for part in (getattr(client, "store", None), getattr(client, "dispatcher", None)):
+        for value in getattr(part, "__dict__", {}).values():
+            session = getattr(getattr(value, "_endpoint", None), "http_session", None)
+            if session is not None:
+                session.close()
+
+
+def register_snapstart_hooks() -> bool:
+    """Registers the hooks when Lambda initializes this function for a SnapStart snapshot.
+
+    `snapshot_restore_py` ships in Lambda's Python runtimes (3.12+); elsewhere nothing runs.
+    """
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return False
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:
+        return False
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)
+    return True
+
+
+register_snapstart_hooks()

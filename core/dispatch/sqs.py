@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
@@ -29,7 +30,11 @@ def resume_message(run_id: str, at: float) -> str:
 
 
 class SQSDispatcher:
-    """Sends one SQS message per requested resume; boto3 is imported on construction."""
+    """Sends one SQS message per requested resume.
+
+    boto3 is imported on construction (a missing install fails early), but the client is
+    made on the first send: a worker whose run ends without a dispatch never pays for it.
+    """
 
     counts_messages = True
     """Each dispatch is one SQS request, counted into the run's usage (core/usage.py)."""
@@ -49,11 +54,26 @@ class SQSDispatcher:
         self.clock: Clock = clock or SystemClock()
         if client is None:
             try:
-                import boto3
+                import boto3  # noqa: F401 - fail at construction, not at the first send
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise ImportError("SQSDispatcher needs boto3: pip install 'triggerfish[aws]'") from exc
-            client = boto3.client("sqs", endpoint_url=endpoint_url, region_name=region)
-        self._sqs: Any = client
+        self._client: Any = client
+        self._endpoint_url = endpoint_url
+        self._region = region
+        self._client_lock = threading.Lock()
+
+    @property
+    def _sqs(self) -> Any:
+        """The SQS client, made once on first use (sends run in worker threads)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    import boto3
+
+                    self._client = boto3.client(
+                        "sqs", endpoint_url=self._endpoint_url, region_name=self._region
+                    )
+        return self._client
 
     def __repr__(self) -> str:
         return f"SQSDispatcher({self.queue_url!r})"

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..types import RunStatus, TaskStatus
 
@@ -183,6 +183,36 @@ class Store(Protocol):
         """Deletes up to `limit` finished runs whose `expires_at` passed, with their tasks,
         logs and blobs (retention; the sweeper calls it). Returns the purged run ids."""
         ...
+
+
+R = TypeVar("R", RunRecord, TaskRecord)
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls)) for cls in (RunRecord, TaskRecord)
+}
+_STATUS: dict[type, dict[str, Any]] = {
+    RunRecord: {s.value: s for s in RunStatus},
+    TaskRecord: {s.value: s for s in TaskStatus},
+}
+
+
+def record_from_fields(cls: type[R], values: dict[str, Any]) -> R:
+    """A RunRecord or TaskRecord from its stored fields (`values` is taken over, not copied).
+
+    A history load builds one record per task, so a row with exactly the record's fields
+    skips the frozen dataclass's `__init__` (one `object.__setattr__` per field, ~10x the
+    cost); any other shape (older rows, missing defaults) goes through `__init__`.
+    """
+    status = values["status"]
+    known = _STATUS[cls].get(status)
+    values["status"] = known or (RunStatus(status) if cls is RunRecord else TaskStatus(status))
+    if values.keys() == _FIELD_NAMES[cls]:
+        record = object.__new__(cls)
+        slots = record.__dict__  # item by item keeps the compact, key-sharing instance dict
+        for name, value in values.items():
+            slots[name] = value
+        return record
+    return cls(**values)
 
 
 def load_table_definition() -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """`SQLiteStore`: the embedded store for a laptop or a single-machine server.
 
-WAL mode; each conditional write is one `BEGIN IMMEDIATE` transaction that reads the row
-and writes it only when the condition holds, so several processes can share one file.
+WAL mode; each conditional write is one transaction, so several processes can share one
+file: a single conditional statement (INSERT OR IGNORE, the put_task upsert) commits on its
+own; a read-then-write is one `BEGIN IMMEDIATE` transaction that reads the row and writes
+it only when the condition holds.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from .base import (
     TaskRecord,
     decode_cursor,
     encode_cursor,
-    is_task_overwritable,
+    record_from_fields,
 )
 
 _SCHEMA = """
@@ -51,26 +53,33 @@ CREATE TABLE IF NOT EXISTS slots (
     PRIMARY KEY (schedule_id, slot));
 """
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _dump(record: Any) -> str:
-    data = asdict(record)
-    return json.dumps(data, separators=(",", ":"))
+    """A record as JSON text, straight from its fields (no deep copy: the text is the copy)."""
+    return _encode(record.__dict__)
 
 
 def _run(data: str) -> RunRecord:
-    raw = json.loads(data)
-    raw["status"] = RunStatus(raw["status"])
-    return RunRecord(**raw)
+    return record_from_fields(RunRecord, json.loads(data))
 
 
 def _task(data: str) -> TaskRecord:
-    raw = json.loads(data)
-    raw["status"] = TaskStatus(raw["status"])
-    return TaskRecord(**raw)
+    return record_from_fields(TaskRecord, json.loads(data))
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
+
+_FINAL_TASK_STATUSES = ", ".join(f"'{s.value}'" for s in TaskStatus if s.is_final)
+_PUT_TASK = f"""
+INSERT INTO tasks (run_id, id, data) VALUES (?, ?, ?)
+ON CONFLICT (run_id, id) DO UPDATE SET data = excluded.data
+WHERE json_extract(tasks.data, '$.status') NOT IN ({_FINAL_TASK_STATUSES})
+  AND json_extract(tasks.data, '$.attempts') <= ?
+"""
+"""`put_task`'s condition (`is_task_overwritable`) as one upsert: absent, or not final and
+not a later attempt than ours; `rowcount` is 0 when the stored record wins."""
 
 
 class SQLiteStore:
@@ -109,6 +118,15 @@ class SQLiteStore:
                 raise
             self._db.execute("COMMIT")
 
+    def _one_statement(self, sql: str, params: tuple[Any, ...]) -> int:
+        """One write statement, committed on its own (SQLite's implicit transaction): rows
+        changed. A lone conditional INSERT or DELETE needs no BEGIN/COMMIT round trips."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).rowcount
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite {self.path}: {exc}") from exc
+
     def _read_run(self, db: sqlite3.Connection, run_id: str) -> RunRecord | None:
         row = db.execute("SELECT data FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else _run(row[0])
@@ -120,13 +138,11 @@ class SQLiteStore:
         )
 
     def create_run(self, run: RunRecord) -> bool:
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO runs (id, job_id, status, created_at, due_at, data)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (run.id, run.job_id, run.status.value, run.created_at, run.due_at, _dump(run)),
-            )
-            return cursor.rowcount == 1
+        return self._one_statement(
+            "INSERT OR IGNORE INTO runs (id, job_id, status, created_at, due_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (run.id, run.job_id, run.status.value, run.created_at, run.due_at, _dump(run)),
+        ) == 1
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._lock:
@@ -202,18 +218,9 @@ class SQLiteStore:
             return canceled
 
     def put_task(self, task: TaskRecord) -> bool:
-        with self._write() as db:
-            row = db.execute(
-                "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (task.run_id, task.id)
-            ).fetchone()
-            existing = None if row is None else _task(row[0])
-            if not is_task_overwritable(existing, task):
-                return False
-            db.execute(
-                "INSERT OR REPLACE INTO tasks (run_id, id, data) VALUES (?, ?, ?)",
-                (task.run_id, task.id, _dump(task)),
-            )
-            return True
+        # One statement: the condition (`is_task_overwritable`, on the stored JSON) and the
+        # write are atomic, and committed (durable) before this returns.
+        return self._one_statement(_PUT_TASK, (task.run_id, task.id, _dump(task), task.attempts)) == 1
 
     def get_task(self, run_id: str, task_id: str) -> TaskRecord | None:
         with self._lock:
@@ -249,11 +256,9 @@ class SQLiteStore:
             )
 
     def create_event(self, event: EventRecord) -> bool:
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
-            )
-            return cursor.rowcount == 1
+        return self._one_statement(
+            "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
+        ) == 1
 
     def get_event(self, event_id: str) -> EventRecord | None:
         with self._lock:
@@ -307,12 +312,10 @@ class SQLiteStore:
         return [run_id for (run_id,) in rows]
 
     def claim_slot(self, schedule_id: str, slot: str, *, expires_at: float) -> bool:
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO slots (schedule_id, slot, expires_at) VALUES (?, ?, ?)",
-                (schedule_id, slot, expires_at),
-            )
-            return cursor.rowcount == 1
+        return self._one_statement(
+            "INSERT OR IGNORE INTO slots (schedule_id, slot, expires_at) VALUES (?, ?, ?)",
+            (schedule_id, slot, expires_at),
+        ) == 1
 
     def claim_concurrency_slot(
         self, job_id: str, slot: int, run_id: str, *, previous_holder: str | None
@@ -341,11 +344,10 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None:
-        with self._write() as db:
-            db.execute(
-                "DELETE FROM concurrency WHERE job_id = ? AND slot = ? AND holder = ?",
-                (job_id, slot, run_id),
-            )
+        self._one_statement(
+            "DELETE FROM concurrency WHERE job_id = ? AND slot = ? AND holder = ?",
+            (job_id, slot, run_id),
+        )
 
     def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
         now = time.time() if now is None else now

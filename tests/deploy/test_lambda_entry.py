@@ -65,3 +65,46 @@ def test_load_client_lets_a_missing_module_raise_its_own_import_error(
 def test_handler_fails_with_the_variable_name_when_it_is_unset(entry: ModuleType) -> None:
     with pytest.raises(ConfigError, match="TRIGGERFISH_JOBS is not set"):
         entry.handler({}, None)
+
+
+def test_snapstart_hooks_register_only_in_a_snapstart_init(
+    entry: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import snapshot_restore_py
+
+    monkeypatch.setattr(snapshot_restore_py, "_before_snapshot_registry", [])
+    monkeypatch.setattr(snapshot_restore_py, "_after_restore_registry", [])
+    monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE", raising=False)
+    assert entry.register_snapstart_hooks() is False
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+    assert entry.register_snapstart_hooks() is True
+    assert [f for f, _, _ in snapshot_restore_py.get_before_snapshot()] == [entry.before_snapshot]
+    assert [f for f, _, _ in snapshot_restore_py.get_after_restore()] == [entry.after_restore]
+
+
+def test_after_restore_drops_pooled_connections_and_reseeds_random(
+    entry: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    (tmp_path / "snap_jobs.py").write_text(
+        "import boto3\n"
+        "from triggerfish.core import Client, SQLiteStore\n"
+        "client = Client('snap', store=SQLiteStore(':memory:'))\n"
+        "client.store.sqs = boto3.client('sqs', region_name='us-east-1',\n"
+        "    aws_access_key_id='x', aws_secret_access_key='x')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("TRIGGERFISH_JOBS", "snap_jobs:client")
+    entry.before_snapshot()
+    import snap_jobs
+
+    closed: list[bool] = []
+    session = snap_jobs.client.store.sqs._endpoint.http_session
+    monkeypatch.setattr(session, "close", lambda: closed.append(True))
+    random.seed(7)
+    drawn = random.random()
+    random.seed(7)
+    entry.after_restore()
+    assert closed == [True]
+    assert random.random() != drawn

@@ -204,3 +204,28 @@ def test_architecture_and_jobs_module_are_set_in_one_place(tmp_path: Path) -> No
         assert variables["TRIGGERFISH_JOBS"] == "acme_jobs.jobs:client"
         assert variables["TRIGGERFISH_API_KEY"] == "secret-for-a-throwaway-stage"
         assert properties["Code"]["S3Key"].endswith("/triggerfish-arm64.zip")
+
+
+def test_snapstart_is_off_unless_the_snapstart_param_is_set(resources: dict[str, Any]) -> None:
+    for name in FUNCTIONS:
+        assert "SnapStart" not in resources[name]["Properties"]
+    assert not _of_type(resources, "AWS::Lambda::Alias")
+
+
+def test_snapstart_param_turns_it_on_for_published_versions_behind_an_alias(
+    tmp_path: Path,
+) -> None:
+    template_path = _package(tmp_path, "snapStart=true", f"artifact={built_artifact('x86_64')}")
+    resources = json.loads(template_path.read_text())["Resources"]
+    for name in FUNCTIONS:
+        properties = resources[name]["Properties"]
+        assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert properties["Runtime"] == "python3.12"
+    aliases = _of_type(resources, "AWS::Lambda::Alias").values()
+    assert len(aliases) == len(FUNCTIONS)
+    (alias_name,) = {alias["Properties"]["Name"] for alias in aliases}
+    # Queue messages reach the alias (the restored snapshot), never $LATEST, which has none.
+    (mapping,) = _of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionName"] == {
+        "Fn::Join": [":", [{"Fn::GetAtt": ["WorkerLambdaFunction", "Arn"]}, alias_name]]
+    }

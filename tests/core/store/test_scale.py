@@ -156,3 +156,14 @@ def test_the_shard_of_a_run_is_a_stable_hash_of_its_id() -> None:
         store.shard(f"run-{n}") for n in range(8)
     ]
     assert store.shard("run_0123456789abcdef01234567") == 6  # crc32, fixed across processes
+
+
+def test_from_env_reads_the_shard_count_and_refuses_a_bad_one(moto_url: str) -> None:
+    from triggerfish.core import Client, ConfigError
+
+    env = {"TRIGGERFISH_TABLE": "runs", "TRIGGERFISH_ENDPOINT_URL": moto_url,
+           "TRIGGERFISH_REGION": "us-east-1"}  # fmt: skip
+    client = Client.from_env("acme", environ={**env, "TRIGGERFISH_SHARDS": "4"})
+    assert client.store.shards == 4
+    with pytest.raises(ConfigError, match="TRIGGERFISH_SHARDS"):
+        Client.from_env("acme", environ={**env, "TRIGGERFISH_SHARDS": "many"})

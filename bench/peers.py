@@ -1,0 +1,121 @@
+"""Ours against the peers, same N trivial durable steps, same machine, same run.
+
+    .venv/bin/python bench/peers.py [--steps 1000] [--peers aws,dbos,dbos-wal]
+
+The peers (the AWS durable execution SDK's local test runner, DBOS on SQLite) are installed
+in a venv of their own, bench/.peers-venv (git-ignored, created here with uv or pip when
+missing), never as project dependencies; each runs bench/peers_worker.py in a subprocess
+that prints JSON. A peer that fails to install or run is a row that says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".peers-venv"
+PACKAGES = ["aws-durable-execution-sdk-python", "aws-durable-execution-sdk-python-testing", "dbos"]
+
+DURABLE = {
+    "ours": "one conditional upsert committed per task (SQLite file, WAL, synchronous=NORMAL)",
+    "aws": "one checkpoint call per step to the runner's in-process service; "
+    "in-memory store (its default): nothing on disk",
+    "aws-sqlite": "one checkpoint per step into the runner's SQLite store (WAL, NORMAL)",
+    "dbos": "one INSERT into operation_outputs per step, its own transaction "
+    "(SQLAlchemy; SQLite as shipped: rollback journal, synchronous=FULL)",
+    "dbos-wal": "as dbos, with WAL + synchronous=NORMAL on every connection",
+}
+LABELS = {
+    "ours": "triggerfish (SQLiteStore)",
+    "aws": "AWS durable execution SDK, local runner",
+    "aws-sqlite": "AWS durable execution SDK, local runner, SQLite store",
+    "dbos": "DBOS on SQLite (as shipped)",
+    "dbos-wal": "DBOS on SQLite (WAL + synchronous=NORMAL)",
+}
+
+
+def ensure_venv() -> str | None:
+    """The peers' python, installing them on first use; None when the install failed."""
+    python = VENV / "bin" / "python"
+    if python.exists():
+        return str(python)
+    print(f"installing the peers into {VENV} (once) ...", file=sys.stderr, flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+        if Path(uv).exists():
+            command = [uv, "pip", "install", "--python", str(python), "-q", *PACKAGES]
+        else:
+            command = [str(python), "-m", "pip", "install", "-q", *PACKAGES]
+        subprocess.run(command, check=True, timeout=900)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"peer install failed: {exc}", file=sys.stderr)
+        shutil.rmtree(VENV, ignore_errors=True)
+        return None
+    return str(python)
+
+
+def run_peer(python: str | None, peer: str, steps: int, timeout: float) -> dict[str, Any]:
+    if python is None:
+        return {"peer": peer, "error": "the peers' venv failed to install (see stderr)"}
+    try:
+        done = subprocess.run(
+            [python, str(HERE / "peers_worker.py"), peer, str(steps)],
+            check=False, capture_output=True, text=True, timeout=timeout, cwd=HERE,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"peer": peer, "error": f"did not finish within {timeout:.0f} s"}
+    finally:
+        for leftover in HERE.glob(f".peers-{peer.split('-')[0]}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"peer": peer, "error": f"failed (exit {done.returncode}): {tail[:160]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def compare(steps: int, peers: list[str], timeout: float) -> list[dict[str, Any]]:
+    sys.path.insert(0, str(HERE))
+    from steps import ours
+
+    python = ensure_venv()
+    rows = [{"peer": "ours", **asyncio.run(ours(steps))}]
+    rows.extend(run_peer(python, peer, steps, timeout) for peer in peers)
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]], steps: int) -> None:
+    base = rows[0]["ms_per_step"]
+    print(f"{steps:,} trivial durable steps in one run, Python {sys.version.split()[0]}")
+    print("| system | ms/step | x ours | what makes one step durable |")
+    print("|---|---|---|---|")
+    for row in rows:
+        peer = row["peer"]
+        if "error" in row:
+            print(f"| {LABELS[peer]} | n/a | n/a | {row['error']} |")
+            continue
+        ms = row["ms_per_step"]
+        print(f"| {LABELS[peer]} | {ms:.3f} | {ms / base:.1f}x | {DURABLE[peer]} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--peers", default="aws,dbos,dbos-wal",
+                        help="of aws, aws-sqlite (slow: ~150 ms/step), dbos, dbos-wal")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per peer")
+    args = parser.parse_args()
+    print_table(compare(args.steps, args.peers.split(","), args.timeout), args.steps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Cost of one durable step on SQLite, beside the physical floor measured in the same run.
+
+    .venv/bin/python bench/steps.py [--steps 1000,8000,32000] [--json] [--profile N]
+
+"Ours": one run of a job doing N trivial steps, `await io.run_task(f"s{i}", lambda: i)`,
+through the public API (Client.invoke + Client.execute) on a SQLiteStore file; ms/step is
+the whole invocation (lease, history, N steps, end write) divided by N.
+"Floor": the same number of bare `INSERT` + `COMMIT`s (WAL, synchronous=NORMAL) of a row
+as large as our task row, keyed by a hash as task ids are (sequential keys append to the
+B-tree and cost ~15% less), on the same disk: what one durable write costs at all.
+Figures only; docs/performance.md quotes a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _cleanup(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _temp_db(tag: str) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".steps-{tag}-", suffix=".db", dir=ROOT)
+    Path(name).unlink()
+    import os
+
+    os.close(handle)
+    return Path(name)
+
+
+def row_bytes(path: Path) -> int:
+    """The mean size of our task rows (data column), so the floor writes the same size."""
+    db = sqlite3.connect(path)
+    (size,) = db.execute("SELECT AVG(LENGTH(run_id) + LENGTH(id) + LENGTH(data)) FROM tasks").fetchone()
+    db.close()
+    return int(size or 0)
+
+
+async def ours(steps: int, *, profile: bool = False) -> dict[str, Any]:
+    """ms/step of one invocation running `steps` trivial tasks."""
+    from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger
+
+    path = _temp_db("ours")
+    store = SQLiteStore(path)
+    client = Client("bench", store=store)
+
+    @client.define_job(id="steps", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        for i in range(steps):
+            await io.run_task(f"s{i}", lambda i=i: i)
+        return steps
+
+    try:
+        run = await client.invoke("steps", None)
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        started = time.perf_counter()
+        outcome = await client.execute(run.id)
+        elapsed = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            import pstats
+
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        assert outcome.status.value == "COMPLETED", outcome
+        size = row_bytes(path)
+    finally:
+        store.close()
+        _cleanup(path)
+    return {"steps": steps, "ms_per_step": 1000 * elapsed / steps, "row_bytes": size}
+
+
+def floor(steps: int, size: int) -> float:
+    """ms per bare INSERT + COMMIT of a `size`-byte row, WAL and synchronous=NORMAL."""
+    path = _temp_db("floor")
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE t (run_id TEXT, id TEXT, data TEXT, PRIMARY KEY (run_id, id))")
+        data = "x" * max(1, size - 64)
+        started = time.perf_counter()
+        for i in range(steps):
+            db.execute("BEGIN IMMEDIATE")
+            key = hashlib.sha256(str(i).encode()).hexdigest()[:32]  # hashed, as task ids are
+            db.execute("INSERT INTO t VALUES (?, ?, ?)", ("r" * 32, key, data))
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+    finally:
+        db.close()
+        _cleanup(path)
+    return 1000 * elapsed / steps
+
+
+def measure(counts: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    for steps in counts:
+        row = asyncio.run(ours(steps))
+        row["floor_ms"] = floor(steps, row["row_bytes"])
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print("Per durable step on SQLite (file, WAL, synchronous=NORMAL), one invocation")
+    print("| steps | ours ms/step | floor ms/step (INSERT+COMMIT) | ours / floor | vs the first row |")
+    print("|---|---|---|---|---|")
+    first = rows[0]["ms_per_step"]
+    for row in rows:
+        print(
+            f"| {row['steps']:,} | {row['ms_per_step']:.4f} | {row['floor_ms']:.4f} | "
+            f"{row['ms_per_step'] / row['floor_ms']:.2f}x | {row['ms_per_step'] / first:.2f}x |"
+        )
+    print(f"(task row ~{rows[0]['row_bytes']} bytes; floor rows the same size, hashed keys)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", default="1000,8000,32000")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--profile", type=int, default=0, help="cProfile one run of N steps")
+    args = parser.parse_args()
+    if args.profile:
+        print(asyncio.run(ours(args.profile, profile=True)))
+        return
+    rows = measure([int(n) for n in args.steps.split(",")])
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
