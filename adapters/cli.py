@@ -6,6 +6,7 @@
     triggerfish runs [--job --status --limit --cursor]  GET /api/runs
     triggerfish run ID                                  one run as a tree of tasks
     triggerfish cancel ID                               POST /api/runs/{id}/cancel
+    triggerfish retry ID                                POST /api/runs/{id}/retry
     triggerfish init-table [--table --endpoint-url --region]
     triggerfish replay MODULE:client [--run ID | --job ID --last N] [--json]
 
@@ -116,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", parents=[remote], help="cancel a run")
     cancel.add_argument("run_id", metavar="ID")
     cancel.set_defaults(command=_cancel)
+
+    retry = commands.add_parser(
+        "retry", parents=[remote], help="continue a FAILED or TIMED_OUT run from its failure"
+    )
+    retry.add_argument("run_id", metavar="ID")
+    retry.set_defaults(command=_retry)
 
     init = commands.add_parser("init-table", help="create the DynamoDB table")
     init.add_argument("--table", default=os.environ.get(ENV_TABLE),
@@ -394,6 +401,25 @@ def _cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retry(args: argparse.Namespace) -> int:
+    run = _request(args, "POST", f"/api/runs/{quote(args.run_id, safe='')}/retry")
+    if args.json:
+        return _print_json(run)
+    retried = [t["key"] for t in _walk(run.get("tasks") or []) if t.get("status") == "WAITING"]
+    shown = ", ".join(retried) if retried else "none"
+    print(f"run {run['id']}: {run['status']} (failed tasks tried afresh: {shown})")
+    return 0
+
+
+def _walk(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every task of a tree, depth first."""
+    found: list[dict[str, Any]] = []
+    for task in tasks:
+        found.append(task)
+        found.extend(_walk(task.get("children") or []))
+    return found
+
+
 # -- rendering -------------------------------------------------------------------------------
 
 
@@ -416,12 +442,22 @@ def render_run(run: dict[str, Any]) -> str:
             f"{usage.get('queue_messages', 0)} queue messages, "
             f"{usage.get('blob_requests', 0)} blob requests)"
         )
+    if run.get("parent_run_id"):
+        lines.append(f"parent     {run['parent_run_id']}")
     if run.get("resume_at"):
         lines.append(f"resumes    {_clock(run['resume_at'])}")
     if run.get("output") is not None:
         lines.append(f"output     {_compact(run['output'])}")
     if run.get("error"):
         lines.append(f"error      {_error(run['error'])}")
+    if run.get("statuses"):
+        lines.append("statuses")
+        for status in run["statuses"]:
+            state = f"[{status['state']}] " if status.get("state") else ""
+            data = f"  {_compact(status['data'])}" if status.get("data") else ""
+            earlier = len(status.get("history") or [])
+            lines.append(f"  {status['key']}  {state}{status['label']}{data}"
+                         f"{f'  ({earlier} earlier)' if earlier else ''}")
     lines.append("tasks")
     tasks = run.get("tasks") or []
     lines.extend(_tree(tasks, prefix="  ") if tasks else ["  (none)"])
@@ -444,6 +480,8 @@ def _tree(tasks: list[dict[str, Any]], *, prefix: str) -> list[str]:
             detail.append(f"{task['attempts']} attempts")
         if task.get("error"):
             detail.append(_error(task["error"]))
+        if task.get("child_run_id"):
+            detail.append(f"child run {task['child_run_id']}")
         lines.append(f"{prefix}{'└─' if last else '├─'} {label}  {'  '.join(detail)}")
         lines.extend(_tree(task.get("children") or [], prefix=prefix + ("   " if last else "│  ")))
     return lines

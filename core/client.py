@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import engine, events
+from . import ends, engine, events, retries
 from .clock import Clock, SystemClock
 from .errors import ConfigError, JobNotFound, RunNotFound
-from .jobs import Job, RunFunction
+from .jobs import EndHook, Job, RunFunction
 from .models import Event, Outcome, Run, RunList
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
@@ -22,6 +22,7 @@ from .settings import (
     DEFAULT_CLIENT_ID,
     DEFAULT_SQLITE_PATH,
     ENV_API_KEY,
+    ENV_BASE_URL,
     ENV_BUCKET,
     ENV_CLIENT_ID,
     ENV_DB,
@@ -91,6 +92,7 @@ class Client:
         clock: Clock | None = None,
         prices: Prices | None = None,
         retention: timedelta | None = DEFAULT_RETENTION,
+        base_url: str | None = None,
     ) -> None:
         if not id:
             raise ConfigError("Client id must be a non-empty string")
@@ -112,6 +114,9 @@ class Client:
         """What the engine and the io primitives see of this client (core/runtime.py)."""
         self.retention = retention
         self._last_purge = float("-inf")
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.runtime.base_url = base_url
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -220,14 +225,14 @@ class Client:
         store: Store
         table = env.get(ENV_TABLE) or env.get(ENV_TABLE_NAME)
         if table:
-            from .store.dynamodb import DynamoDBStore
+            from .store.dynamodb import DEFAULT_SHARDS, DynamoDBStore
 
             store = DynamoDBStore(
                 table,
                 endpoint_url=endpoint_url,
                 region=region,
                 bucket=env.get(ENV_BUCKET) or None,
-                **_shards_from(env.get(ENV_SHARDS)),
+                shards=_shards_from(env.get(ENV_SHARDS), DEFAULT_SHARDS),
             )
         else:
             from .store.sqlite import SQLiteStore
@@ -247,6 +252,7 @@ class Client:
                 raise ConfigError(f"{ENV_YIELD_MARGIN} must be seconds, got {margin!r}") from exc
         options.setdefault("api_key", env.get(ENV_API_KEY) or None)
         options.setdefault("environment", env.get(ENV_ENVIRONMENT) or "dev")
+        options.setdefault("base_url", env.get(ENV_BASE_URL) or None)
         memory = env.get(ENV_LAMBDA_MEMORY)
         if memory and "prices" not in options:
             try:
@@ -276,6 +282,8 @@ class Client:
         enabled: bool = True,
         run: RunFunction | None = None,
         retention: timedelta | None | str = "client",
+        on_success: EndHook | None = None,
+        on_failure: EndHook | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
@@ -290,6 +298,10 @@ class Client:
             raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
         if concurrency_limit is not None and concurrency_limit < 1:
             raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
+        for hook_name, hook in (("on_success", on_success), ("on_failure", on_failure)):
+            if hook is not None and not callable(hook):
+                raise ConfigError(f"define_job {hook_name} must be callable, got "
+                                  f"{type(hook).__name__}")  # fmt: skip
         if isinstance(max_duration, timedelta):
             max_duration = max_duration.total_seconds()
         if max_duration is not None and max_duration <= 0:
@@ -311,6 +323,8 @@ class Client:
                 integrations=dict(integrations or {}),
                 enabled=enabled,
                 retention=kept,
+                on_success=on_success,
+                on_failure=on_failure,
             )
             self.jobs[id] = job
             return job
@@ -346,9 +360,29 @@ class Client:
         *,
         id: str | None = None,
         timestamp: datetime | None = None,
+        deliver_at: datetime | None = None,
+        deliver_after: float | timedelta | None = None,
     ) -> Event:
-        """Records an event and starts a run of every job it triggers; idempotent on `id`."""
-        return await events.send_event(self.runtime, name, payload, id=id, timestamp=timestamp)
+        """Records an event, starts a run of every job it triggers and resolves the runs
+        waiting on it (`io.wait_for_event`); idempotent on `id`.
+
+        `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
+        365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        """
+        return await events.send_event(
+            self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
+            deliver_after=deliver_after,
+        )  # fmt: skip
+
+    async def cancel_event(self, id: str) -> bool:
+        """Cancels a delayed event not yet delivered; False when it already was (or was
+        canceled). Raises EventNotFound for an unknown id."""
+        return await events.cancel_event(self.runtime, id)
+
+    @property
+    def base_url(self) -> str | None:
+        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
+        return self.runtime.base_url
 
     async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
         """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
@@ -412,6 +446,8 @@ class Client:
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
+        if record is not None and record.parent_run_id is not None:
+            await ends.notify_parent(self.runtime, record)
         if record is None:
             record = await self._store(self.store.get_run, run_id)
             if record is None:
@@ -426,6 +462,14 @@ class Client:
             self.runtime.retention_seconds
         )
         return None if seconds is None or seconds == math.inf else now + seconds
+    async def retry_run(self, run_id: str) -> Run:
+        """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.
+
+        Any other status raises `RunNotRetryable`. The run is PENDING (QUEUED later if its
+        job's concurrency is full) and handed to the dispatcher; see core/retries.py.
+        """
+        record, history = await retries.retry_run(self.runtime, run_id)
+        return build_run(record, history)
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""
@@ -438,6 +482,7 @@ class Client:
         """
         now = self.clock.time() if now is None else now
         started = await self._fire_schedules(now)
+        started += await events.deliver_due_events(self.runtime, now)
         due: list[str] = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
         if now - self._last_purge >= PURGE_INTERVAL_SECONDS:
             self._last_purge = now
@@ -526,11 +571,11 @@ class Client:
         return await call_store(self.store, fn, *args, **kwargs)
 
 
-def _shards_from(raw: str | None) -> dict[str, int]:
+def _shards_from(raw: str | None, default: int) -> int:
     """`shards=` for DynamoDBStore from TRIGGERFISH_SHARDS; absent means the store's default."""
     if not raw:
-        return {}
+        return default
     try:
-        return {"shards": int(raw)}
+        return int(raw)
     except ValueError:
         raise ConfigError(f"{ENV_SHARDS} must be a whole number of shards, got {raw!r}") from None

@@ -35,7 +35,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
-from .errors import DuplicateKeyError, OutputError, RunNotFound, StoreError, Suspend, TaskFailed
+from . import ends
+from .errors import (
+    DuplicateKeyError,
+    NonDeterminismError,
+    OutputError,
+    RunNotFound,
+    StoreError,
+    Suspend,
+    TaskFailed,
+)
 from .gates import (
     MAX_LOST_LEASES,
     QUEUE_POLL_SECONDS,
@@ -103,6 +112,10 @@ class _StoreAbort(BaseException):
         self.error = error
 
 
+KIND_FAMILIES = {"fetch": "task"}
+"""Kinds that replay alike: a fetch runs inline as a task when there is no fetch worker."""
+
+
 def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     """A task's identity: its key under its parent, hashed with the run id."""
     raw = f"{run_id}\x00{parent_id or ''}\x00{key}".encode()
@@ -141,6 +154,8 @@ async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Out
     run = await runtime.call(store.get_run, run_id)
     if run is None:
         raise RunNotFound(run_id)
+    if run.status.is_final and run.hooks_due_at is not None:
+        await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
     if run.status.is_final or run_id in runtime.active_invocations:
         return Outcome(status=run.status)
     if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
@@ -245,10 +260,14 @@ class Invocation:
         self._running: dict[str, TaskRecord] = {}
         self._io_depth: dict[asyncio.Task[Any], int] = {}
         self._suspended: Suspend | None = None
+        self._divergence: NonDeterminismError | None = None
         self._has_ended = False
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
         """Per-invocation state of io primitives, keyed by their module's name."""
+        self.frees_slot_while_waiting = False
+        """Set by waits on another writer (events, requests): ending WAITING gives the
+        concurrency slot back; the run claims one again when it resumes (issue 10)."""
 
     # -- 3 to 5: the gates, the run function, where it stopped ----------------------------
 
@@ -303,19 +322,29 @@ class Invocation:
         self.lease.start_heartbeat()
         try:
             result = await job.run(payload, io, ctx)
+        except NonDeterminismError:
+            await self._settle()
+            return await self._diverged_end()
         except Suspend as suspension:
             await self._settle()
+            if self._divergence is not None:
+                return await self._diverged_end()
             return await self._suspended_end(self._suspended or suspension)
         except _StoreAbort:
             await self._settle()
             raise
         except Exception as exc:  # noqa: BLE001 - the user's error ends the run FAILED
             await self._settle()
+            if self._divergence is not None:
+                return await self._diverged_end()
             if self._suspended is not None:  # swallowed (gather(return_exceptions=True))
                 return await self._suspended_end(self._suspended)
             return await self._finish(RunStatus.FAILED, error=describe_error(exc))
         finally:
             await self.lease.stop_heartbeat()
+        if self._divergence is not None:  # caught by the run function: it still fails
+            await self._settle()
+            return await self._diverged_end()
         if self._suspended is not None:
             await self._settle()
             return await self._suspended_end(self._suspended)
@@ -349,6 +378,12 @@ class Invocation:
         for task in still:
             task.cancel()
         await asyncio.gather(*still, return_exceptions=True)
+
+    async def _diverged_end(self) -> Outcome:
+        """The history no longer matches the code: FAILED, naming the key (not retried)."""
+        assert self._divergence is not None
+        logger.warning("run %s: %s", self.run.id, self._divergence)
+        return await self._finish(RunStatus.FAILED, error=describe_error(self._divergence))
 
     async def _suspended_end(self, suspension: Suspend) -> Outcome:
         if suspension.reason != "wait":
@@ -385,27 +420,34 @@ class Invocation:
             "lease_expires_at": None,
             "lost_leases": 0,
             "progress_mark": self._completed,
+            **ends.end_changes(self.runtime, self.run, status, now),
         }
         changes.update(self._usage_changes(resume_at))
         if status.is_final:
             changes["expires_at"] = self._expires_at(now)
+        frees_slot = status is RunStatus.WAITING and self.frees_slot_while_waiting
+        if frees_slot and self.run.slot is not None:
+            changes["slot"] = None
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
             status, resume_at = RunStatus.FAILED, None
             changes.update(status=status, output_json=None, error=describe_error(exc),
-                           resume_at=None, due_at=None, completed_at=now)  # fmt: skip
+                           resume_at=None, due_at=None, completed_at=now, hooks_due_at=None,
+                           **ends.end_changes(self.runtime, self.run, status, now))  # fmt: skip
             is_written = await self._update_run(changes)
         if not is_written:
             current = await self.call(self.store.get_run, self.run.id)
             logger.warning("run %s: lease lost before the end was written", self.run.id)
             return Outcome(status=current.status if current else status)
-        if status.is_final and self.run.slot is not None:
+        if (status.is_final or frees_slot) and self.run.slot is not None:
             await self.call(
                 self.store.release_concurrency_slot, self.run.job_id, self.run.slot, self.run.id
             )
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
+        if status.is_final:
+            await ends.run_ended(self.runtime, self.run.with_changes(changes))
         return Outcome(status=status, resume_at=resume_at)
 
     def _expires_at(self, now: float) -> float | None:
@@ -448,6 +490,8 @@ class Invocation:
         """
         if self._has_ended:
             raise Suspend(None, reason="ended")
+        if self._divergence is not None:
+            raise self._divergence
         if self._suspended is not None:
             raise self._suspended
         this = asyncio.current_task()
@@ -461,10 +505,11 @@ class Invocation:
                 if not self._io_depth[this]:
                     del self._io_depth[this]
 
-    def claim(self, key: str) -> Claim:
+    def claim(self, key: str, kind: str | None = None) -> Claim:
         """Registers `key` under the current parent, with its record if any.
 
-        A key used twice in one parent is a DuplicateKeyError.
+        A key used twice in one parent is a DuplicateKeyError; with `kind`, a key recorded
+        as another kind is a NonDeterminismError (see `check_kind`).
         """
         if not isinstance(key, str) or not key:
             raise ValueError(f"a task key must be a non-empty string, got {key!r}")
@@ -474,13 +519,25 @@ class Invocation:
         if task_id in self._keys_seen:
             raise DuplicateKeyError(key, parent.key if parent else None)
         self._keys_seen.add(task_id)
-        return Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
+        claim = Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
+        if kind is not None:
+            self.check_kind(claim, kind)
+        return claim
 
-    def expect_kind(self, claim: Claim, kind: str) -> None:
-        """Declares the kind of record this io call makes under `claim`.
+    def check_kind(self, claim: Claim, kind: str) -> None:
+        """The replay guard: a key recorded as another kind fails the run (not retried).
 
-        A no-op here; the replay check (core/replay.py) compares it with the record's kind.
+        Raises (and remembers) NonDeterminismError, a BaseException: catching it does not
+        let the run go on, since every later io call raises it again and the run ends FAILED.
         """
+        recorded = claim.recorded
+        if recorded is not None and _family(recorded.kind) != _family(kind):
+            raise self._diverge(NonDeterminismError(claim.key, recorded.kind, kind))
+
+    def _diverge(self, error: NonDeterminismError) -> NonDeterminismError:
+        if self._divergence is None:
+            self._divergence = error
+        return self._divergence
 
     def replay(self, key: str, recorded: TaskRecord) -> Any:
         """A final record: its output, or the same TaskFailed as when it failed (no write)."""
@@ -554,6 +611,9 @@ class Invocation:
         A record that is not final after a lost write means another invocation has taken
         this run over: this one stops rather than go on without the task's output.
         """
+        previous = self.history.tasks.get(task.id)
+        if previous is not None and _family(previous.kind) != _family(task.kind):
+            raise self._diverge(NonDeterminismError(task.key, previous.kind, task.kind))
         await self._flush_logs()
         started = self.clock.time()
         is_written = await self.call(self.store.put_task, task)
@@ -602,3 +662,7 @@ class Invocation:
         self.log.write(level, message, fields, scope=scope,
                        task_key=None if parent is None else parent.key,
                        now=self.clock.time())  # fmt: skip
+
+
+def _family(kind: str) -> str:
+    return KIND_FAMILIES.get(kind, kind)

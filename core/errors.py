@@ -3,16 +3,21 @@
     TriggerfishError
     ├── ConfigError (ValueError)          bad options or definitions
     ├── RunNotFound (LookupError)         an unknown run id
+    ├── EventNotFound (LookupError)       an unknown event id (cancel_event)
     ├── JobNotFound (LookupError)         an unknown job id
     ├── DuplicateKeyError (ValueError)    a task key reused under one parent
     ├── OutputError (ValueError)          an output that cannot be stored
     ├── PayloadTooLarge (ValueError)      a payload over the size limit
     ├── StoreError                        the store failed or refused
     │   └── ConditionFailed               a conditional write lost its race
-    └── TaskFailed                        a task's final error, raised identically on replay
+    ├── TaskFailed                        a task's final error, raised identically on replay
+    ├── TaskInterrupted                   an at-most-once attempt cut short by a crash
+    ├── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
+    └── WaitTimeout                       io.wait_for_event / wait_for_request timed out
 
     BaseException
-    └── Suspend                           stops a run mid-flight; never a user error
+    ├── Suspend                           stops a run mid-flight; never a user error
+    └── NonDeterminismError               a recorded key called as another kind: the run fails
 """
 
 from __future__ import annotations
@@ -97,3 +102,66 @@ class Suspend(BaseException):
 
 class PayloadTooLarge(TriggerfishError, ValueError):
     """A payload is larger than a run can keep; the message names the size and the limit."""
+
+
+class TaskInterrupted(TriggerfishError):
+    """An `at_most_once` task's attempt was cut short (its invocation died mid-attempt).
+
+    Counted as a failed attempt, retried only as the task's RetryPolicy allows: the side
+    effect may or may not have happened, so it is never run again blindly.
+    """
+
+    def __init__(self, key: str, attempt: int) -> None:
+        super().__init__(
+            f"task {key!r} attempt {attempt} was interrupted (its invocation ended while it"
+            " ran); at_most_once tasks are not run again without a retry policy"
+        )
+        self.key = key
+        self.attempt = attempt
+
+
+class NonDeterminismError(BaseException):
+    """A key recorded as one kind (task, wait, fetch, ...) was called as another.
+
+    The code changed under a running run, so the recorded history no longer matches it.
+    A BaseException, like Suspend, so an ``except Exception`` in the run cannot swallow it;
+    the engine also remembers it, so the run ends FAILED (never retried) even if it is caught.
+    """
+
+    def __init__(self, key: str, recorded_kind: str, called_kind: str) -> None:
+        super().__init__(
+            f"key {key!r} was recorded as a {recorded_kind} but is now called as a"
+            f" {called_kind}: the job's code changed under this run (use a new key for"
+            " the new call)"
+        )
+        self.key = key
+        self.recorded_kind = recorded_kind
+        self.called_kind = called_kind
+
+
+class RunNotRetryable(TriggerfishError):
+    """`retry_run` on a run that is not FAILED or TIMED_OUT (answered 409 by the API)."""
+
+    def __init__(self, run_id: str, status: str) -> None:
+        super().__init__(
+            f"run {run_id!r} is {status}; only a FAILED or TIMED_OUT run can be retried"
+        )
+        self.run_id = run_id
+        self.status = status
+class EventNotFound(TriggerfishError, LookupError):
+    """No event has this id (`Client.cancel_event`)."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"no event with id {event_id!r}")
+        self.event_id = event_id
+
+
+class WaitTimeout(TriggerfishError):
+    """An `io.wait_for_event` or `io.wait_for_request` ended at its timeout; the job may catch it.
+
+    Raised identically on every replay, with the wait's `key`.
+    """
+
+    def __init__(self, key: str, message: str | None = None) -> None:
+        super().__init__(message or f"wait {key!r} timed out")
+        self.key = key

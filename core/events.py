@@ -1,23 +1,45 @@
-"""Sending an event: record it once and start a run of every job it triggers.
+"""Sending an event: record it once, start a run of every job it triggers, and resolve the
+runs waiting on it (`io.wait_for_event`, core/event_waits.py).
 
 `Client.send_event` and `io.send_event` both come here, with the client's runtime.
+A delayed event (`deliver_at=` / `deliver_after=`) is stored pending in the store's due
+index and delivered by the sweeper's tick (`deliver_due_events`):
+
+    pending --tick: claim--> delivering --runs started, waits resolved--> delivered
+       \\--cancel_event--> canceled          (a crash while delivering: redelivered later)
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .durations import aware_timestamp, duration_seconds
+from .errors import ConfigError, EventNotFound
+from .event_waits import resolve_event_waits
 from .models import Event
 from .serialize import load_json
 from .starts import create_run, derived_id, payload_json
-from .store.base import EventRecord
+from .store.base import (
+    EVENT_CANCELED,
+    EVENT_DELIVERED,
+    EVENT_DELIVERING,
+    EVENT_PENDING,
+    EventRecord,
+)
 from .triggers import EventTrigger
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+REDELIVER_SECONDS = 60.0
+"""A delayed event whose delivery was cut short (a crash) is delivered again this much later."""
+DELIVERY_BATCH = 100
+"""The most delayed events one tick delivers."""
 
 
 async def send_event(
@@ -27,17 +49,59 @@ async def send_event(
     *,
     id: str | None = None,
     timestamp: datetime | None = None,
+    deliver_at: datetime | None = None,
+    deliver_after: float | timedelta | None = None,
 ) -> Event:
-    """Records an event and starts a run of every job it triggers; idempotent on `id`."""
+    """Records an event and starts a run of every job it triggers; idempotent on `id`.
+
+    With `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta) the
+    event is stored pending and delivered at that time by the sweeper.
+    """
     if not name:
         raise ConfigError("send_event name must be a non-empty string")
+    due = _delivery_time(runtime, deliver_at, deliver_after)
     store = runtime.store
     event_id = id or uuid.uuid4().hex
     existing = await runtime.call(store.get_event, event_id)
     if existing is not None:
         return event_from_record(existing)
     text = payload_json(payload)
-    ts = (timestamp or datetime.fromtimestamp(runtime.clock.time(), tz=UTC)).timestamp()
+    now = runtime.clock.time()
+    ts = (timestamp or datetime.fromtimestamp(now, tz=UTC)).timestamp()
+    if due is not None and due > now:
+        pending = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
+                              status=EVENT_PENDING, deliver_at=due)  # fmt: skip
+        if not await runtime.call(store.create_event, pending):
+            stored = await runtime.call(store.get_event, event_id)
+            return event_from_record(stored or pending)
+        return event_from_record(pending)
+    run_ids = await _start_runs(runtime, event_id, name, text, ts)
+    record = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
+                         run_ids=tuple(run_ids), sent_at=now)  # fmt: skip
+    if not await runtime.call(store.create_event, record):
+        stored = await runtime.call(store.get_event, event_id)
+        if stored is not None:
+            return event_from_record(stored)
+    await resolve_event_waits(runtime, name, text, event_id=event_id, sent_at=now)
+    return event_from_record(record)
+
+
+def _delivery_time(
+    runtime: Runtime, deliver_at: datetime | None, deliver_after: float | timedelta | None
+) -> float | None:
+    if deliver_at is not None and deliver_after is not None:
+        raise ConfigError("send_event takes deliver_at= or deliver_after=, not both")
+    if deliver_after is not None:
+        return runtime.clock.time() + duration_seconds(deliver_after, field="deliver_after")
+    if deliver_at is None:
+        return None
+    return aware_timestamp(deliver_at, field="deliver_at")
+
+
+async def _start_runs(
+    runtime: Runtime, event_id: str, name: str, text: str, ts: float
+) -> list[str]:
+    """One run per enabled job whose event trigger matches (ids derived: a retry makes none)."""
     plain = load_json(text)
     run_ids: list[str] = []
     for job in runtime.jobs.values():
@@ -49,14 +113,54 @@ async def send_event(
                 event_timestamp=ts,
             )  # fmt: skip
             run_ids.append(run_id)
-    record = EventRecord(
-        id=event_id, name=name, timestamp=ts, payload_json=text, run_ids=tuple(run_ids)
-    )
-    if not await runtime.call(store.create_event, record):
-        stored = await runtime.call(store.get_event, event_id)
-        if stored is not None:
-            return event_from_record(stored)
-    return event_from_record(record)
+    return run_ids
+
+
+async def deliver_due_events(runtime: Runtime, now: float) -> list[str]:
+    """Delivers the delayed events due at `now`; returns the ids of the runs they started."""
+    due: list[str] = await runtime.call(runtime.store.list_due_events, now=now,
+                                        limit=DELIVERY_BATCH)  # fmt: skip
+    started: list[str] = []
+    for event_id in due:
+        started.extend(await _deliver(runtime, event_id, now))
+    return started
+
+
+async def _deliver(runtime: Runtime, event_id: str, now: float) -> list[str]:
+    store = runtime.store
+    event: EventRecord | None = await runtime.call(store.get_event, event_id)
+    if event is None or not event.is_due_indexed:
+        return []
+    sent_at = event.sent_at if event.sent_at is not None else now
+    claim = {"status": EVENT_DELIVERING, "deliver_at": now + REDELIVER_SECONDS, "sent_at": sent_at}
+    if not await runtime.call(store.update_event, event_id, expected_status=event.status,
+                              changes=claim):  # fmt: skip
+        return []  # canceled, or another sweeper took it
+    run_ids = await _start_runs(runtime, event_id, event.name, event.payload_json,
+                                event.timestamp)  # fmt: skip
+    await resolve_event_waits(runtime, event.name, event.payload_json, event_id=event_id,
+                              sent_at=sent_at)  # fmt: skip
+    done = {"status": EVENT_DELIVERED, "run_ids": run_ids}
+    await runtime.call(store.update_event, event_id, expected_status=EVENT_DELIVERING,
+                       changes=done)  # fmt: skip
+    logger.info("delayed event %s delivered: %d runs", event_id, len(run_ids))
+    return run_ids
+
+
+async def cancel_event(runtime: Runtime, event_id: str) -> bool:
+    """Cancels a delayed event not yet delivered; False when it was delivered or canceled.
+
+    Raises EventNotFound for an id no event has.
+    """
+    store = runtime.store
+    event = await runtime.call(store.get_event, event_id)
+    if event is None:
+        raise EventNotFound(event_id)
+    if event.status != EVENT_PENDING:
+        return False
+    changed: bool = await runtime.call(store.update_event, event_id, expected_status=EVENT_PENDING,
+                                       changes={"status": EVENT_CANCELED})  # fmt: skip
+    return changed
 
 
 def event_from_record(record: EventRecord) -> Event:
@@ -67,4 +171,7 @@ def event_from_record(record: EventRecord) -> Event:
         payload=load_json(record.payload_json),
         timestamp=datetime.fromtimestamp(record.timestamp, tz=UTC),
         run_ids=list(record.run_ids),
-    )
+        status=record.status,
+        deliver_at=None if record.deliver_at is None else datetime.fromtimestamp(
+            record.deliver_at, tz=UTC),
+    )  # fmt: skip

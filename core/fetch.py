@@ -108,8 +108,9 @@ async def perform_fetch(owner: Runtime | HasRuntime, message: FetchMessage) -> N
     except Exception as exc:  # noqa: BLE001 - the request's failure is the task's
         error = describe_error(exc)
         now = clock.time()
-        if message.retry is not None and message.retry.has_attempts_left(message.attempt):
-            retry_at = now + message.retry.delay_seconds(message.attempt)
+        tries = message.attempt - current.attempt_base  # counted from the last retry_run
+        if message.retry is not None and message.retry.has_attempts_left(tries):
+            retry_at = now + message.retry.delay_seconds(tries)
             record = replace(current, status=TaskStatus.WAITING, error=error,
                              resume_at=retry_at, in_flight=False)  # fmt: skip
         else:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .io import IO
 
 RunFunction = Callable[[Any, "IO", "Context"], Awaitable[Any]]
+EndHook = Callable[[Any], Any]
+"""`hook(run)`: sync or async, called with the finished `Run`."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class Job:
     enabled: bool = True
     retention: float | None = None
     """Seconds a finished run is kept; None: the client's; `math.inf`: forever."""
+    on_success: EndHook | None = None
+    """Called with the `Run` once it ends COMPLETED (core/ends.py: at least once)."""
+    on_failure: EndHook | None = None
+    """Called with the `Run` once it ends FAILED or TIMED_OUT."""
 
     @property
     def schema(self) -> type[BaseModel] | None:

@@ -59,6 +59,7 @@ class Task(BaseModel):
     parent: str | None = None
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
+    child_run_id: str | None = None
     children: list[Task] = Field(default_factory=list)
 
     @property
@@ -79,6 +80,26 @@ class LogLine(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     time: datetime
     task_key: str | None = None
+
+
+class StatusValue(BaseModel):
+    """One value a status had, and when it was set."""
+
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    time: datetime | None = None
+
+
+class Status(BaseModel):
+    """A status made by `io.create_status`: its current value and the earlier ones."""
+
+    key: str
+    label: str
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    updated_at: datetime | None = None
+    history: list[StatusValue] = Field(default_factory=list)
 
 
 class Run(BaseModel):
@@ -110,6 +131,8 @@ class Run(BaseModel):
     """Estimated from `usage` and the client's price table (`Client(prices=...)`)."""
     expires_at: datetime | None = None
     """When the finished run and its tasks, logs and blobs are deleted (retention)."""
+    parent_run_id: str | None = None
+    statuses: list[Status] = Field(default_factory=list)
 
     @property
     def is_final(self) -> bool:
@@ -154,6 +177,10 @@ class Event(BaseModel):
     payload: Any = None
     timestamp: datetime
     run_ids: list[str] = Field(default_factory=list)
+    status: str = "delivered"
+    """``delivered``; for a delayed event ``pending``, ``delivering`` or ``canceled``."""
+    deliver_at: datetime | None = None
+    """When a delayed event is (or was) delivered; None for one delivered when sent."""
 
 
 class Outcome(BaseModel):

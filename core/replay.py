@@ -10,12 +10,12 @@ write) is the *frontier*, where the sandbox stops. A divergence is:
 
     missing key    a record never called before the recorded end
     new key        a call at an unrecorded key while records are still to be replayed
-    changed kind   the call records another kind than the record has (``expect_kind``)
+    changed kind   the call records another kind than the record has (``check_kind``)
     wait order     waits (any kind but "task") called in another order than recorded
 
 Reaching an unrecorded key once every record was replayed is compatible: the code was
-safely extended. A primitive takes part in the kind check with one line,
-``inv.expect_kind(claim, kind)`` (records.py's shapes already do it).
+safely extended. A primitive takes part in the kind check by claiming with its kind,
+``inv.claim(key, kind=...)`` or ``inv.check_kind(claim, kind)`` (records.py's shapes do).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .engine import Claim, Invocation
+from .engine import Claim, Invocation, _family
 from .errors import RunNotFound, Suspend
 from .models import Outcome
 from .runtime import Runtime, runtime_of
@@ -130,8 +130,8 @@ class _Sandbox(Invocation):
 
     # -- what the sandbox watches -----------------------------------------------------------
 
-    def claim(self, key: str) -> Claim:
-        claim = super().claim(key)
+    def claim(self, key: str, kind: str | None = None) -> Claim:
+        claim = super().claim(key, kind)
         self.last_claim[asyncio.current_task()] = claim
         recorded = claim.recorded
         if recorded is None:
@@ -140,7 +140,7 @@ class _Sandbox(Invocation):
         if recorded.kind != "task":
             previous = self.last_wait.get(claim.parent_id)
             if previous is not None and _started(recorded) < _started(previous):
-                raise self._diverge(
+                raise self._replay_diverge(
                     "wait_order", key,
                     f"waits in a different order: {key!r} was recorded before "
                     f"{previous.key!r}, the code now calls it after",
@@ -148,10 +148,10 @@ class _Sandbox(Invocation):
             self.last_wait[claim.parent_id] = recorded
         return claim
 
-    def expect_kind(self, claim: Claim, kind: str) -> None:
+    def check_kind(self, claim: Claim, kind: str) -> None:
         recorded = claim.recorded
-        if recorded is not None and recorded.kind != kind:
-            raise self._diverge(
+        if recorded is not None and _family(recorded.kind) != _family(kind):
+            raise self._replay_diverge(
                 "changed_kind", claim.key,
                 f"key {claim.key!r} changed kind: recorded as {recorded.kind!r}, "
                 f"the code now calls a {kind!r}",
@@ -214,7 +214,7 @@ class _Sandbox(Invocation):
     def _stop(self) -> Suspend:
         return Invocation.suspend(self, None, REPLAY_REASON)
 
-    def _diverge(self, reason: str, key: str | None, text: str) -> Suspend:
+    def _replay_diverge(self, reason: str, key: str | None, text: str) -> Suspend:
         if self.report.reason is None and self.report.stopped_at is None:
             self.report.reason, self.report.key = reason, key
             self.report.divergence = text
@@ -235,7 +235,7 @@ class _Sandbox(Invocation):
             if left:
                 first = left[0]
                 self.report.stopped_at = None
-                return self._diverge(
+                return self._replay_diverge(
                     "new_key", claim.key,
                     f"new key {claim.key!r} before the recorded end: the run recorded "
                     f"{first.key!r} ({first.kind}) where the code now calls {claim.key!r}",
@@ -252,7 +252,7 @@ class _Sandbox(Invocation):
         return self._stop()
 
     def _missing(self, record: TaskRecord) -> Suspend:
-        return self._diverge(
+        return self._replay_diverge(
             "missing_key", record.key,
             f"missing key {record.key!r}: recorded ({record.kind}) but never called "
             "before the recorded end",
@@ -275,11 +275,11 @@ class _Sandbox(Invocation):
             return report
         report.status = self.ended.value if self.ended else None
         if self.error and self.error.get("type") == "JobNotFound":
-            self._diverge("job_missing", None, f"job {recorded_run.job_id!r} is not defined "
+            self._replay_diverge("job_missing", None, f"job {recorded_run.job_id!r} is not defined "
                           "in the code on disk")  # fmt: skip
             return report
         if self.ended is RunStatus.INVALID_PAYLOAD and recorded_run.status is not self.ended:
-            self._diverge("outcome", None, "the recorded payload is no longer valid for the "
+            self._replay_diverge("outcome", None, "the recorded payload is no longer valid for the "
                           f"job's schema: {self.error}")  # fmt: skip
             return report
         left = self._unreplayed()
@@ -288,7 +288,7 @@ class _Sandbox(Invocation):
             return report
         if self.ended is RunStatus.FAILED and recorded_run.status is not RunStatus.FAILED:
             error = self.error or {}
-            self._diverge("outcome", error.get("task"), "the run now fails where it did not: "
+            self._replay_diverge("outcome", error.get("task"), "the run now fails where it did not: "
                           f"{error.get('type')}: {error.get('message')}")  # fmt: skip
         return report
 

@@ -50,6 +50,10 @@ class Runtime:
     """How long finished runs are kept (a job's `retention` wins); None: forever."""
     tracer: RunTracer | None = None
     """OpenTelemetry spans (core/otel.py `instrument`); None: no tracing, nothing imported."""
+    base_url: str | None = None
+    """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""
+    served_base_url: str | None = None
+    """The base URL of the first request the ASGI app served; used when `base_url` is None."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""

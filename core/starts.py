@@ -35,6 +35,8 @@ async def create_run(
     event_id: str | None = None,
     event_name: str | None = None,
     event_timestamp: float | None = None,
+    parent_run_id: str | None = None,
+    parent_task_id: str | None = None,
 ) -> RunRecord:
     """Creates the run (PENDING, or INVALID_PAYLOAD) unless it exists, and dispatches it.
 
@@ -63,6 +65,8 @@ async def create_run(
         due_at=None if status.is_final else now,
         completed_at=now if status.is_final else None,
         traceparent=runtime.tracer.traceparent() if runtime.tracer is not None else None,
+        parent_run_id=parent_run_id,
+        parent_task_id=parent_task_id,
     )
     store = runtime.store
     if not await runtime.call(store.create_run, record):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from .models import LogLine, Run, Task, to_datetime, utc
+from .models import LogLine, Run, Status, StatusValue, Task, to_datetime, utc
 from .serialize import load_json
 from .store.base import History, RunRecord, TaskRecord
 from .types import TaskStatus
@@ -28,6 +29,7 @@ def build_task(record: TaskRecord) -> Task:
         parent=record.parent_id,
         icon=record.icon,
         properties=record.properties,
+        child_run_id=record.child_run_id,
     )
 
 
@@ -68,6 +70,7 @@ def build_run(record: RunRecord, history: History | None) -> Run:
         usage=usage_of(record.usage),
         cost_usd=float((record.usage or {}).get("cost_usd", 0.0)),
         expires_at=to_datetime(record.expires_at),
+        parent_run_id=record.parent_run_id,
     )
     if history is not None:
         records = list(history.tasks.values())
@@ -78,6 +81,7 @@ def build_run(record: RunRecord, history: History | None) -> Run:
                 for r in records
             ]
         run.tasks = build_tree(records)
+        run.statuses = build_statuses(records)
         logs = sorted(history.logs.values(), key=lambda log: (log.time, log.key))
         run.logs = [
             LogLine(
@@ -90,3 +94,30 @@ def build_run(record: RunRecord, history: History | None) -> Run:
             for log in logs
         ]
     return run
+
+
+def build_statuses(records: list[TaskRecord]) -> list[Status]:
+    """`io.create_status` records folded into statuses: current value, earlier ones in order."""
+    made = sorted((r for r in records if r.kind == "status" and r.status.is_final),
+                  key=lambda r: (r.started_at or 0.0, r.key))  # fmt: skip
+    updates: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for record in records:
+        value = load_json(record.output_json) if record.kind == "status_update" else None
+        if isinstance(value, dict) and isinstance(value.get("status"), str):
+            updates.setdefault(value["status"], []).append((record.started_at or 0.0, value))
+    statuses: list[Status] = []
+    for record in made:
+        first = load_json(record.output_json)
+        if not isinstance(first, dict):
+            continue
+        values = [(record.started_at or 0.0, first), *sorted(updates.get(record.id, []),
+                                                             key=lambda u: u[0])]  # fmt: skip
+        history = [
+            StatusValue(label=str(v.get("label", "")), state=v.get("state"),
+                        data=v.get("data"), time=utc(t))
+            for t, v in values
+        ]
+        current = history.pop()
+        statuses.append(Status(key=record.key, label=current.label, state=current.state,
+                               data=current.data, updated_at=current.time, history=history))  # fmt: skip
+    return statuses

@@ -1,4 +1,5 @@
-"""Three example jobs: an event job with a schema, an invoke job that retries, a cron job.
+"""Example jobs: an event job with a schema, an invoke job that retries, a cron job, and
+the waits of issue 10 (an event wait, a callback URL, a delayed event's job).
 
 Serve them with ``make dev`` (``triggerfish dev examples.jobs:client``), then, with the
 API key it prints:
@@ -10,6 +11,7 @@ API key it prints:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +20,7 @@ from triggerfish.core import (
     Client,
     Context,
     RetryPolicy,
+    WaitTimeout,
     cron_trigger,
     event_trigger,
     invoke_trigger,
@@ -97,3 +100,61 @@ async def nightly_cleanup(payload: dict[str, Any], io: IO, ctx: Context) -> int:
     removed = await io.run_task("remove-expired-sessions", lambda: 0)
     io.logger.info("cleanup done", slot=payload["ts"], removed=removed)
     return int(removed)
+
+
+@client.define_job(
+    id="ship-order",
+    name="Ship an order once it is paid (waits for an event)",
+    trigger=invoke_trigger(),
+)
+async def ship_order(payload: dict[str, Any], io: IO, ctx: Context) -> dict[str, Any]:
+    """Waits (no compute) for ``order.paid`` with this order's id, for at most a day.
+
+    ``triggerfish send-event order.paid '{"order_id": "o-1", "amount": 42}'`` resumes it.
+    """
+    order_id = payload.get("order_id", "o-1")
+    try:
+        paid = await io.wait_for_event(
+            "paid", "order.paid", filter={"order_id": [order_id]}, timeout=timedelta(days=1)
+        )
+    except WaitTimeout:
+        return {"order_id": order_id, "shipped": False}
+    label = await io.run_task("print-label", lambda: f"label for {order_id}")
+    return {"order_id": order_id, "shipped": True, "amount": paid.get("amount"), "label": label}
+
+
+@client.define_job(
+    id="approve-refund",
+    name="Approve a refund (waits for a POST to a callback URL)",
+    trigger=invoke_trigger(),
+)
+async def approve_refund(payload: dict[str, Any], io: IO, ctx: Context) -> dict[str, Any]:
+    """Logs a one-time callback URL; ``curl -X POST -d '{"approved": true}' URL`` answers it."""
+
+    def hand_out(url: str) -> str:
+        io.logger.info("approve or refuse with a POST", url=url)
+        return "logged"
+
+    try:
+        answer = await io.wait_for_request("approval", hand_out, timeout=3600)
+    except WaitTimeout:
+        return {"approved": False, "reason": "no answer within an hour"}
+    return {"approved": bool(answer.get("approved")) if isinstance(answer, dict) else False}
+
+
+@client.define_job(
+    id="send-reminder",
+    name="Send a reminder (started by a delayed event)",
+    trigger=event_trigger("reminder.due"),
+)
+async def send_reminder(payload: dict[str, Any], io: IO, ctx: Context) -> str:
+    """Started when a delayed ``reminder.due`` event is delivered, e.g. sent with
+    ``client.send_event("reminder.due", {"user": "ada"}, deliver_after=60)`` or
+    ``POST /api/events {"name": "reminder.due", "deliver_after": 60}``."""
+    sent: str = await io.run_task("send", lambda: f"reminded {payload.get('user')}")
+    return sent
+
+
+from examples.coordination import define_coordination_jobs
+
+define_coordination_jobs(client)

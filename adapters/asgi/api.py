@@ -18,6 +18,7 @@ from triggerfish.core.schedule import MAX_FIRE_TIMES
 from ..edge import CURSOR_ERRORS, check_cursor
 from . import events
 from .bodies import EventBody, InvokeBody, read_model
+from .callbacks import callback_routes
 from .errors import invalid_field
 
 DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
@@ -50,9 +51,17 @@ def describe_job(job: Any) -> dict[str, Any]:
 async def send_event(request: Request) -> JSONResponse:
     body = await read_model(request, EventBody)
     event = await _client(request).send_event(
-        body.name, body.payload, id=body.id, timestamp=body.timestamp
-    )
+        body.name, body.payload, id=body.id, timestamp=body.timestamp,
+        deliver_at=body.deliver_at, deliver_after=body.deliver_after,
+    )  # fmt: skip
     return _json(event, 202)
+
+
+async def cancel_event(request: Request) -> JSONResponse:
+    """Cancels a delayed event not yet delivered: ``{"id", "canceled"}``; 404 when unknown."""
+    event_id = request.path_params["event_id"]
+    canceled = await _client(request).cancel_event(event_id)
+    return JSONResponse({"id": event_id, "canceled": canceled})
 
 
 async def invoke_job(request: Request) -> JSONResponse:
@@ -114,7 +123,9 @@ async def get_run(request: Request) -> JSONResponse:
 
 
 async def run_events(request: Request) -> Response:
-    interval: float = request.app.state.triggerfish_events_interval
+    interval: float = getattr(
+            request.app.state, "triggerfish_events_interval", events.DEFAULT_EVENTS_INTERVAL_SECONDS
+        )
     return await events.run_events(
         request, _client(request), request.path_params["run_id"], interval_seconds=interval
     )
@@ -122,6 +133,11 @@ async def run_events(request: Request) -> Response:
 
 async def cancel_run(request: Request) -> JSONResponse:
     run = await _client(request).cancel_run(request.path_params["run_id"])
+    return _json(run)
+
+
+async def retry_run(request: Request) -> JSONResponse:
+    run = await _client(request).retry_run(request.path_params["run_id"])
     return _json(run)
 
 
@@ -181,6 +197,8 @@ def api_routes() -> list[BaseRoute]:
     """The routes mounted at ``/api`` (named for ``url_for("api:<name>")``)."""
     return [
         Route("/events", send_event, methods=["POST"], name="send_event"),
+        Route("/events/{event_id}/cancel", cancel_event, methods=["POST"], name="cancel_event"),
+        *callback_routes(),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
         Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
@@ -189,4 +207,5 @@ def api_routes() -> list[BaseRoute]:
         Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
+        Route("/runs/{run_id}/retry", retry_run, methods=["POST"], name="retry_run"),
     ]

@@ -11,6 +11,7 @@ from triggerfish.core import Client, ConfigError
 
 from .api import api_routes
 from .auth import BearerAuth
+from .callbacks import CALLBACK_PREFIX, RememberBaseUrl
 from .errors import EXCEPTION_HANDLERS
 from .events import (
     DEFAULT_EVENTS_INTERVAL_SECONDS,
@@ -72,7 +73,8 @@ def create_app(
         middleware=[
             Middleware(BodyLimit, max_body_bytes=max_body_bytes),
             Middleware(LazyStart, runtime=runtime),
-            Middleware(BearerAuth, api_key=key, prefix="/api"),
+            Middleware(BearerAuth, api_key=key, prefix="/api", exempt=(CALLBACK_PREFIX,)),
+            Middleware(RememberBaseUrl, client=client),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=runtime.lifespan,

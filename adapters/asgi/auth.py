@@ -34,10 +34,15 @@ class BearerAuth:
     router, so a path no route matches (``/api/x%0A``) is a 401 before it is a 404.
     """
 
-    def __init__(self, app: ASGIApp, *, api_key: str, prefix: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, api_key: str, prefix: str | None = None,
+        exempt: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         self.app = app
         self.api_key = api_key
         self.prefix = prefix
+        self.exempt = exempt
+        """Path prefixes under `prefix` that need no key (callback URLs carry their secret)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._guards(scope):
@@ -63,6 +68,8 @@ class BearerAuth:
         if self.prefix is None:
             return True
         path = route_path(scope)
+        if self.exempt and path.startswith(self.exempt):
+            return False
         return path == self.prefix or path.startswith(self.prefix + "/")
 
 

@@ -10,8 +10,16 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from starlette.requests import Request
+from triggerfish.core.durations import MAX_WAIT_SECONDS
 from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
 
 from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH, TooDeep, check_depth
@@ -24,7 +32,10 @@ TIMESTAMP_SCHEMA_PATTERN = r"^(197[1-9]|19[89]\d|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\
 class EventBody(BaseModel):
     """The body of ``POST /api/events``."""
 
-    model_config = ConfigDict(extra="forbid", title="EventBody")
+    model_config = ConfigDict(
+        extra="forbid", title="EventBody",
+        json_schema_extra={"not": {"required": ["deliver_at", "deliver_after"]}},
+    )  # fmt: skip
 
     name: str = Field(min_length=1, description="The event name jobs' event triggers match.")
     payload: Any = Field(default=None, description="Any JSON; validated by each job's schema.")
@@ -43,7 +54,24 @@ class EventBody(BaseModel):
         json_schema_extra={"pattern": TIMESTAMP_SCHEMA_PATTERN},
     )
 
-    @field_validator("timestamp", mode="before")
+    deliver_at: datetime | None = Field(
+        default=None,
+        description="Deliver the event at this time (ISO 8601; without an offset, UTC) "
+        "instead of now; a time already past delivers it now. Not with deliver_after.",
+        json_schema_extra={"pattern": TIMESTAMP_SCHEMA_PATTERN},
+    )
+    deliver_after: float | None = Field(
+        default=None, gt=0, le=MAX_WAIT_SECONDS,
+        description="Deliver the event this many seconds from now (at most 365 days).",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _one_delay(self) -> EventBody:
+        if self.deliver_at is not None and self.deliver_after is not None:
+            raise ValueError("give deliver_at or deliver_after, not both")
+        return self
+
+    @field_validator("timestamp", "deliver_at", mode="before")
     @classmethod
     def _timestamp_is_text(cls, value: Any) -> Any:
         """Only ISO 8601 text, as documented (pydantic alone would take epoch numbers)."""
@@ -51,7 +79,7 @@ class EventBody(BaseModel):
             raise ValueError("must be an ISO 8601 date-time string")
         return value
 
-    @field_validator("timestamp")
+    @field_validator("timestamp", "deliver_at")
     @classmethod
     def _timestamp_in_range(cls, value: datetime | None) -> datetime | None:
         """In UTC between 1970 and 9999, or refused here: never stored, then unreadable."""

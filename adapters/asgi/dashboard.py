@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound
+from triggerfish.core.errors import ConfigError, JobNotFound, RunNotFound, RunNotRetryable
 from triggerfish.core.models import Run
 from triggerfish.core.schedule import next_fire_times
 from triggerfish.core.triggers import CronTrigger, IntervalTrigger
@@ -40,7 +40,7 @@ from triggerfish.core.types import RunStatus
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
-from .events import run_events
+from .events import DEFAULT_EVENTS_INTERVAL_SECONDS, run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
 from .timeline import build_timeline
@@ -84,6 +84,12 @@ def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
             dashboard.guard(dashboard.rerun, csrf=True),
             methods=["POST"],
             name="dashboard_rerun",
+        ),
+        Route(
+            "/runs/{run_id}/retry",
+            dashboard.guard(dashboard.retry, csrf=True),
+            methods=["POST"],
+            name="dashboard_retry",
         ),
         Route("/login", dashboard.login, methods=["GET", "POST"], name="dashboard_login"),
         Route(
@@ -268,6 +274,7 @@ class _Dashboard:
             run=run,
             job=job,
             can_rerun=run.is_final and job is not None and job.enabled,
+            can_retry=run.status.value in ("FAILED", "TIMED_OUT") and job is not None,
             timeline=build_timeline(run, now),
             duration=run_duration(run, now),
             events_url=path_of(request, "dashboard_run_events", run_id=run.id),
@@ -276,7 +283,9 @@ class _Dashboard:
     async def run_events(self, request: Request, session_id: str) -> Response:
         """The run's live events (as ``/api/runs/{id}/events``) for this session's page."""
         run_id = request.path_params["run_id"]
-        interval: float = request.app.state.triggerfish_events_interval
+        interval: float = getattr(
+            request.app.state, "triggerfish_events_interval", DEFAULT_EVENTS_INTERVAL_SECONDS
+        )
         try:
             return await run_events(request, self.client, run_id, interval_seconds=interval)
         except RunNotFound:
@@ -315,6 +324,17 @@ class _Dashboard:
         except ConfigError as exc:
             return self.error(request, session_id, 409, "Cannot re-run", str(exc))
         return RedirectResponse(path_of(request, "dashboard_run", run_id=new.id), 303)
+
+    async def retry(self, request: Request, session_id: str) -> Response:
+        """Continues a FAILED or TIMED_OUT run from its failure, then shows it again."""
+        run_id = request.path_params["run_id"]
+        try:
+            await self.client.retry_run(run_id)
+        except RunNotFound:
+            return self._not_found(request, session_id, "run", run_id)
+        except RunNotRetryable as exc:
+            return self.error(request, session_id, 409, "Cannot retry", str(exc))
+        return RedirectResponse(path_of(request, "dashboard_run", run_id=run_id), 303)
 
     async def login(self, request: Request) -> Response:
         """The login form (GET) and its check (POST), which sets the session cookie."""

@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from triggerfish.core.errors import (
     ConfigError,
+    EventNotFound,
     JobNotFound,
     OutputError,
     PayloadTooLarge,
     RunNotFound,
+    RunNotRetryable,
 )
 
 logger = logging.getLogger(__name__)
@@ -105,7 +107,17 @@ async def _not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, "run_not_found", str(exc), run_id=exc.run_id)
     if isinstance(exc, JobNotFound):
         return error_response(404, "job_not_found", str(exc), job_id=exc.job_id)
+    if isinstance(exc, EventNotFound):
+        return error_response(404, "event_not_found", str(exc), event_id=exc.event_id)
     raise exc
+
+
+async def _not_retryable(request: Request, exc: Exception) -> Response:
+    """`retry_run` on a run that is not FAILED or TIMED_OUT: 409 naming its status."""
+    if not isinstance(exc, RunNotRetryable):
+        raise exc
+    return error_response(409, "run_not_retryable", str(exc), run_id=exc.run_id,
+                          status=exc.status)  # fmt: skip
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:
@@ -136,9 +148,11 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http_error,
     RunNotFound: _not_found,
     JobNotFound: _not_found,
+    EventNotFound: _not_found,
     PayloadTooLarge: _too_large,
     OutputError: _output_error,
     ConfigError: _config_error,
+    RunNotRetryable: _not_retryable,
     Exception: _internal_error,
 }
 """Handlers for `Starlette(exception_handlers=...)`, most specific first."""

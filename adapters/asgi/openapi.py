@@ -81,6 +81,19 @@ class Health(BaseModel):
     status: str
 
 
+class CanceledEvent(BaseModel):
+    """The answer of ``POST /api/events/{id}/cancel``."""
+
+    id: str
+    canceled: bool
+
+
+class CallbackAnswer(BaseModel):
+    """The answer of a first ``POST /api/callbacks/{token}``."""
+
+    status: str
+
+
 _MODELS: list[type[BaseModel]] = [
     EventBody,
     InvokeBody,
@@ -91,6 +104,8 @@ _MODELS: list[type[BaseModel]] = [
     JobList,
     ScheduleList,
     Health,
+    CanceledEvent,
+    CallbackAnswer,
     ErrorResponse,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
@@ -108,8 +123,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
         400: "The body is not valid JSON.",
         401: "Missing or wrong credentials.",
-        404: "No such job, run or webhook trigger.",
-        409: "The job is disabled.",
+        404: "No such job, run, event, callback or webhook trigger.",
+        409: "The job is disabled, the callback was already answered or timed out, or (retry)"
+        " the run is not FAILED or TIMED_OUT.",
         413: "The body (or the payload as JSON) is over the size limit.",
         422: "A field of the body, query or headers is invalid; `fields` names each.",
     }
@@ -165,6 +181,32 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(202, "The event and the runs it started.", "Event"),
                     **_errors(400, 401, 413, 422),
+                },
+            }
+        },
+        "/api/events/{event_id}/cancel": {
+            "post": {
+                "operationId": "cancel_event",
+                "summary": "Cancel a delayed event not yet delivered.",
+                "parameters": [_path_id("event_id")],
+                "responses": {
+                    **_ok(200, "Whether it was canceled (false: already delivered or "
+                          "canceled).", "CanceledEvent"),
+                    **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/callbacks/{token}": {
+            "post": {
+                "operationId": "receive_callback",
+                "summary": "Answer an io.wait_for_request callback; the token is the secret.",
+                "security": [],
+                "parameters": [_path_id("token")],
+                "requestBody": {"required": False,
+                                "content": {"application/json": {"schema": {}}}},
+                "responses": {
+                    **_ok(200, "The waiting run resumes with the body.", "CallbackAnswer"),
+                    **_errors(400, 404, 409, 413),
                 },
             }
         },
@@ -261,6 +303,18 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "The run after the cancel.", "Run"),
                     **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/runs/{run_id}/retry": {
+            "post": {
+                "operationId": "retry_run",
+                "summary": "Continue a FAILED or TIMED_OUT run: completed tasks kept, failed"
+                " ones tried afresh.",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run after the retry (PENDING).", "Run"),
+                    **_errors(401, 404, 409, 413),
                 },
             }
         },

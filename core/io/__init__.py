@@ -7,23 +7,30 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
     tasks.py    io.run_task           waits.py   io.wait
     fetch.py    io.background_fetch   events.py  io.send_event
     logs.py     io.logger             records.py shared record shapes (values, wakeable waits)
+    event_waits.py  io.wait_for_event requests.py io.wait_for_request
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
+from ..errors import ConfigError
 from ..fetch import FetchMessage
 from ..retry import RetryPolicy
-from . import events, fetch, tasks, waits
+from . import children, event_waits, events, fetch, requests, statuses, tasks, values, waits
+from . import parallel as parallel_io
 from .logs import RunLogger
+from .statuses import RunStatusHandle
 from .tasks import TaskFunction
 
 if TYPE_CHECKING:
     from ..engine import Invocation
 
-__all__ = ["IO", "RunLogger", "TaskFunction"]
+__all__ = ["IO", "RunLogger", "RunStatusHandle", "TaskFunction"]
 
 
 class IO:
@@ -50,17 +57,20 @@ class IO:
         retry: RetryPolicy | None = None,
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
+        at_most_once: bool = False,
     ) -> Any:
         """Runs `fn` once for this run and returns its output as JSON data.
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        `at_most_once=True` writes a start record first: an attempt cut short by a crash
+        is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         """
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties,
+                properties=properties, at_most_once=at_most_once,
             )  # fmt: skip
 
     async def wait(
@@ -95,6 +105,11 @@ class IO:
         Returns ``{"status", "headers", "body"}``; 5xx and 429 answers fail the attempt, so
         `retry` retries them. The run waits (no compute) while the request is in flight.
         """
+        if retry is not None and retry.retry_on is not None:
+            raise ConfigError(
+                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
+                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
+            )
         text = body.decode() if isinstance(body, bytes) else body
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
@@ -103,3 +118,88 @@ class IO:
         async with self._invocation.io_call():
             result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)
         return result
+
+    async def random(
+        self, key: str, *, min: float = 0.0, max: float = 1.0, round: bool = False
+    ) -> float | int:
+        """A random number in [min, max) (an int in [min, max] with `round`), recorded once."""
+        async with self._invocation.io_call():
+            return await values.random(self._invocation, key, min=min, max=max, round=round)
+
+    async def now(self, key: str) -> datetime:
+        """The time of the first call at `key` (an aware UTC datetime), the same on replay."""
+        async with self._invocation.io_call():
+            return await values.now(self._invocation, key)
+
+    async def parallel(
+        self,
+        key: str,
+        items: Iterable[Any],
+        fn: Callable[[Any], Any],
+        *,
+        max_concurrency: int | None = None,
+    ) -> list[Any]:
+        """`fn(item)` for each item as subtasks "0", "1", ... of task `key`; outputs in item order.
+
+        At most `max_concurrency` items run at once; a failing item makes the parent raise
+        `TaskFailed` naming its key once the others in flight have settled.
+        """
+        async with self._invocation.io_call():
+            return await parallel_io.parallel(
+                self._invocation, key, items, fn, max_concurrency=max_concurrency
+            )
+
+    async def invoke_and_wait(self, key: str, job_id: str, payload: Any = None) -> Any:
+        """Starts a run of `job_id` once and waits (holding no invocation) for its end.
+
+        Returns the child's output; a child that fails, is canceled or times out raises
+        `TaskFailed` whose error names the child run id and its status.
+        """
+        async with self._invocation.io_call():
+            return await children.invoke_and_wait(self._invocation, key, job_id, payload)
+
+    async def create_status(
+        self,
+        key: str,
+        *,
+        label: str,
+        state: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> RunStatusHandle:
+        """A status shown on the run (`Run.statuses`); `await status.update(key, ...)` changes it.
+
+        `state` is one of "loading", "success", "failure" (or None); `data` a JSON object.
+        """
+        async with self._invocation.io_call():
+            return await statuses.create_status(
+                self._invocation, key, label=label, state=state, data=data
+            )
+    async def wait_for_event(
+        self,
+        key: str,
+        name: str,
+        *,
+        filter: dict[str, Any] | None = None,
+        schema: type[BaseModel] | None = None,
+        timeout: float | timedelta | None = None,
+    ) -> Any:
+        """Waits (WAITING, no invocation) for an event `name` matching `filter`, sent after
+        the wait began; returns its payload, parsed by `schema` when given.
+
+        After `timeout` (seconds or a timedelta, at most 365 days) raises `WaitTimeout`;
+        replays return the same payload or raise the same `WaitTimeout` without waiting.
+        """
+        async with self._invocation.io_call():
+            return await event_waits.wait_for_event(
+                self._invocation, key, name, filter=filter, schema=schema, timeout=timeout
+            )
+
+    async def wait_for_request(
+        self, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta = 3600
+    ) -> Any:
+        """Calls `fn(url)` once with a one-time callback URL and waits for its first POST.
+
+        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds.
+        """
+        async with self._invocation.io_call():
+            return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)

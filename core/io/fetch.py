@@ -32,8 +32,7 @@ async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> 
 
         return await run_task(inv, key, request, name=f"{message.method} {message.url}",
                               retry=message.retry, icon="fetch", properties=None)  # fmt: skip
-    claim = inv.claim(key)
-    inv.expect_kind(claim, "fetch")
+    claim = inv.claim(key, kind="fetch")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded)
@@ -50,7 +49,7 @@ async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> 
         name=f"{message.method} {message.url}", icon="fetch",
         started_at=recorded.started_at if recorded else now,
         error=recorded.error if recorded else None, resume_at=now + FETCH_RECHECK_SECONDS,
-        in_flight=True,
+        in_flight=True, attempt_base=recorded.attempt_base if recorded else 0,
     )  # fmt: skip
     final = await inv.record(waiting)
     if final.status is TaskStatus.COMPLETED:  # the worker answered meanwhile

@@ -24,7 +24,7 @@ async def recorded_value(
     inv: Invocation, claim: Claim, make: Callable[[], Any], *, kind: str, name: str | None = None
 ) -> Any:
     """`make()` once for this run, recorded under the claimed key; replays return that value."""
-    inv.expect_kind(claim, kind)
+    inv.check_kind(claim, kind)
     if claim.recorded is not None and claim.recorded.status.is_final:
         return inv.replay(claim.key, claim.recorded)
     await inv.check_budget()
@@ -54,7 +54,7 @@ async def wait_for_wake(
     At `resume_at` with the task still WAITING, `on_timeout(record, now)` (default:
     COMPLETED without output) is recorded. Replays of a final record write nothing.
     """
-    inv.expect_kind(claim, kind)
+    inv.check_kind(claim, kind)
     recorded = claim.recorded
     now = inv.clock.time()
     if recorded is not None and recorded.status.is_final:

@@ -2,8 +2,11 @@
 
     recorded COMPLETED -> its output            (no write)
     recorded ERRORED   -> the same TaskFailed   (no write)
+    at_most_once, found RUNNING in flight -> the attempt was cut short: TaskInterrupted,
+                         a failed attempt, retried only as the policy allows
     retry not yet due  -> suspend until it is
-    otherwise          -> check the budget, run fn, record the end (one conditional write)
+    otherwise          -> check the budget, run fn, record the end (one conditional write);
+                          at_most_once writes a start record (RUNNING, in flight) first
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DuplicateKeyError, OutputError, TaskFailed
+from ..errors import DuplicateKeyError, OutputError, Suspend, TaskFailed, TaskInterrupted
 from ..serialize import describe_error, dump_json, load_json
 from ..types import TaskStatus
 
@@ -37,13 +40,15 @@ async def run_task(
     retry: RetryPolicy | None,
     icon: str | None,
     properties: list[dict[str, Any]] | None,
+    at_most_once: bool = False,
 ) -> Any:
     """Runs `fn` once for this run (see the module docstring)."""
-    claim = inv.claim(key)
-    inv.expect_kind(claim, "task")
+    claim = inv.claim(key, kind="task")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded)
+    if at_most_once and recorded is not None and _was_interrupted(recorded):
+        return await _interrupted(inv, key, recorded, retry)
     retry_at = recorded.resume_at if recorded is not None else None
     if retry_at is not None and retry_at > inv.clock.time():
         raise inv.suspend(retry_at, "wait")
@@ -55,45 +60,101 @@ async def run_task(
     task = claim.task(
         status=TaskStatus.RUNNING, attempts=attempt, name=name, icon=icon, properties=properties,
         started_at=recorded.started_at if recorded and recorded.started_at else started_at,
+        in_flight=at_most_once, attempt_base=recorded.attempt_base if recorded else 0,
     )  # fmt: skip
+    if at_most_once:  # the start record: a crash from here on is seen, not run again blindly
+        started = await inv.record(task)
+        if started is not task:
+            return inv.replay(key, started)
     with inv.in_task(task):
         try:
             result = fn()
             if inspect.isawaitable(result):
                 result = await result
             output_json = dump_json(result, key=key)
+        except Suspend as suspension:
+            if at_most_once and suspension.reason in ("wait", "yield"):
+                # A clean pause at a subtask's io call, not a crash: resumes, not interrupted.
+                await inv.record(replace(task, in_flight=False))
+            raise
         except Exception as exc:  # the task's own failure: retry it or record it for good
             inv.executed_count += 1
             error = describe_error(exc)
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,
                         attempt, error["type"], error["message"])  # fmt: skip
             can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
-            if retry is not None and can_retry and retry.has_attempts_left(attempt):
-                resume_at = inv.clock.time() + retry.delay_seconds(attempt)
-                waiting = replace(task, status=TaskStatus.WAITING, error=error, resume_at=resume_at)
+            tries = attempt - task.attempt_base  # counted from the last retry_run
+            if retry is not None and can_retry and retry.has_attempts_left(tries):
+                can_retry = _retries(retry, exc, error)
+            if retry is not None and can_retry and retry.has_attempts_left(tries):
+                resume_at = inv.clock.time() + retry.delay_seconds(tries)
+                waiting = replace(task, status=TaskStatus.WAITING, error=error,
+                                  resume_at=resume_at, in_flight=False)  # fmt: skip
                 await inv.record(waiting)
                 raise inv.suspend(resume_at, "wait") from None
-            failed = replace(
-                task, status=TaskStatus.ERRORED, error=error, completed_at=inv.clock.time()
-            )
+            failed = replace(task, status=TaskStatus.ERRORED, error=error,
+                             completed_at=inv.clock.time(), in_flight=False)  # fmt: skip
             final = await inv.record(failed)
             if final.status is TaskStatus.COMPLETED:
                 return load_json(final.output_json)
             raise TaskFailed(key, final.error or error) from exc
-    done = replace(
-        task, status=TaskStatus.COMPLETED, output_json=output_json, completed_at=inv.clock.time()
-    )
+    done = replace(task, status=TaskStatus.COMPLETED, output_json=output_json,
+                   completed_at=inv.clock.time(), in_flight=False)  # fmt: skip
     try:
         final = await inv.record(done)
     except OutputError as exc:  # too large for the store: the task fails, naming its key
         failed = replace(task, status=TaskStatus.ERRORED, error=describe_error(exc),
-                         completed_at=inv.clock.time())  # fmt: skip
+                         completed_at=inv.clock.time(), in_flight=False)  # fmt: skip
         final = await inv.record(failed)
     inv.executed_count += 1
     inv.note_task_time(claim.task_id, inv.clock.time() - started_at)
     if final.status is TaskStatus.ERRORED:
         raise TaskFailed(key, final.error or {})
     return load_json(final.output_json)
+
+
+def _was_interrupted(recorded: TaskRecord) -> bool:
+    """An at_most_once start record left in flight: its invocation died mid-attempt."""
+    return recorded.status is TaskStatus.RUNNING and recorded.in_flight
+
+
+async def _interrupted(
+    inv: Invocation, key: str, recorded: TaskRecord, retry: RetryPolicy | None
+) -> Any:
+    """Records an interrupted at_most_once attempt as failed (TaskInterrupted): WAITING for
+    its retry when the policy allows one, else ERRORED. Never runs fn here.
+    """
+    await inv.check_budget()
+    attempt = max(recorded.attempts, 1)
+    exc = TaskInterrupted(key, attempt)
+    error = describe_error(exc)
+    now = inv.clock.time()
+    logger.warning("run %s: at_most_once task %s attempt %d was interrupted", inv.run.id, key,
+                   attempt)  # fmt: skip
+    tries = attempt - recorded.attempt_base
+    if retry is not None and retry.has_attempts_left(tries) and _retries(retry, exc, error):
+        resume_at = now + retry.delay_seconds(tries)
+        waiting = replace(recorded, status=TaskStatus.WAITING, error=error, resume_at=resume_at,
+                          in_flight=False)  # fmt: skip
+        final = await inv.record(waiting)
+        if final is not waiting:  # the interrupted invocation recorded its end meanwhile
+            return inv.replay(key, final)
+        raise inv.suspend(resume_at, "wait")
+    failed = replace(recorded, status=TaskStatus.ERRORED, error=error, completed_at=now,
+                     in_flight=False)  # fmt: skip
+    final = await inv.record(failed)
+    if final.status is TaskStatus.COMPLETED:
+        return load_json(final.output_json)
+    raise TaskFailed(key, final.error or error)
+
+
+def _retries(retry: RetryPolicy, exc: BaseException, error: dict[str, Any]) -> bool:
+    """`retry.retry_on` applied; a predicate that raises retries nothing (noted in `error`)."""
+    try:
+        return retry.should_retry(exc)
+    except Exception as bad:  # noqa: BLE001 - the user's predicate: the task fails, said why
+        error["message"] += f" (not retried: retry_on raised {type(bad).__name__}: {bad})"
+        return False
 
 
 def next_attempt(recorded: TaskRecord | None) -> int:

@@ -11,7 +11,13 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     claim_slot      schedule slot not yet claimed
     claim_concurrency_slot   slot free, ours already, or still held by the holder we saw
     release_concurrency_slot slot held by us
-    wake_run        run WAITING, not leased, due later than the new time
+    move_hooks_due  run final, its hooks_due_at still the value the caller read
+    retry_task      task ERRORED with the attempts we read              (client.retry_run)
+    retry_run       run FAILED or TIMED_OUT                             (client.retry_run)
+    wake_run        run WAITING, not leased, due later than the new time (or not due)
+    put_event_wait  wait absent                 (the event-wait index, io.wait_for_event)
+    update_event    event in the expected status (delayed events: deliver, cancel)
+    create_callback callback absent             (io.wait_for_request)
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ MAX_INLINE_OUTPUT_BYTES = 350 * 1024
 """Largest JSON output kept inside an item; DynamoDB items stop at 400 KB."""
 MAX_PAYLOAD_ROOM_BYTES = 256 * 1024
 """The most a payload can take in a run item (the client's payload limit)."""
+EVENT_PENDING = "pending"
+EVENT_DELIVERING = "delivering"
+EVENT_DELIVERED = "delivered"
+EVENT_CANCELED = "canceled"
 MAX_CURSOR_CHARS = 1024
 """Longest page cursor a store accepts (issued ones are far shorter)."""
 
@@ -65,6 +75,11 @@ class RunRecord:
     """When a finished run is deleted (epoch seconds; the DynamoDB TTL attribute)."""
     traceparent: str | None = None
     """The W3C trace context of the span that started the run (core/otel.py), if traced."""
+    parent_run_id: str | None = None
+    """The run that started this one with io.invoke_and_wait, and its wait task's id."""
+    parent_task_id: str | None = None
+    hooks_due_at: float | None = None
+    """Set while an on_success/on_failure hook of a finished run is still to be called."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -91,7 +106,12 @@ class TaskRecord:
     icon: str | None = None
     properties: list[dict[str, Any]] | None = None
     in_flight: bool = False
-    """A background fetch handed to a worker and not yet answered (not a failed attempt)."""
+    """A background fetch handed to a worker and not yet answered (not a failed attempt),
+    or an `at_most_once` task's attempt that has started and not ended."""
+    child_run_id: str | None = None
+    """The run an io.invoke_and_wait task started and waits for."""
+    attempt_base: int = 0
+    """Attempts made before the last `retry_run`: the retry policy counts from here."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +136,47 @@ class EventRecord:
     timestamp: float
     payload_json: str = "null"
     run_ids: tuple[str, ...] = ()
+    status: str = EVENT_DELIVERED
+    """EVENT_PENDING (delayed, not yet delivered), EVENT_DELIVERING, EVENT_DELIVERED or
+    EVENT_CANCELED."""
+    deliver_at: float | None = None
+    """When a delayed event is (or was) due; while pending or delivering it is in the due index."""
+    sent_at: float | None = None
+    """Store-clock time it was delivered: event waits recorded after this do not match it."""
+
+    @property
+    def is_due_indexed(self) -> bool:
+        """True while the event waits in the due index for its delivery."""
+        return self.status in (EVENT_PENDING, EVENT_DELIVERING) and self.deliver_at is not None
+
+
+@dataclass(frozen=True)
+class EventWaitRecord:
+    """One `io.wait_for_event` in the event-wait index, found by the event's name.
+
+    The sender of a matching event records the wait's task final from these fields.
+    """
+
+    name: str
+    run_id: str
+    task_id: str
+    key: str
+    created_at: float
+    parent_id: str | None = None
+    filter_json: str | None = None
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    """One `io.wait_for_request` callback, keyed by the SHA-256 of its secret token."""
+
+    token_hash: str
+    run_id: str
+    task_id: str
+    key: str
+    created_at: float
+    expires_at: float | None = None
 
 
 @dataclass
@@ -178,10 +239,43 @@ class Store(Protocol):
         A finished run is "unchanged"; a lease that expired before `now` does not count.
         """
         ...
+    def put_event_wait(self, wait: EventWaitRecord) -> bool:
+        """Adds a wait to the event-wait index; False when it is already there."""
+        ...
+    def list_event_waits(self, name: str) -> list[EventWaitRecord]:
+        """Every indexed wait on events of this name (all shards)."""
+        ...
+    def delete_event_wait(self, name: str, run_id: str, task_id: str) -> None:
+        """Removes a wait from the index (resolved or timed out); absent is fine."""
+        ...
+    def list_due_events(self, *, now: float, limit: int) -> list[str]:
+        """Ids of delayed events (pending or delivering) due at `now`, soonest first."""
+        ...
+    def update_event(self, event_id: str, *, expected_status: str, changes: dict[str, Any]) -> bool:
+        """Changes `status`, `run_ids`, `deliver_at` or `sent_at` of an event in
+        `expected_status`; keeps the due index in step. False when the event is absent or
+        in another status."""
+        ...
+    def create_callback(self, callback: CallbackRecord) -> bool:
+        """Stores a callback unless its token hash is taken."""
+        ...
+    def get_callback(self, token_hash: str) -> CallbackRecord | None: ...
     def close(self) -> None: ...
     def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
         """Deletes up to `limit` finished runs whose `expires_at` passed, with their tasks,
         logs and blobs (retention; the sweeper calls it). Returns the purged run ids."""
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        """A finished run's pending hooks: `hooks_due_at` (and `due_at`) from `expected` to `to`.
+
+        None clears both (the hooks were called). False when another caller moved it first.
+        """
+        ...
+
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        """Replaces an ERRORED task that has `failed_attempts` attempts with `task`."""
+        ...
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        """A FAILED or TIMED_OUT run made PENDING and due `now` (None: not in such a state)."""
         ...
 
 
@@ -260,3 +354,17 @@ def is_task_overwritable(existing: TaskRecord | None, new: TaskRecord) -> bool:
     if existing is None:
         return True
     return not existing.status.is_final and existing.attempts <= new.attempts
+
+
+RETRY_RUN_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
+"""The run statuses `retry_run` continues from."""
+
+
+def retried_run_changes(now: float) -> dict[str, Any]:
+    """What `retry_run` sets: PENDING, due now, no end, a fresh duration clock and lease count."""
+    return {
+        "status": RunStatus.PENDING, "error": None, "output_json": None, "completed_at": None,
+        "started_at": now, "updated_at": now, "resume_at": now, "due_at": now,
+        "lease_owner": None, "lease_expires_at": None, "lost_leases": 0, "progress_mark": 0,
+        "slot": None, "expires_at": None,  # live again: no retention clock (nor TTL)
+    }  # fmt: skip

@@ -7,6 +7,12 @@
     EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
     SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
     JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
+    EVENTWAIT#<name>#<n>  WAIT#<run>#<task>  an io.wait_for_event, found by event name
+    CALLBACK#<sha256>     CALLBACK           an io.wait_for_request callback (expires)
+
+A delayed event waits in the due index under GSI3PK `EVENTDUE#<n>` (n from its id), beside
+the runs' `DUE#<n>` partitions; event waits are sharded by run id, so one hot event name
+is spread over `shards` partitions too.
 
 The index partition keys are sharded by a stable hash of the run id (`shards`, default
 DEFAULT_SHARDS): GSI1PK `JOB#<job>#<n>`, GSI2PK `RUNS#<n>`, GSI3PK `DUE#<n>`, so no index
@@ -29,6 +35,7 @@ import time
 import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OutputError, StoreError
@@ -37,7 +44,9 @@ from ..usage import count_dynamodb_call, note_batch_items
 from .base import (
     MAX_INLINE_OUTPUT_BYTES,
     MAX_PAYLOAD_ROOM_BYTES,
+    CallbackRecord,
     EventRecord,
+    EventWaitRecord,
     History,
     LogRecord,
     RunRecord,
@@ -45,6 +54,7 @@ from .base import (
     decode_cursor,
     encode_cursor,
     load_table_definition,
+    retried_run_changes,
     sort_key,
 )
 from .blobs import S3Blobs
@@ -77,7 +87,14 @@ SHARD_READ_THREADS = 8
 """Shards queried at once by listings and the due query."""
 _CURSOR_SORT_KEY = re.compile(r"\d{17}#[^\x00-\x1f]{1,256}")
 _FINAL_TASK = (TaskStatus.COMPLETED, TaskStatus.ERRORED, TaskStatus.CANCELED)
-_EVENT_FIELDS = ["id", "name", "timestamp", "payload_json", "run_ids"]
+_EVENT_FIELDS = ["id", "name", "timestamp", "payload_json", "run_ids", "status", "deliver_at",
+                 "sent_at"]
+_WAIT_FIELDS = ["name", "run_id", "task_id", "key", "created_at", "parent_id", "filter_json"]
+_CALLBACK_FIELDS = ["token_hash", "run_id", "task_id", "key", "created_at"]
+CALLBACK_TTL_SECONDS = 30 * 24 * 3600
+"""How long after its timeout a callback item stays (later POSTs answer 409, not 404)."""
+EVENT_WAIT_TTL_SECONDS = 400 * 24 * 3600
+"""An event wait left behind (its run canceled) expires this long after it was made."""
 T = TypeVar("T")
 
 
@@ -422,8 +439,12 @@ class DynamoDBStore:
         item.update(
             PK={"S": f"EVENT#{event.id}"},
             SK={"S": "EVENT"},
-            expires_at={"N": str(int(event.timestamp + EVENT_TTL_SECONDS))},
-        )
+            expires_at={"N": str(int(max(event.timestamp, event.deliver_at or 0.0)
+                                     + EVENT_TTL_SECONDS))},
+        )  # fmt: skip
+        if event.is_due_indexed:
+            item.update(GSI3PK=self._event_due_key(event.id),
+                        GSI3SK={"N": repr(event.deliver_at)})  # fmt: skip
         return self._put(
             item, "attribute_not_exists(PK)", "create_event",
             is_ours=lambda found: _same_fields(found, item, _EVENT_FIELDS),
@@ -434,6 +455,138 @@ class DynamoDBStore:
         if item is None:
             return None
         return EventRecord(**field_values(item, _EVENT_FIELDS))
+
+    def _event_due_key(self, event_id: str) -> dict[str, str]:
+        return {"S": f"EVENTDUE#{self.shard(event_id)}"}
+
+    def update_event(self, event_id: str, *, expected_status: str, changes: dict[str, Any]) -> bool:
+        unknown = set(changes) - {"status", "run_ids", "deliver_at", "sent_at"}
+        if unknown:
+            raise ValueError(f"unknown event fields: {sorted(unknown)}")
+        current = self.get_event(event_id)
+        if current is None or current.status != expected_status:
+            return False
+        changed = replace(current, **{**changes, **(
+            {"run_ids": tuple(changes["run_ids"])} if "run_ids" in changes else {})})
+        sets: list[str] = []
+        removes: list[str] = []
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":expected": {"S": expected_status}}
+        for name, value in changes.items():
+            names[f"#{name}"] = name
+            if value is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :{name}")
+                values[f":{name}"] = encode(value, name)
+        if changed.is_due_indexed:
+            sets.extend(["GSI3PK = :due", "GSI3SK = :due_at"])
+            values.update({":due": self._event_due_key(event_id),
+                           ":due_at": {"N": repr(changed.deliver_at)}})  # fmt: skip
+        else:
+            removes.extend(["GSI3PK", "GSI3SK"])
+        expression = ("SET " + ", ".join(sets) if sets else "") + (
+            " REMOVE " + ", ".join(removes) if removes else "")
+        key = {"PK": {"S": f"EVENT#{event_id}"}, "SK": {"S": "EVENT"}}
+        try:
+            self._db.update_item(
+                TableName=self.table_name, Key=key, UpdateExpression=expression.strip(),
+                ConditionExpression="#status = :expected", ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )  # fmt: skip
+        except self._errors as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return _was_retried(exc) and self._is_own_write(
+                    key, lambda found: _same_fields(found, _encoded(changes), list(changes)),
+                    "update_event",
+                ) is not None  # fmt: skip
+            raise StoreError(f"update_event on {self.table_name}: {_describe(exc)}") from exc
+        return True
+
+    def list_due_events(self, *, now: float, limit: int) -> list[str]:
+        """Delayed events due at `now`, from every shard of their due partitions."""
+
+        def due(shard: int) -> list[dict[str, Any]]:
+            page = self._call(
+                "list_due_events", self._db.query, TableName=self.table_name,
+                IndexName="runs_due", KeyConditionExpression="GSI3PK = :due AND GSI3SK <= :now",
+                ExpressionAttributeValues={":due": {"S": f"EVENTDUE#{shard}"},
+                                           ":now": {"N": repr(now)}},
+                Limit=limit,
+            )  # fmt: skip
+            items: list[dict[str, Any]] = page.get("Items", [])
+            return items
+
+        found = [item for items in self._each(due, range(self.shards)) for item in items]
+        found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
+        return [item["PK"]["S"].removeprefix("EVENT#") for item in found[:limit]]
+
+    # -- event waits and callbacks --------------------------------------------------------
+
+    def _wait_key(self, name: str, run_id: str, task_id: str) -> dict[str, Any]:
+        return {"PK": {"S": f"EVENTWAIT#{name}#{self.shard(run_id)}"},
+                "SK": {"S": f"WAIT#{run_id}#{task_id}"}}  # fmt: skip
+
+    def put_event_wait(self, wait: EventWaitRecord) -> bool:
+        item = item_attributes(wait, _WAIT_FIELDS)
+        if wait.expires_at is not None:
+            item["wait_expires_at"] = {"N": repr(wait.expires_at)}
+        ttl = (wait.expires_at or wait.created_at) + EVENT_WAIT_TTL_SECONDS
+        item.update(self._wait_key(wait.name, wait.run_id, wait.task_id),
+                    expires_at={"N": str(int(ttl))})  # fmt: skip
+        return self._put(
+            item, "attribute_not_exists(PK)", "put_event_wait",
+            is_ours=lambda found: _same_fields(found, item, _WAIT_FIELDS),
+        )  # fmt: skip
+
+    def list_event_waits(self, name: str) -> list[EventWaitRecord]:
+        def shard_waits(shard: int) -> list[EventWaitRecord]:
+            request: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "PK = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"EVENTWAIT#{name}#{shard}"}},
+                "ConsistentRead": True,
+            }
+            waits: list[EventWaitRecord] = []
+            while True:
+                page = self._call("list_event_waits", self._db.query, **request)
+                for item in page.get("Items", []):
+                    values = field_values(item, _WAIT_FIELDS)
+                    if values.get("name") != name:
+                        continue
+                    if "wait_expires_at" in item:
+                        values["expires_at"] = float(item["wait_expires_at"]["N"])
+                    waits.append(EventWaitRecord(**values))
+                if "LastEvaluatedKey" not in page:
+                    return waits
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        return [w for waits in self._each(shard_waits, range(self.shards)) for w in waits]
+
+    def delete_event_wait(self, name: str, run_id: str, task_id: str) -> None:
+        self._call("delete_event_wait", self._db.delete_item, TableName=self.table_name,
+                   Key=self._wait_key(name, run_id, task_id))  # fmt: skip
+
+    def create_callback(self, callback: CallbackRecord) -> bool:
+        item = item_attributes(callback, _CALLBACK_FIELDS)
+        if callback.expires_at is not None:
+            item["wait_expires_at"] = {"N": repr(callback.expires_at)}
+        ttl = (callback.expires_at or callback.created_at) + CALLBACK_TTL_SECONDS
+        item.update(PK={"S": f"CALLBACK#{callback.token_hash}"}, SK={"S": "CALLBACK"},
+                    expires_at={"N": str(int(ttl))})  # fmt: skip
+        return self._put(
+            item, "attribute_not_exists(PK)", "create_callback",
+            is_ours=lambda found: _same_fields(found, item, _CALLBACK_FIELDS),
+        )  # fmt: skip
+
+    def get_callback(self, token_hash: str) -> CallbackRecord | None:
+        item = self._get({"PK": {"S": f"CALLBACK#{token_hash}"}, "SK": {"S": "CALLBACK"}})
+        if item is None:
+            return None
+        values = field_values(item, _CALLBACK_FIELDS)
+        if "wait_expires_at" in item:
+            values["expires_at"] = float(item["wait_expires_at"]["N"])
+        return CallbackRecord(**values)
 
     def list_runs(
         self,
@@ -545,6 +698,9 @@ class DynamoDBStore:
         return purged
 
     def _purge_run(self, run_id: str, now: float) -> bool:
+        run = self.get_run(run_id)  # a stale index entry of a run made live again is skipped
+        if run is None or not run.status.is_final or run.expires_at is None or run.expires_at > now:
+            return False
         request: dict[str, Any] = {
             "TableName": self.table_name, "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": {":pk": {"S": f"RUN#{run_id}"}},
@@ -649,7 +805,8 @@ class DynamoDBStore:
         item = self._update(
             run_id,
             "SET resume_at = :at, due_at = :at, GSI3PK = :due, GSI3SK = :at",
-            f"#status = :waiting AND {is_free} AND resume_at > :at",
+            f"#status = :waiting AND {is_free}"
+            " AND (attribute_not_exists(resume_at) OR resume_at > :at)",
             {":at": {"N": repr(at)}, ":now": {"N": repr(now)}, ":due": self._due_key(run_id),
              ":waiting": {"S": RunStatus.WAITING.value}},
             "wake_run",
@@ -666,6 +823,38 @@ class DynamoDBStore:
             current.lease_expires_at is None or current.lease_expires_at >= now
         )
         return "leased" if is_leased else "unchanged"
+
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        item = item_attributes(task, TASK_FIELDS)
+        item.update(PK={"S": f"RUN#{task.run_id}"}, SK={"S": f"TASK#{task.id}"})
+        values = {":errored": {"S": TaskStatus.ERRORED.value},
+                  ":attempts": {"N": str(failed_attempts)}}  # fmt: skip
+        return self._put(
+            item, "#status = :errored AND attempts = :attempts", "retry_task", values=values,
+            names={"#status": "status"},
+            is_ours=lambda found: _same_fields(found, item, TASK_FIELDS),
+        )  # fmt: skip
+
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        changes = retried_run_changes(now)
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":failed": {"S": RunStatus.FAILED.value},
+                                  ":timed_out": {"S": RunStatus.TIMED_OUT.value},
+                                  ":due": self._due_key(run_id), ":due_at": {"N": repr(now)}}  # fmt: skip
+        sets, removes = ["GSI3PK = :due", "GSI3SK = :due_at"], ["output_ref"]
+        for name, value in changes.items():
+            names[f"#{name}"] = name
+            if value is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :v_{name}")
+                values[f":v_{name}"] = encode(value, name)
+        item = self._update(
+            run_id, "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+            "#status IN (:failed, :timed_out)", values, "retry_run", names=names,
+            is_ours=lambda found: _same_fields(found, _encoded(changes), list(changes)),
+        )  # fmt: skip
+        return None if item is None else self._run(item)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -719,6 +908,21 @@ class DynamoDBStore:
         if self._blobs is None:
             raise StoreError(f"output {ref} is in S3 but this store has no bucket configured")
         return self._blobs.get(ref)
+
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        values: dict[str, Any] = {":expected": {"N": repr(expected)}, **_finalvalues()}
+        condition = "#status IN (:f0, :f1, :f2, :f3, :f4, :f5) AND hooks_due_at = :expected"
+        if to is None:
+            expression = "REMOVE hooks_due_at, due_at, GSI3PK, GSI3SK"
+        else:
+            expression = "SET hooks_due_at = :to, due_at = :to, GSI3PK = :due, GSI3SK = :to"
+            values.update({":to": {"N": repr(to)}, ":due": self._due_key(run_id)})
+        item = self._update(
+            run_id, expression, condition, values, "move_hooks_due",
+            is_ours=lambda found: _same_fields(found, _encoded({"hooks_due_at": to}),
+                                               ["hooks_due_at"]),
+        )  # fmt: skip
+        return item is not None
 
     # -- calls --------------------------------------------------------------------------
 

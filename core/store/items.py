@@ -15,7 +15,7 @@ from .base import LogRecord, RunRecord, TaskRecord
 
 JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids", "usage"})
 INT_FIELDS = frozenset(
-    {"invocation_count", "lost_leases", "progress_mark", "attempts", "slot"}
+    {"invocation_count", "lost_leases", "progress_mark", "attempts", "slot", "attempt_base"}
 )
 RUN_FIELDS = [f.name for f in fields(RunRecord)]
 TASK_FIELDS = [f.name for f in fields(TaskRecord)]

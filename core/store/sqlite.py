@@ -14,14 +14,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
 from ..types import RunStatus, TaskStatus
 from .base import (
+    RETRY_RUN_STATUSES,
+    CallbackRecord,
     EventRecord,
+    EventWaitRecord,
     History,
     LogRecord,
     RunRecord,
@@ -29,6 +32,7 @@ from .base import (
     decode_cursor,
     encode_cursor,
     record_from_fields,
+    retried_run_changes,
 )
 
 _SCHEMA = """
@@ -51,6 +55,12 @@ CREATE TABLE IF NOT EXISTS concurrency (
 CREATE TABLE IF NOT EXISTS slots (
     schedule_id TEXT NOT NULL, slot TEXT NOT NULL, expires_at REAL,
     PRIMARY KEY (schedule_id, slot));
+CREATE TABLE IF NOT EXISTS event_waits (
+    name TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (name, run_id, task_id));
+CREATE TABLE IF NOT EXISTS events_due (id TEXT PRIMARY KEY, deliver_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_due_at ON events_due (deliver_at);
+CREATE TABLE IF NOT EXISTS callbacks (token_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
@@ -256,18 +266,94 @@ class SQLiteStore:
             )
 
     def create_event(self, event: EventRecord) -> bool:
-        return self._one_statement(
-            "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
-        ) == 1
+        if not event.is_due_indexed:
+            return self._one_statement(
+                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
+            ) == 1
+        with self._write() as db:  # a delayed event: the event and its due entry together
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
+            )
+            if cursor.rowcount == 1:
+                db.execute("INSERT OR REPLACE INTO events_due (id, deliver_at) VALUES (?, ?)",
+                           (event.id, event.deliver_at))  # fmt: skip
+            return cursor.rowcount == 1
 
     def get_event(self, event_id: str) -> EventRecord | None:
         with self._lock:
-            row = self._db.execute("SELECT data FROM events WHERE id = ?", (event_id,)).fetchone()
+            return self._read_event(self._db, event_id)
+
+    def _read_event(self, db: sqlite3.Connection, event_id: str) -> EventRecord | None:
+        row = db.execute("SELECT data FROM events WHERE id = ?", (event_id,)).fetchone()
         if row is None:
             return None
         raw = json.loads(row[0])
         raw["run_ids"] = tuple(raw["run_ids"])
         return EventRecord(**raw)
+
+    def update_event(self, event_id: str, *, expected_status: str, changes: dict[str, Any]) -> bool:
+        unknown = set(changes) - {"status", "run_ids", "deliver_at", "sent_at"}
+        if unknown:
+            raise ValueError(f"unknown event fields: {sorted(unknown)}")
+        with self._write() as db:
+            event = self._read_event(db, event_id)
+            if event is None or event.status != expected_status:
+                return False
+            if "run_ids" in changes:
+                changes = {**changes, "run_ids": tuple(changes["run_ids"])}
+            changed = replace(event, **changes)
+            db.execute("UPDATE events SET data = ? WHERE id = ?", (_dump(changed), event_id))
+            if changed.is_due_indexed:
+                db.execute("INSERT OR REPLACE INTO events_due (id, deliver_at) VALUES (?, ?)",
+                           (event_id, changed.deliver_at))  # fmt: skip
+            else:
+                db.execute("DELETE FROM events_due WHERE id = ?", (event_id,))
+            return True
+
+    def list_due_events(self, *, now: float, limit: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM events_due WHERE deliver_at <= ? ORDER BY deliver_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return [event_id for (event_id,) in rows]
+
+    def put_event_wait(self, wait: EventWaitRecord) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO event_waits (name, run_id, task_id, data) VALUES (?, ?, ?, ?)",
+                (wait.name, wait.run_id, wait.task_id, _dump(wait)),
+            )
+            return cursor.rowcount == 1
+
+    def list_event_waits(self, name: str) -> list[EventWaitRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM event_waits WHERE name = ?", (name,)
+            ).fetchall()
+        return [EventWaitRecord(**json.loads(data)) for (data,) in rows]
+
+    def delete_event_wait(self, name: str, run_id: str, task_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM event_waits WHERE name = ? AND run_id = ? AND task_id = ?",
+                (name, run_id, task_id),
+            )
+
+    def create_callback(self, callback: CallbackRecord) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO callbacks (token_hash, data) VALUES (?, ?)",
+                (callback.token_hash, _dump(callback)),
+            )
+            return cursor.rowcount == 1
+
+    def get_callback(self, token_hash: str) -> CallbackRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM callbacks WHERE token_hash = ?", (token_hash,)
+            ).fetchone()
+        return None if row is None else CallbackRecord(**json.loads(row[0]))
 
     def list_runs(
         self,
@@ -383,3 +469,35 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or not run.status.is_final or run.hooks_due_at != expected:
+                return False
+            self._write_run(db, run.with_changes({"hooks_due_at": to, "due_at": to}))
+            return True
+    def retry_task(self, task: TaskRecord, *, failed_attempts: int) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (task.run_id, task.id)
+            ).fetchone()
+            existing = None if row is None else _task(row[0])
+            if existing is None or existing.status is not TaskStatus.ERRORED:
+                return False
+            if existing.attempts != failed_attempts:
+                return False
+            db.execute(
+                "UPDATE tasks SET data = ? WHERE run_id = ? AND id = ?",
+                (_dump(task), task.run_id, task.id),
+            )
+            return True
+
+    def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status not in RETRY_RUN_STATUSES:
+                return None
+            retried = run.with_changes(retried_run_changes(now))
+            self._write_run(db, retried)
+            return retried

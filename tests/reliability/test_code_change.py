@@ -29,11 +29,6 @@ async def test_a_run_resumed_by_changed_code_replays_recorded_keys_and_runs_new_
     assert (result.status, result.output, result.ran_again) == ("COMPLETED", output, ran_again)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 8: a key recorded as one kind (task/wait) and called as another is not"
-    " detected: the recorded record is reused silently",
-)
 @pytest.mark.parametrize("name", ["task changed to a wait", "wait changed to a task"])
 async def test_a_key_whose_kind_changed_fails_the_run_naming_the_key(
     name: str, tmp_path: Path
@@ -41,4 +36,9 @@ async def test_a_key_whose_kind_changed_fails_the_run_naming_the_key(
     result = await code_change.scenario(name, tmp_path)
     assert result.status == "FAILED"
     key = "b" if name == "task changed to a wait" else "pause"
-    assert repr(key) in str(result.error) or f'"{key}"' in str(result.error)
+    kinds = ("task", "wait") if name == "task changed to a wait" else ("wait", "task")
+    assert result.error is not None
+    assert result.error["type"] == "NonDeterminismError"
+    assert result.error["key"] == key
+    assert f"recorded as a {kinds[0]} but is now called as a {kinds[1]}" in result.error["message"]
+    assert result.ran_again == []  # nothing ran under the changed code past the guard

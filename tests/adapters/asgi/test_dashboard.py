@@ -235,6 +235,17 @@ async def test_a_live_page_refreshes_itself_and_its_fragment_is_only_main(
     assert expired.status_code == 401
 
 
+async def test_the_bare_dashboard_streams_a_runs_events(
+    dash: tuple[Client, httpx.AsyncClient],
+) -> None:
+    client, http = dash
+    run = await client.invoke("echo", {"n": 1})
+    await client.execute(run.id)
+    answer = await http.get(f"/d/runs/{run.id}/events")
+    assert answer.status_code == 200
+    assert "event: run" in answer.text and "event: end" in answer.text
+
+
 async def test_a_jobs_runs_filter_by_status_and_page_by_cursor(
     dash: tuple[Client, httpx.AsyncClient],
 ) -> None:
@@ -294,3 +305,22 @@ async def test_the_jobs_pages_show_when_a_scheduled_job_fires_next(
         assert "cron 0 0 1 JAN * (Pacific/Auckland)" in page.text
         assert f'<time class="next-fire" datetime="{expected.isoformat()}">' in page.text, path
     assert 'class="next-fire"' not in (await http.get("/d/jobs/echo")).text
+
+
+async def test_a_run_page_shows_task_properties_and_when_a_wait_times_out(
+    dash: tuple[Client, httpx.AsyncClient],
+) -> None:
+    client, http = dash
+
+    @client.define_job("ship", trigger=invoke_trigger())
+    async def ship(payload: Any, io: IO, ctx: Context) -> Any:
+        region = [{"label": "region", "text": "<eu-west-1>"}]
+        await io.run_task("pick", lambda: "ok", properties=region)
+        return await io.wait_for_event("paid", "order.paid", timeout=60)
+
+    run = await client.invoke("ship", {})
+    await client.execute(run.id)
+    assert (await client.get_run(run.id, tasks=False)).status == RunStatus.WAITING
+    page = (await http.get(f"/d/runs/{run.id}")).text
+    assert "<dt>region</dt>" in page and "&lt;eu-west-1&gt;" in page
+    assert "<dt>event</dt>" in page and "order.paid" in page and "Times out at" in page

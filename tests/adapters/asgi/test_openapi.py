@@ -19,7 +19,7 @@ API_KEY = "test-key-0123456789"
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "12"))
 
 
-NOTHING_TO_NEGATE = {"/health", "/webhooks/{trigger_id}"}
+NOTHING_TO_NEGATE = {"/health", "/webhooks/{trigger_id}", "/api/callbacks/{token}"}
 """Every request to these is schema-valid, so there is no negative case to generate."""
 OPAQUE_INPUT = {"/api/runs"}
 """`cursor` is an opaque token: a schema-valid string the server never issued is a 422."""
@@ -27,6 +27,8 @@ OPAQUE_INPUT = {"/api/runs"}
 OPERATIONS = [
     ("/health", "GET"),
     ("/api/events", "POST"),
+    ("/api/events/{event_id}/cancel", "POST"),
+    ("/api/callbacks/{token}", "POST"),
     ("/api/jobs", "GET"),
     ("/api/jobs/{job_id}/invoke", "POST"),
     ("/api/schedules", "GET"),
@@ -34,6 +36,7 @@ OPERATIONS = [
     ("/api/runs/{run_id}", "GET"),
     ("/api/runs/{run_id}/cancel", "POST"),
     ("/api/runs/{run_id}/execute", "POST"),
+    ("/api/runs/{run_id}/retry", "POST"),
     ("/webhooks/{trigger_id}", "POST"),
 ]
 

@@ -1,0 +1,61 @@
+"""``POST /api/callbacks/{token}``: the callback URLs of `io.wait_for_request`.
+
+No API key: the token is the secret (`BearerAuth` lets this path through). The body is
+read as every route reads it (size limit, JSON, depth); the first POST answers 200 and
+resumes the run, later ones 409, an unknown token 404.
+
+`RememberBaseUrl` keeps the base URL of the first request the app serves, for clients
+without `base_url` (the client's own `base_url` always wins).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from triggerfish.core import Client
+from triggerfish.core.callbacks import CallbackAnswer, answer_callback
+from triggerfish.core.serialize import dump_json
+
+from .bodies import read_json
+from .errors import APIError, error_response
+
+CALLBACK_PREFIX = "/api/callbacks/"
+"""Paths under it need no API key."""
+
+
+async def receive_callback(request: Request) -> JSONResponse:
+    client: Client = request.app.state.triggerfish_client
+    body = await read_json(request)
+    try:
+        body_json = dump_json(body, key="callback body")
+    except ValueError as exc:
+        raise APIError(400, "invalid_json", str(exc)) from exc
+    answer = await answer_callback(client.runtime, request.path_params["token"], body_json)
+    if answer is CallbackAnswer.RESUMED:
+        return JSONResponse({"status": answer.value})
+    if answer is CallbackAnswer.UNKNOWN:
+        return error_response(404, "callback_not_found", "no callback has this token")
+    message = ("this callback has timed out" if answer is CallbackAnswer.EXPIRED
+               else "this callback was already answered")  # fmt: skip
+    return error_response(409, f"callback_{answer.value}", message)
+
+
+def callback_routes() -> list[BaseRoute]:
+    """The callback route, mounted under ``/api``."""
+    return [Route("/callbacks/{token}", receive_callback, methods=["POST"], name="callback")]
+
+
+class RememberBaseUrl:
+    """ASGI middleware: the first HTTP request's base URL (scheme, host, root path) becomes
+    the client's fallback for callback URLs."""
+
+    def __init__(self, app: ASGIApp, *, client: Client) -> None:
+        self.app = app
+        self.client = client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.client.runtime.served_base_url is None:
+            self.client.runtime.served_base_url = str(Request(scope).base_url).rstrip("/")
+        await self.app(scope, receive, send)

@@ -1,0 +1,80 @@
+"""`io.invoke_and_wait`: start a child run once, wait (no invocation held) for its end.
+
+    recorded final     -> the child's output, or the same TaskFailed     (no write)
+    first call         -> record the wait task WAITING (with the child's run id), then
+                          create the child run (id derived from run + task: started once),
+                          linked back by parent_run_id / parent_task_id
+    child already ended-> record its outcome now (it may have ended before we suspended)
+    otherwise          -> suspend until woken; the child's end records the outcome on the
+                          wait task and wakes this run (core/ends.py). Every
+                          CHILD_RECHECK_SECONDS the run rechecks the child itself, so a crash
+                          between the child's end write and that record loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..ends import child_outcome
+from ..errors import JobNotFound, OutputError
+from ..serialize import describe_error
+from ..starts import create_run, derived_id, payload_json
+from ..types import TaskStatus
+
+if TYPE_CHECKING:
+    from ..engine import Invocation
+    from ..store.base import RunRecord
+
+CHILD_RECHECK_SECONDS = 600.0
+"""A parent waiting on a child reads the child run itself this often (crash recovery)."""
+
+
+async def invoke_and_wait(inv: Invocation, key: str, job_id: str, payload: Any) -> Any:
+    """Starts the child run once and returns its output (see the module docstring)."""
+    job = inv.runtime.jobs.get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    text = payload_json(payload)
+    claim = inv.claim(key)
+    recorded = claim.recorded
+    if recorded is not None and recorded.status.is_final:
+        return inv.replay(key, recorded)
+    now = inv.clock.time()
+    if recorded is not None and recorded.resume_at is not None and recorded.resume_at > now:
+        raise inv.suspend(recorded.resume_at, "wait")
+    child_id = derived_id(f"{inv.run.id}\x00{claim.task_id}", job_id)
+    if recorded is None:
+        await inv.check_budget()
+        await inv.record_parent_running()
+        waiting = claim.task(
+            kind="invoke", status=TaskStatus.WAITING, attempts=1, name=f"invoke {job_id}",
+            icon="invoke", started_at=now, child_run_id=child_id,
+            resume_at=now + CHILD_RECHECK_SECONDS,
+        )  # fmt: skip
+        recorded = await inv.record(waiting)
+        if recorded.status.is_final:
+            return inv.replay(key, recorded)
+    child: RunRecord | None = await inv.call(inv.store.get_run, child_id)
+    if child is None:
+        child = await inv.call(
+            create_run, inv.runtime, job, text, run_id=child_id, parent_run_id=inv.run.id,
+            parent_task_id=claim.task_id,
+        )  # fmt: skip
+    if child.status.is_final:
+        final = child_outcome(recorded, child, inv.clock.time())
+        try:
+            final = await inv.record(final)
+        except OutputError as exc:  # the child's output is too large for this store
+            final = await inv.record(replace(final, status=TaskStatus.ERRORED, output_json=None,
+                                             error=describe_error(exc)))  # fmt: skip
+        inv.executed_count += 1
+        return inv.replay(key, final)
+    recheck_at = inv.clock.time() + CHILD_RECHECK_SECONDS
+    if recorded.resume_at is None or recorded.resume_at <= now:
+        recorded = await inv.record(replace(recorded, resume_at=recheck_at))
+        if recorded.status.is_final:
+            return inv.replay(key, recorded)
+    raise inv.suspend(recorded.resume_at, "wait")
+
+

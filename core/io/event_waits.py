@@ -1,0 +1,117 @@
+"""`io.wait_for_event`: the run waits in the store (WAITING, no invocation, no slot) until a
+matching event is sent; the sender records the outcome (core/event_waits.py).
+
+    first call:  index item (name, filter, began at) -> task WAITING kind "event" -> suspend
+    event sent:  the sender records the task COMPLETED with the payload and wakes the run
+    timeout:     the run wakes at resume_at and records ERRORED WaitTimeout (if still WAITING)
+    replay:      the payload (parsed by `schema`) or the same WaitTimeout, without waiting
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..durations import duration_seconds
+from ..errors import ConfigError, TaskFailed, WaitTimeout
+from ..event_waits import EVENT_WAIT_KIND, event_wait_name
+from ..fetch import wake
+from ..filters import validate_filter
+from ..models import Outcome
+from ..serialize import dump_json, load_json
+from ..store.base import EventWaitRecord, TaskRecord
+from ..types import TaskStatus
+from .records import wait_for_wake
+
+if TYPE_CHECKING:
+    from ..engine import Invocation
+
+TIMEOUT_ERROR = "WaitTimeout"
+"""The error type a timed-out wait is recorded with."""
+
+
+async def wait_for_event(
+    inv: Invocation,
+    key: str,
+    name: str,
+    *,
+    filter: dict[str, Any] | None,
+    schema: type[BaseModel] | None,
+    timeout: float | timedelta | None,
+) -> Any:
+    """The payload of the first matching event sent after the wait began (see module doc)."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"io.wait_for_event name must be a non-empty string, got {name!r}")
+    if filter is not None:
+        validate_filter(filter)
+    if schema is not None and not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        raise ConfigError(f"io.wait_for_event schema must be a pydantic model class, got {schema!r}")
+    seconds = None if timeout is None else duration_seconds(timeout, field="timeout")
+    claim = inv.claim(key)
+    recorded = claim.recorded
+    if recorded is None:
+        now = inv.clock.time()
+        resume_at = None if seconds is None else now + seconds
+        await inv.record_parent_running()
+        index = EventWaitRecord(
+            name=name, run_id=claim.run_id, task_id=claim.task_id, key=key, created_at=now,
+            parent_id=claim.parent_id, expires_at=resume_at,
+            filter_json=None if filter is None else dump_json(filter, key=f"{key} filter"),
+        )  # fmt: skip
+        await inv.call(inv.store.put_event_wait, index)
+    else:
+        resume_at = recorded.resume_at
+    if recorded is None or not recorded.status.is_final:
+        recheck_at_end(inv, claim.task_id)
+        inv.frees_slot_while_waiting = True
+
+    def timed_out(record: TaskRecord, now: float) -> TaskRecord:
+        error = {"type": TIMEOUT_ERROR, "message": f"no {name!r} event arrived within {seconds} seconds"}
+        return replace(record, status=TaskStatus.ERRORED, error=error, completed_at=now)
+
+    properties = [{"label": "event", "text": name}]
+    if seconds is not None:
+        properties.append({"label": "timeout", "text": f"{seconds:g} s"})
+    final = await wait_for_wake(
+        inv, claim, kind=EVENT_WAIT_KIND, resume_at=resume_at, on_timeout=timed_out,
+        name=event_wait_name(name), icon="event", properties=properties,
+    )  # fmt: skip
+    if final.status is TaskStatus.ERRORED and (final.error or {}).get("type") == TIMEOUT_ERROR:
+        if recorded is not None and not recorded.status.is_final:  # timed out just now
+            await inv.call(inv.store.delete_event_wait, name, claim.run_id, claim.task_id)
+        raise WaitTimeout(key, f"wait {key!r}: {(final.error or {}).get('message')}")
+    if final.status is not TaskStatus.COMPLETED:
+        raise TaskFailed(key, final.error or {})
+    payload = load_json(final.output_json)
+    if schema is None:
+        return payload
+    try:
+        return schema.model_validate(payload)
+    except ValidationError as exc:
+        error = {"type": "ValidationError",
+                 "message": f"the event payload of wait {key!r} does not fit "
+                            f"{schema.__name__}: {exc}"}  # fmt: skip
+        raise TaskFailed(key, error) from None
+
+
+def recheck_at_end(inv: Invocation, task_id: str) -> None:
+    """An event that resolved a wait while this invocation was ending found the run leased;
+    once the lease is released, look again and wake the run if one did."""
+    waits: list[str] | None = inv.scratch.get(__name__)
+    if waits is None:
+        waits = inv.scratch[__name__] = []
+
+        async def recheck(outcome: Outcome) -> Outcome:
+            for waited in waits:
+                current = await inv.call(inv.store.get_task, inv.run.id, waited)
+                if current is not None and current.status.is_final:
+                    now = inv.clock.time()
+                    await wake(inv.runtime, inv.run.id, now)
+                    return Outcome(status=outcome.status, resume_at=now)
+            return outcome
+
+        inv.after_wait(recheck)
+    waits.append(task_id)

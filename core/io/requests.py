@@ -1,0 +1,102 @@
+"""`io.wait_for_request`: hand a one-time callback URL to `fn`, wait for its first POST.
+
+    first call:  task WAITING kind "request" (resume_at = timeout) -> subtask "send url":
+                 a fresh token, its hash stored as a callback item, `fn(url)` once
+                 -> suspend (WAITING, no invocation)
+    POST:        core/callbacks.py records the task COMPLETED with the body, wakes the run
+    timeout:     ERRORED WaitTimeout, raised as `WaitTimeout` on this and every replay
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..callbacks import callback_url, new_token, token_hash
+from ..durations import duration_seconds
+from ..errors import ConfigError, TaskFailed, WaitTimeout
+from ..serialize import load_json
+from ..store.base import CallbackRecord, TaskRecord
+from ..types import TaskStatus
+from .event_waits import TIMEOUT_ERROR, recheck_at_end
+from .records import wait_for_wake
+from .tasks import run_task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..engine import Invocation
+
+REQUEST_KIND = "request"
+SEND_KEY = "send url"
+"""The key, under the wait, of the subtask that calls `fn(url)`."""
+
+
+async def wait_for_request(
+    inv: Invocation, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta
+) -> Any:
+    """The JSON body of the first POST to the callback URL handed to `fn` (module doc)."""
+    if not callable(fn):
+        raise ConfigError(f"io.wait_for_request fn must be callable, got {type(fn).__name__}")
+    seconds = duration_seconds(timeout, field="timeout")
+    claim = inv.claim(key)
+    recorded = claim.recorded
+    if recorded is None:
+        await inv.check_budget()
+        await inv.record_parent_running()
+        now = inv.clock.time()
+        waiting = claim.task(
+            kind=REQUEST_KIND, status=TaskStatus.WAITING, attempts=1, started_at=now,
+            resume_at=now + seconds, name="wait for request", icon="request",
+            properties=[{"label": "timeout", "text": f"{seconds:g} s"}],
+        )  # fmt: skip
+        recorded = await inv.record(waiting)
+        claim = replace(claim, recorded=recorded)
+    if not recorded.status.is_final:
+        recheck_at_end(inv, claim.task_id)
+        inv.frees_slot_while_waiting = True
+        await _send_url(inv, key, recorded, fn)
+
+    def timed_out(record: TaskRecord, now: float) -> TaskRecord:
+        error = {"type": TIMEOUT_ERROR, "message": f"no request arrived within {seconds:g} seconds"}
+        return replace(record, status=TaskStatus.ERRORED, error=error, completed_at=now)
+
+    final = await wait_for_wake(inv, claim, kind=REQUEST_KIND, resume_at=recorded.resume_at,
+                                on_timeout=timed_out)  # fmt: skip
+    if final.status is TaskStatus.ERRORED and (final.error or {}).get("type") == TIMEOUT_ERROR:
+        raise WaitTimeout(key, f"wait {key!r}: {(final.error or {}).get('message')}")
+    if final.status is not TaskStatus.COMPLETED:
+        raise TaskFailed(key, final.error or {})
+    return load_json(final.output_json)
+
+
+async def _send_url(
+    inv: Invocation, key: str, wait: TaskRecord, fn: Callable[[str], Any]
+) -> None:
+    """Runs `fn(url)` once, as the wait's subtask; a replay neither makes a token nor calls fn."""
+
+    async def send() -> Any:
+        base = inv.runtime.base_url or inv.runtime.served_base_url
+        if not base:
+            raise ConfigError(
+                "io.wait_for_request needs a base URL for its callback: Client(base_url=...) "
+                "or TRIGGERFISH_BASE_URL, or a request served by the ASGI app"
+            )
+        token = new_token()
+        callback = CallbackRecord(token_hash=token_hash(token), run_id=wait.run_id,
+                                  task_id=wait.id, key=key, created_at=inv.clock.time(),
+                                  expires_at=wait.resume_at)  # fmt: skip
+        await inv.call(inv.store.create_callback, callback)
+        result = fn(callback_url(base, token))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    with inv.in_task(wait):
+        try:
+            await run_task(inv, SEND_KEY, send, name="send callback URL", retry=None,
+                           icon=None, properties=None)  # fmt: skip
+        except TaskFailed as exc:
+            raise TaskFailed(key, exc.error) from None
