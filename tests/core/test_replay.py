@@ -252,3 +252,34 @@ async def test_a_new_call_in_a_parallel_branch_before_the_end_diverges(store: An
     define(client, one_more)
     report = await replay(client, run.id)
     assert (report.compatible, report.reason, report.key) == (False, "new_key", "z")
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite"], indirect=True)
+async def test_values_and_waits_of_other_primitives_replay_and_their_kinds_are_checked(
+    store: Any,
+) -> None:
+    client = make_client(store)
+
+    async def values(io: IO) -> Any:
+        n = await io.random("n")
+        when = await io.now("when")
+        await io.wait("nap", seconds=5)
+        return [n, str(when)]
+
+    define(client, values)
+    run = await client.invoke("flow", None)
+    assert (await drive(client, run.id)).status is RunStatus.COMPLETED
+    before = (await client.get_run(run.id)).output
+
+    report = await replay(client, run.id)
+    assert report.compatible, report.divergence
+    assert report.replayed == 3
+
+    async def swapped_kind(io: IO) -> Any:
+        await io.now("n")  # was io.random
+        return None
+
+    define(client, swapped_kind)
+    report = await replay(client, run.id)
+    assert (report.compatible, report.reason, report.key) == (False, "changed_kind", "n")
+    assert (await client.get_run(run.id)).output == before
