@@ -71,9 +71,10 @@ async def ours(steps: int, *, profile: bool = False) -> dict[str, Any]:
 
             profiler = cProfile.Profile()
             profiler.enable()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         outcome = await client.execute(run.id)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         if profiler is not None:
             profiler.disable()
             import pstats
@@ -84,11 +85,12 @@ async def ours(steps: int, *, profile: bool = False) -> dict[str, Any]:
     finally:
         store.close()
         _cleanup(path)
-    return {"steps": steps, "ms_per_step": 1000 * elapsed / steps, "row_bytes": size}
+    return {"steps": steps, "ms_per_step": 1000 * elapsed / steps, "row_bytes": size,
+            "cpu_ms_per_step": 1000 * cpu / steps}  # fmt: skip
 
 
-def floor(steps: int, size: int) -> float:
-    """ms per bare INSERT + COMMIT of a `size`-byte row, WAL and synchronous=NORMAL."""
+def floor(steps: int, size: int) -> tuple[float, float]:
+    """ms (wall, CPU) per bare INSERT + COMMIT of a `size`-byte row, WAL, synchronous=NORMAL."""
     path = _temp_db("floor")
     db = sqlite3.connect(path, isolation_level=None)
     try:
@@ -96,24 +98,25 @@ def floor(steps: int, size: int) -> float:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE t (run_id TEXT, id TEXT, data TEXT, PRIMARY KEY (run_id, id))")
         data = "x" * max(1, size - 64)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for i in range(steps):
             db.execute("BEGIN IMMEDIATE")
             key = hashlib.sha256(str(i).encode()).hexdigest()[:32]  # hashed, as task ids are
             db.execute("INSERT INTO t VALUES (?, ?, ?)", ("r" * 32, key, data))
             db.execute("COMMIT")
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
     finally:
         db.close()
         _cleanup(path)
-    return 1000 * elapsed / steps
+    return 1000 * elapsed / steps, 1000 * cpu / steps
 
 
 def measure(counts: list[int]) -> list[dict[str, Any]]:
     rows = []
     for steps in counts:
         row = asyncio.run(ours(steps))
-        row["floor_ms"] = floor(steps, row["row_bytes"])
+        row["floor_ms"], row["floor_cpu_ms"] = floor(steps, row["row_bytes"])
         rows.append(row)
     return rows
 
@@ -129,6 +132,14 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['ms_per_step'] / row['floor_ms']:.2f}x | {row['ms_per_step'] / first:.2f}x |"
         )
     print(f"(task row ~{rows[0]['row_bytes']} bytes; floor rows the same size, hashed keys)")
+    print("CPU time per step (this process; steadier than wall time on a shared machine)")
+    print("| steps | ours CPU ms/step | floor CPU ms/step | ours / floor |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['steps']:,} | {row['cpu_ms_per_step']:.4f} | {row['floor_cpu_ms']:.4f} | "
+            f"{row['cpu_ms_per_step'] / row['floor_cpu_ms']:.2f}x |"
+        )
 
 
 def main() -> None:

@@ -60,6 +60,15 @@ class LeaseKeeper:
         """Called in-process by `Client.cancel_run`: no new task starts from here on."""
         self.stop_reason = "canceled"
 
+    def is_check_due(self, now: float) -> bool:
+        """Whether `check()` has anything to do at `now` (a stop, a read or a renewal due);
+        lets the engine skip the call, and its await, before most tasks."""
+        return (
+            self.stop_reason is not None
+            or now - self._last_check >= CANCEL_CHECK_SECONDS
+            or (self.deadline is None and self.expires_at - now < DEFAULT_LEASE_SECONDS / 2)
+        )
+
     async def check(self) -> None:
         """Raises Suspend when the run was canceled or the lease lost; renews when low."""
         now = self.clock.time()

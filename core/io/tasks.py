@@ -98,8 +98,7 @@ async def run_task(
             if final.status is TaskStatus.COMPLETED:
                 return load_json(final.output_json)
             raise TaskFailed(key, final.error or error) from exc
-    done = replace(task, status=TaskStatus.COMPLETED, output_json=output_json,
-                   completed_at=inv.clock.time(), in_flight=False)  # fmt: skip
+    done = _completed(task, output_json, inv.clock.time())
     try:
         final = await inv.record(done)
     except OutputError as exc:  # too large for the store: the task fails, naming its key
@@ -155,6 +154,19 @@ def _retries(retry: RetryPolicy, exc: BaseException, error: dict[str, Any]) -> b
     except Exception as bad:  # noqa: BLE001 - the user's predicate: the task fails, said why
         error["message"] += f" (not retried: retry_on raised {type(bad).__name__}: {bad})"
         return False
+
+
+def _completed(task: TaskRecord, output_json: str, completed_at: float) -> TaskRecord:
+    """`task` COMPLETED with its output: the running record's fields copied onto a bare
+    instance (`dataclasses.replace` re-runs the frozen `__init__`, ~5 µs on every task)."""
+    done = object.__new__(type(task))
+    fields = done.__dict__
+    fields.update(task.__dict__)
+    fields["status"] = TaskStatus.COMPLETED
+    fields["output_json"] = output_json
+    fields["completed_at"] = completed_at
+    fields["in_flight"] = False
+    return done
 
 
 def next_attempt(recorded: TaskRecord | None) -> int:
