@@ -8,6 +8,7 @@
     triggerfish cancel ID                               POST /api/runs/{id}/cancel
     triggerfish retry ID                                POST /api/runs/{id}/retry
     triggerfish init-table [--table --endpoint-url --region]
+    triggerfish replay MODULE:client [--run ID | --job ID --last N] [--json]
 
 The API commands talk to a server at ``--url`` (env TRIGGERFISH_URL) with ``--api-key``
 (env TRIGGERFISH_API_KEY). Failures print one ``error:`` line and exit 1, never a
@@ -39,6 +40,8 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_REPLAY_LAST = 20
+MAX_REPLAY_LAST = 1000
 
 
 class CLIError(Exception):
@@ -129,6 +132,19 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--region", default=os.environ.get(ENV_REGION),
                       help=f"AWS region (env {ENV_REGION})")
     init.set_defaults(command=_init_table)
+
+    replay = commands.add_parser(
+        "replay", help="check recorded runs against the code on disk (exit 1 on a divergence)"
+    )
+    replay.add_argument("target", metavar="MODULE:client", help="e.g. examples.jobs:client")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", action="append", dest="run_ids", metavar="ID",
+                       help="a run id (repeatable)")
+    which.add_argument("--job", help="replay the latest runs of this job id")
+    replay.add_argument("--last", type=int, default=DEFAULT_REPLAY_LAST,
+                        help=f"with --job: how many of its newest runs (default {DEFAULT_REPLAY_LAST})")
+    replay.add_argument("--json", action="store_true", help="print the reports as JSON")
+    replay.set_defaults(command=_replay)
     return parser
 
 
@@ -203,6 +219,52 @@ def _load_client(spec: str) -> Any:
         found = "nothing" if client is None else type(client).__name__
         raise CLIError(f"{spec!r} must name a triggerfish Client, found {found}")
     return client
+
+
+# -- replay ----------------------------------------------------------------------------------
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Replays recorded runs from the client's store; 0 when all are compatible, else 1."""
+    import asyncio
+
+    from triggerfish.core import RunNotFound, StoreError
+    from triggerfish.core.replay import replay_run
+
+    if not 1 <= args.last <= MAX_REPLAY_LAST:
+        raise CLIError(f"--last must be 1 to {MAX_REPLAY_LAST}, got {args.last}")
+    client = _load_client(args.target)
+
+    async def check() -> list[Any]:
+        if args.job is not None:
+            if args.job not in client.jobs:
+                raise CLIError(f"job {args.job!r} is not defined in {args.target}")
+            page = await client.list_runs(job_id=args.job, limit=args.last)
+            run_ids = [run.id for run in page.runs]
+        else:
+            run_ids = args.run_ids
+        return [await replay_run(client, run_id) for run_id in run_ids]
+
+    try:
+        reports = asyncio.run(check())
+    except RunNotFound as exc:
+        raise CLIError(str(exc)) from exc
+    except StoreError as exc:
+        raise CLIError(f"cannot read the store: {exc}") from exc
+    diverged = [r for r in reports if not r.compatible]
+    if args.json:
+        print(json.dumps({"compatible": not diverged, "runs": [r.to_json() for r in reports]},
+                         indent=2))
+    else:
+        for report in reports:
+            if report.compatible:
+                note = " (extended)" if report.extended else ""
+                print(f"ok    {report.run_id} ({report.job_id}): {report.replayed} of "
+                      f"{report.recorded} records replayed{note}")
+            else:
+                print(f"DIFF  {report.run_id} ({report.job_id}): {report.divergence}")
+        print(f"{len(reports) - len(diverged)} compatible, {len(diverged)} diverged")
+    return 1 if diverged else 0
 
 
 # -- init-table ----------------------------------------------------------------------------
@@ -371,6 +433,15 @@ def render_run(run: dict[str, Any]) -> str:
         f"invocations {run.get('invocation_count', 0)}",
         f"payload    {_compact(run.get('payload'))}",
     ]
+    usage = run.get("usage") or {}
+    if usage.get("invocations"):
+        lines.append(
+            f"cost       ${run.get('cost_usd', 0.0):.6f} (estimated: "
+            f"{usage.get('billed_seconds', 0):.3f} s billed, {usage.get('store_reads', 0)} "
+            f"store reads, {usage.get('store_writes', 0)} writes, "
+            f"{usage.get('queue_messages', 0)} queue messages, "
+            f"{usage.get('blob_requests', 0)} blob requests)"
+        )
     if run.get("parent_run_id"):
         lines.append(f"parent     {run['parent_run_id']}")
     if run.get("resume_at"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -47,6 +48,10 @@ from .store.calls import call_store
 from .times import checked_seconds
 from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
+from .usage import ENV_LAMBDA_MEMORY, Prices, retention_seconds
+
+ENV_OTEL = "TRIGGERFISH_OTEL"
+"""`Client.from_env` turns OpenTelemetry tracing on when this is 1, true or yes."""
 from .views import build_run
 
 if TYPE_CHECKING:
@@ -60,7 +65,11 @@ RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 """Run ids a caller may choose: safe in URLs and store keys as they are."""
 SCHEDULE_CATCH_UP_SECONDS = 300.0
 """A scheduled slot older than this at a tick is skipped, not fired late."""
+DEFAULT_RETENTION = timedelta(days=30)
+"""Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 SWEEP_BATCH = 100
+PURGE_INTERVAL_SECONDS = 60.0
+"""The sweeper deletes expired runs at most this often (each purge reads every shard)."""
 PREVIOUS_RUN_SCAN = 20
 """How many of a job's newest runs a tick reads to find the previous scheduled run's `ts`."""
 
@@ -83,6 +92,8 @@ class Client:
         api_key: str | None = None,
         yield_margin: float | timedelta | None = None,
         clock: Clock | None = None,
+        prices: Prices | None = None,
+        retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
     ) -> None:
         if not id:
@@ -103,8 +114,11 @@ class Client:
             organization=organization,
             auth_resolvers=dict(auth_resolvers or {}),
             yield_margin=yield_margin,
+            prices=prices,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        self.retention = retention
+        self._last_purge = float("-inf")
         if base_url is not None and not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.runtime.base_url = base_url
@@ -179,6 +193,16 @@ class Client:
         self.runtime.yield_margin = yield_margin
 
     @property
+    def retention(self) -> timedelta | None:
+        """How long a finished run is kept (a job's own `retention` wins); None: forever."""
+        seconds = self.runtime.retention_seconds
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    @retention.setter
+    def retention(self, retention: timedelta | None) -> None:
+        self.runtime.retention_seconds = retention_seconds(retention, "Client retention")
+
+    @property
     def jobs(self) -> dict[str, Job]:
         """The defined jobs by id."""
         return self.runtime.jobs
@@ -234,7 +258,19 @@ class Client:
         options.setdefault("api_key", env.get(ENV_API_KEY) or None)
         options.setdefault("environment", env.get(ENV_ENVIRONMENT) or "dev")
         options.setdefault("base_url", env.get(ENV_BASE_URL) or None)
-        return cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
+        memory = env.get(ENV_LAMBDA_MEMORY)
+        if memory and "prices" not in options:
+            try:
+                options["prices"] = Prices(lambda_memory_mb=int(memory))
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_LAMBDA_MEMORY} must be megabytes (128 to 10240), "
+                                  f"got {memory!r}") from exc  # fmt: skip
+        client = cls(id or env.get(ENV_CLIENT_ID) or DEFAULT_CLIENT_ID, store=store, **options)
+        if env.get(ENV_OTEL, "").lower() in ("1", "true", "yes"):
+            from .otel import instrument  # imports opentelemetry (the [otel] extra)
+
+            instrument(client)
+        return client
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -250,12 +286,14 @@ class Client:
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
         run: RunFunction | None = None,
+        retention: timedelta | None | str = "client",
         on_success: EndHook | None = None,
         on_failure: EndHook | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
-        Returns the `Job` (with `run=`) or a decorator that returns it.
+        Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
+        long its finished runs are kept (None: forever); by default the client's.
         """
         if not id:
             raise ConfigError("define_job id must be a non-empty string")
@@ -277,6 +315,10 @@ class Client:
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
 
+        kept = None if retention == "client" else (
+            retention_seconds(retention, f"job {id!r} retention") or math.inf
+        )
+
         def register(fn: RunFunction) -> Job:
             if is_sync_function(fn):
                 raise ConfigError(
@@ -293,6 +335,7 @@ class Client:
                 max_duration=max_duration,
                 integrations=dict(integrations or {}),
                 enabled=enabled,
+                retention=kept,
                 on_success=on_success,
                 on_failure=on_failure,
             )
@@ -410,7 +453,9 @@ class Client:
 
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
-        record = await self._store(self.store.cancel_run, run_id, now=self.clock.time())
+        now = self.clock.time()
+        record = await self._store(self.store.cancel_run, run_id, now=now,
+                                   expires_at=await self._expires_at(run_id, now))
         running_here = self.active_invocations.get(run_id)
         if running_here is not None:
             running_here.mark_canceled()
@@ -424,6 +469,14 @@ class Client:
                 raise RunNotFound(run_id)
         return build_run(record, await self._store(self.store.load_history, run_id))
 
+    async def _expires_at(self, run_id: str, now: float) -> float | None:
+        """When a run ending now is deleted (its job's retention, else the client's)."""
+        record = await self._store(self.store.get_run, run_id)
+        job = self.jobs.get(record.job_id) if record is not None else None
+        seconds = job.retention if job is not None and job.retention is not None else (
+            self.runtime.retention_seconds
+        )
+        return None if seconds is None or seconds == math.inf else now + seconds
     async def retry_run(self, run_id: str) -> Run:
         """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.
 
@@ -446,6 +499,12 @@ class Client:
         started = await self._fire_schedules(now)
         started += await events.deliver_due_events(self.runtime, now)
         due: list[str] = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
+        if now - self._last_purge >= PURGE_INTERVAL_SECONDS:
+            self._last_purge = now
+            purge = getattr(self.store, "purge_expired_runs", None)  # stores of older versions
+            purged = [] if purge is None else await self._store(purge, now=now, limit=SWEEP_BATCH)
+            if purged:
+                logger.info("retention: purged %d finished runs", len(purged))
         if self.dispatcher is not None:
             for run_id in due:
                 await self.dispatcher.dispatch(run_id, now)

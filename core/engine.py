@@ -25,8 +25,10 @@ import asyncio
 import hashlib
 import inspect
 import logging
+import math
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, replace
 from dataclasses import fields as dataclass_fields
@@ -65,6 +67,7 @@ from .slots import recheck_after_queuing, release_slot
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import call_store
 from .types import RunStatus, TaskStatus
+from .usage import Prices, count_store_call, current_meter, metered
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -171,6 +174,11 @@ _TASK_FIELDS = frozenset(_TASK_DEFAULTS) - {"run_id", "id", "key", "parent_id"} 
 
 async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     """One invocation of the resume protocol; see the module docstring."""
+    with metered():  # what it sends is counted into the run's usage (core/usage.py)
+        return await _execute(runtime, run_id, deadline)
+
+
+async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     store, clock = runtime.store, runtime.clock
     now = clock.time()
     run = await runtime.call(store.get_run, run_id)
@@ -294,7 +302,16 @@ class Invocation:
     # -- 3 to 5: the gates, the run function, where it stopped ----------------------------
 
     async def start(self) -> Outcome:
-        """Calls the run function and writes where it ended."""
+        """Calls the run function and writes where it ended (in a span when traced)."""
+        tracer = self.runtime.tracer
+        if tracer is None:
+            return await self._start_guarded()
+        with tracer.invocation(self):
+            outcome = await self._start_guarded()
+            tracer.outcome(self, outcome.status.value)
+            return outcome
+
+    async def _start_guarded(self) -> Outcome:
         try:
             return await self._start()
         except _StoreAbort as abort:
@@ -465,6 +482,9 @@ class Invocation:
             "idle_yields": idle_yields,
             **ends.end_changes(self.runtime, self.run, status, now),
         }
+        changes.update(self._usage_changes(resume_at))
+        if status.is_final:
+            changes["expires_at"] = self._expires_at(now)
         # Every wait frees the slot (frees_slot_while_waiting is implied); a yield keeps it.
         frees_slot = self.run.slot is not None and status is not RunStatus.EXECUTING
         if frees_slot and not status.is_final:
@@ -494,6 +514,26 @@ class Invocation:
         if status.is_final:
             await ends.run_ended(self.runtime, self.run.with_changes(changes))
         return Outcome(status=status, resume_at=resume_at)
+
+    def _expires_at(self, now: float) -> float | None:
+        """When this finished run is deleted: the job's retention, else the client's."""
+        job = self.runtime.jobs.get(self.run.job_id)
+        seconds = job.retention if job is not None and job.retention is not None else (
+            self.runtime.retention_seconds
+        )
+        return None if seconds is None or seconds == math.inf else now + seconds
+
+    def _usage_changes(self, resume_at: float | None) -> dict[str, Any]:
+        """The run's usage with this invocation added, counting the end write itself and
+        the dispatch message sent right after it (both go out after this snapshot)."""
+        meter = current_meter()
+        if meter is None:
+            return {}
+        dispatcher = self.runtime.dispatcher
+        messages = 1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
+        usage = meter.total(self.run.usage, store_writes=1, queue_messages=messages)
+        cost = (self.runtime.prices or Prices()).cost(usage)
+        return {"usage": {**usage.model_dump(), "cost_usd": round(cost, 9)}}
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:
         written: bool = await self.call(
@@ -551,6 +591,8 @@ class Invocation:
     def replay(self, key: str, recorded: TaskRecord) -> Any:
         """A final record: its output, or the same TaskFailed as when it failed (no write)."""
         self.replayed_count += 1
+        if self.runtime.tracer is not None:
+            self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
             return load_json(recorded.output_json)
         raise TaskFailed(key, recorded.error or {})
@@ -563,6 +605,8 @@ class Invocation:
         """
         if self._suspended is None:
             self._suspended = Suspend(resume_at, reason=reason)
+            if self.runtime.tracer is not None:
+                self.runtime.tracer.suspended(self, resume_at, reason)
         return self._suspended
 
     async def check_budget(self) -> None:
@@ -589,9 +633,11 @@ class Invocation:
         """The task whose fn is running in this asyncio context, None at the top level."""
         return _parent.get()
 
-    def in_task(self, task: TaskRecord) -> _InTask:
+    def in_task(self, task: TaskRecord) -> AbstractContextManager[None]:
         """Runs a task's fn: io calls inside it are its children (see record_parent_running)."""
-        return _InTask(self._running, task)
+        in_task = _InTask(self._running, task)
+        tracer = self.runtime.tracer
+        return in_task if tracer is None else _traced(in_task, tracer.task(self, task))
 
     async def record_parent_running(self) -> None:
         """Writes a RUNNING record for a parent task the first time a child starts."""
@@ -630,6 +676,8 @@ class Invocation:
         return current
 
     def _remember(self, task: TaskRecord) -> None:
+        if self.runtime.tracer is not None:
+            self.runtime.tracer.recorded(self, task)
         previous = self.history.tasks.get(task.id)
         if task.status.is_final and (previous is None or not previous.status.is_final):
             self._completed += 1
@@ -647,7 +695,10 @@ class Invocation:
         try:
             if not self.store.offload:  # in-process store: no thread, no introspection
                 result = fn(*args, **kwargs)
-                return await result if inspect.iscoroutine(result) else result
+                if inspect.iscoroutine(result):
+                    return await result
+                count_store_call(getattr(fn, "__name__", ""))  # usage (call_store's count)
+                return result
             if inspect.iscoroutinefunction(fn):
                 return await fn(*args, **kwargs)
             return await call_store(self.store, fn, *args, **kwargs)
@@ -663,6 +714,8 @@ class Invocation:
     def write_log(self, level: str, message: str, fields: dict[str, Any]) -> None:
         """Buffers an `io.logger` line, scoped to the task (attempt) it is written in."""
         parent = _parent.get()
+        if self.runtime.tracer is not None:
+            self.runtime.tracer.logged(self, level, message)
         scope = "run" if parent is None else f"{parent.id}.{parent.attempt}"
         self.log.write(level, message, fields, scope=scope,
                        task_key=None if parent is None else parent.key,
@@ -708,6 +761,13 @@ class _IoCall:
             depth[this] -= 1
             if not depth[this]:
                 del depth[this]
+
+
+@contextmanager
+def _traced(in_task: _InTask, span: AbstractContextManager[None]) -> Iterator[None]:
+    """`in_task` with the task's span current inside (core/otel.py)."""
+    with in_task, span:
+        yield
 
 
 class _InTask:

@@ -34,6 +34,8 @@ class Job:
     max_duration: float | None = None
     integrations: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    retention: float | None = None
+    """Seconds a finished run is kept; None: the client's; `math.inf`: forever."""
     on_success: EndHook | None = None
     """Called with the `Run` once it ends COMPLETED (core/ends.py: at least once)."""
     on_failure: EndHook | None = None

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .types import RunStatus, TaskStatus
+from .usage import Usage
 
 _DEFERRED = ConfigDict(defer_build=True)
 """API models build their validators on first use: a worker's cold start never needs them."""
@@ -124,6 +125,12 @@ class Run(BaseModel):
     environment: str | None = None
     tasks: list[Task] = Field(default_factory=list)
     logs: list[LogLine] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    """Invocations, billed time and requests, counted over all invocations (core/usage.py)."""
+    cost_usd: float = 0.0
+    """Estimated from `usage` and the client's price table (`Client(prices=...)`)."""
+    expires_at: datetime | None = None
+    """When the finished run and its tasks, logs and blobs are deleted (retention)."""
     parent_run_id: str | None = None
     statuses: list[Status] = Field(default_factory=list)
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .jobs import Job
     from .lease import LeaseKeeper
+    from .otel import RunTracer
     from .store.base import Store
+    from .usage import Prices
 
 T = TypeVar("T")
 
@@ -42,6 +44,12 @@ class Runtime:
     """Seconds before the deadline to stop starting work; None: see `yield_margin_for`."""
     active_invocations: dict[str, LeaseKeeper] = field(default_factory=dict)
     """Runs this process is executing now (one invocation per run per process)."""
+    prices: Prices | None = None
+    """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
+    retention_seconds: float | None = None
+    """How long finished runs are kept (a job's `retention` wins); None: forever."""
+    tracer: RunTracer | None = None
+    """OpenTelemetry spans (core/otel.py `instrument`); None: no tracing, nothing imported."""
     base_url: str | None = None
     """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""
     served_base_url: str | None = None

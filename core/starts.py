@@ -64,6 +64,7 @@ async def create_run(
         environment=runtime.environment,
         due_at=None if status.is_final else now,
         completed_at=now if status.is_final else None,
+        traceparent=runtime.tracer.traceparent() if runtime.tracer is not None else None,
         parent_run_id=parent_run_id,
         parent_task_id=parent_task_id,
     )

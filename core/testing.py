@@ -19,6 +19,7 @@ from .types import RunStatus
 
 if TYPE_CHECKING:
     from .client import Client
+    from .replay import ReplayReport
 
 DEFAULT_MAX_INVOCATIONS = 1000
 MAX_REAL_WAIT_SECONDS = 5.0
@@ -104,3 +105,13 @@ async def drive(
         elif wait_seconds > 0:
             await asyncio.sleep(wait_seconds)
     raise RuntimeError(f"run {run_id} did not finish in {max_invocations} invocations")
+
+
+async def replay(client: Client, run_id: str) -> ReplayReport:
+    """Replays a recorded run against the jobs defined now (see core/replay.py); writes nothing.
+
+    ``report.compatible`` is False when the code diverges; ``report.divergence`` names the key.
+    """
+    from .replay import replay_run
+
+    return await replay_run(client, run_id)

@@ -9,6 +9,7 @@ from .models import LogLine, Run, Status, StatusValue, Task, to_datetime, utc
 from .serialize import load_json
 from .store.base import History, RunRecord, TaskRecord
 from .types import TaskStatus
+from .usage import usage_of
 
 
 def build_task(record: TaskRecord) -> Task:
@@ -66,6 +67,9 @@ def build_run(record: RunRecord, history: History | None) -> Run:
         resume_at=to_datetime(record.resume_at),
         invocation_count=record.invocation_count,
         environment=record.environment,
+        usage=usage_of(record.usage),
+        cost_usd=float((record.usage or {}).get("cost_usd", 0.0)),
+        expires_at=to_datetime(record.expires_at),
         parent_run_id=record.parent_run_id,
     )
     if history is not None:

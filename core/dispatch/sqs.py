@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
+from ..usage import count
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -34,6 +35,9 @@ class SQSDispatcher:
     boto3 is imported on construction (a missing install fails early), but the client is
     made on the first send: a worker whose run ends without a dispatch never pays for it.
     """
+
+    counts_messages = True
+    """Each dispatch is one SQS request, counted into the run's usage (core/usage.py)."""
 
     def __init__(
         self,
@@ -81,6 +85,7 @@ class SQSDispatcher:
 
     def send(self, body: str, *, delay_seconds: int = 0) -> None:
         """Sends one message (blocking)."""
+        count("queue_messages")
         self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=delay_seconds)
 
     async def send_fetch(self, message: FetchMessage) -> None:

@@ -69,6 +69,12 @@ class RunRecord:
     lost_leases: int = 0
     progress_mark: int = 0
     slot: int | None = None
+    usage: dict[str, Any] | None = None
+    """Requests and time used so far, added to by each invocation's end write (core/usage.py)."""
+    expires_at: float | None = None
+    """When a finished run is deleted (epoch seconds; the DynamoDB TTL attribute)."""
+    traceparent: str | None = None
+    """The W3C trace context of the span that started the run (core/otel.py), if traced."""
     parent_run_id: str | None = None
     """The run that started this one with io.invoke_and_wait, and its wait task's id."""
     parent_task_id: str | None = None
@@ -207,7 +213,9 @@ class Store(Protocol):
         expired_owner: str | None,
     ) -> RunRecord | None: ...
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool: ...
-    def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None: ...
+    def cancel_run(
+        self, run_id: str, *, now: float, expires_at: float | None = None
+    ) -> RunRecord | None: ...
     def put_task(self, task: TaskRecord) -> bool: ...
     def get_task(self, run_id: str, task_id: str) -> TaskRecord | None: ...
     def load_history(self, run_id: str) -> History: ...
@@ -263,6 +271,9 @@ class Store(Protocol):
         ...
     def get_callback(self, token_hash: str) -> CallbackRecord | None: ...
     def close(self) -> None: ...
+    def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
+        """Deletes up to `limit` finished runs whose `expires_at` passed, with their tasks,
+        logs and blobs (retention; the sweeper calls it). Returns the purged run ids."""
     def move_hooks_due(self, run_id: str, *, expected: float, to: float | None) -> bool:
         """A finished run's pending hooks: `hooks_due_at` (and `due_at`) from `expected` to `to`.
 
@@ -365,5 +376,5 @@ def retried_run_changes(now: float) -> dict[str, Any]:
         "status": RunStatus.PENDING, "error": None, "output_json": None, "completed_at": None,
         "started_at": now, "updated_at": now, "resume_at": now, "due_at": now,
         "lease_owner": None, "lease_expires_at": None, "lost_leases": 0, "progress_mark": 0,
-        "slot": None,
+        "slot": None, "expires_at": None,  # live again: no retention clock (nor TTL)
     }  # fmt: skip

@@ -13,6 +13,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from ..errors import StoreError
+from ..usage import count
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -48,6 +49,7 @@ class S3Blobs:
     def put(self, run_id: str, name: str, text: str) -> str:
         """Uploads `text` under a fresh key below the run's prefix; returns its reference."""
         key = f"runs/{run_id}/{name}-{uuid.uuid4().hex[:12]}.json"
+        count("blob_requests")
         try:
             self._s3().put_object(
                 Bucket=self.bucket, Key=key, Body=text.encode(), ContentType="application/json"
@@ -61,6 +63,7 @@ class S3Blobs:
     def get(self, ref: str) -> str:
         """The text behind a reference."""
         bucket, _, key = ref.removeprefix("s3://").partition("/")
+        count("blob_requests")
         try:
             body = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         except _botocore_errors() as exc:
@@ -70,6 +73,7 @@ class S3Blobs:
     def delete(self, ref: str) -> None:
         """Deletes an orphaned upload (best effort: a leftover object costs only storage)."""
         bucket, _, key = ref.removeprefix("s3://").partition("/")
+        count("blob_requests")
         try:
             self._s3().delete_object(Bucket=bucket, Key=key)
         except Exception as exc:  # noqa: BLE001 - cleanup must not fail the caller

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OutputError, StoreError
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
+from ..usage import count_dynamodb_call, note_batch_items
 from .base import (
     MAX_INLINE_OUTPUT_BYTES,
     MAX_PAYLOAD_ROOM_BYTES,
@@ -102,6 +103,8 @@ class DynamoDBStore:
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 
     offload = True
+    counts_requests = True
+    """Requests are counted by botocore hooks (core/usage.py), not per primitive call."""
 
     def __init__(
         self,
@@ -137,6 +140,9 @@ class DynamoDBStore:
         self._db: DynamoDBClient = client or boto3.client(
             "dynamodb", endpoint_url=endpoint_url, region_name=region, config=config
         )
+        # Usage is counted from what botocore sends: pages, retried calls once, batch items.
+        self._db.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", note_batch_items)
+        self._db.meta.events.register("after-call.dynamodb", count_dynamodb_call)
         self._blobs = (
             S3Blobs(bucket, client=s3_client, endpoint_url=endpoint_url, region=region)
             if bucket
@@ -291,7 +297,12 @@ class DynamoDBStore:
                 sets.append(f"{placeholder} = :{name}")
                 values[f":{name}"] = encode(value, name)
             if name == "due_at":
-                if value is None:
+                if value is None and changes.get("expires_at") is not None:
+                    # A finished run with a retention: listed by expiry for the purge.
+                    sets.extend(["GSI3PK = :expiring", "GSI3SK = :expires_key"])
+                    values[":expiring"] = {"S": f"EXPIRES#{self.shard(run_id)}"}
+                    values[":expires_key"] = {"N": repr(changes["expires_at"])}
+                elif value is None:
                     removes.extend(["GSI3PK", "GSI3SK"])
                 else:
                     sets.extend(["GSI3PK = :due", "GSI3SK = :due_at"])
@@ -325,12 +336,19 @@ class DynamoDBStore:
             self._drop_blob(uploaded)
         return item is not None
 
-    def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None:
+    def cancel_run(
+        self, run_id: str, *, now: float, expires_at: float | None = None
+    ) -> RunRecord | None:
         values = {":canceled": {"S": RunStatus.CANCELED.value}, ":now": {"N": repr(now)}}
+        expiry = " REMOVE due_at, resume_at, GSI3PK, GSI3SK"
+        if expires_at is not None:
+            expiry = (", expires_at = :exp, GSI3PK = :expiring, GSI3SK = :exp"
+                      " REMOVE due_at, resume_at")  # fmt: skip
+            values.update({":exp": {"N": repr(expires_at)},
+                           ":expiring": {"S": f"EXPIRES#{self.shard(run_id)}"}})  # fmt: skip
         item = self._update(
             run_id,
-            "SET #status = :canceled, completed_at = :now, updated_at = :now"
-            " REMOVE due_at, resume_at, GSI3PK, GSI3SK",
+            "SET #status = :canceled, completed_at = :now, updated_at = :now" + expiry,
             "attribute_exists(PK) AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)",
             {**values, **_finalvalues()},
             "cancel_run",
@@ -693,6 +711,72 @@ class DynamoDBStore:
             is_ours=lambda found: _same_fields(found, _encoded({"due_at": at}), ["due_at"]),
         )  # fmt: skip
         return item is not None
+
+    def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
+        """Finished runs past `expires_at` (the EXPIRES# keys of the due index): their
+        blobs, tasks and logs, then the run item (conditional: still expired)."""
+
+        def expired(shard: int) -> list[dict[str, Any]]:
+            page = self._call(
+                "purge_expired_runs", self._db.query, TableName=self.table_name,
+                IndexName="runs_due", KeyConditionExpression="GSI3PK = :k AND GSI3SK <= :now",
+                ExpressionAttributeValues={":k": {"S": f"EXPIRES#{shard}"},
+                                           ":now": {"N": repr(now)}},
+                Limit=limit,
+            )  # fmt: skip
+            items: list[dict[str, Any]] = page.get("Items", [])
+            return items
+
+        found = [item for items in self._each(expired, range(self.shards)) for item in items]
+        purged = []
+        for item in found[:limit]:
+            run_id = item["PK"]["S"].removeprefix("RUN#")
+            if self._purge_run(run_id, now):
+                purged.append(run_id)
+        return purged
+
+    def _purge_run(self, run_id: str, now: float) -> bool:
+        run = self.get_run(run_id)  # a stale index entry of a run made live again is skipped
+        if run is None or not run.status.is_final or run.expires_at is None or run.expires_at > now:
+            return False
+        request: dict[str, Any] = {
+            "TableName": self.table_name, "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"RUN#{run_id}"}},
+            "ProjectionExpression": "PK, SK, output_ref",
+        }  # fmt: skip
+        keys: list[dict[str, Any]] = []
+        while True:
+            page = self._call("purge_expired_runs", self._db.query, **request)
+            for found in page.get("Items", []):
+                if "output_ref" in found and self._blobs is not None:
+                    self._blobs.delete(found["output_ref"]["S"])
+                if found["SK"]["S"] != "RUN":
+                    keys.append({"PK": found["PK"], "SK": found["SK"]})
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for start in range(0, len(keys), BATCH_WRITE_SIZE):
+            pending: dict[str, Any] = {self.table_name: [
+                {"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_SIZE]
+            ]}  # fmt: skip
+            for attempt in range(8):
+                answer = self._call("purge_expired_runs", self._db.batch_write_item,
+                                    RequestItems=pending)  # fmt: skip
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+        try:
+            self._db.delete_item(
+                TableName=self.table_name, Key={"PK": {"S": f"RUN#{run_id}"}, "SK": {"S": "RUN"}},
+                ConditionExpression="expires_at <= :now",
+                ExpressionAttributeValues={":now": {"N": repr(now)}},
+            )  # fmt: skip
+        except self._errors as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"purge_expired_runs: {_describe(exc)}") from exc
+        return True
 
     def _each(self, fn: Callable[[Any], T], args: Any) -> list[T]:
         """`fn` over every shard's argument, SHARD_READ_THREADS at a time (boto3 clients are

@@ -13,7 +13,7 @@ from typing import Any
 from ..types import RunStatus, TaskStatus
 from .base import LogRecord, RunRecord, TaskRecord
 
-JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids"})
+JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids", "usage"})
 INT_FIELDS = frozenset(
     {
         "invocation_count",

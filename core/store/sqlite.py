@@ -45,6 +45,8 @@ CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, created_at DESC, id DESC
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_queued ON runs (job_id, created_at, id) WHERE status = 'QUEUED';
+CREATE INDEX IF NOT EXISTS runs_expiring ON runs (json_extract(data, '$.expires_at'))
+    WHERE json_extract(data, '$.expires_at') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, id));
 CREATE TABLE IF NOT EXISTS logs (
@@ -239,7 +241,9 @@ class SQLiteStore:
             run_id, what, size, room, MAX_INLINE_OUTPUT_BYTES // 1024,
         )  # fmt: skip
 
-    def cancel_run(self, run_id: str, *, now: float) -> RunRecord | None:
+    def cancel_run(
+        self, run_id: str, *, now: float, expires_at: float | None = None
+    ) -> RunRecord | None:
         with self._write() as db:
             run = self._read_run(db, run_id)
             if run is None or run.status.is_final:
@@ -251,6 +255,7 @@ class SQLiteStore:
                     "updated_at": now,
                     "due_at": None,
                     "resume_at": None,
+                    "expires_at": expires_at,
                 }
             )
             self._write_run(db, canceled)
@@ -503,6 +508,18 @@ class SQLiteStore:
                 return False
             self._write_run(db, run.with_changes({"due_at": at}))
             return True
+    def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT id, data FROM runs WHERE json_extract(data, '$.expires_at') IS NOT NULL"
+                " AND json_extract(data, '$.expires_at') <= ? LIMIT ?", (now, limit),
+            ).fetchall()  # fmt: skip
+            purged = [run_id for run_id, data in rows if _run(data).status.is_final]
+            for run_id in purged:
+                for table in ("tasks", "logs"):
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+                db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            return purged
 
     def close(self) -> None:
         with self._lock:

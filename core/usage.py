@@ -1,0 +1,179 @@
+"""What a run costs: requests counted per invocation, priced from a table of AWS prices.
+
+    execute() ........ `metered()` puts a Meter in a ContextVar (asyncio.to_thread copies it,
+                       so store calls offloaded to threads count too)
+    DynamoDBStore .... botocore's after-call hook: one read per GetItem/Query page, one write
+                       per PutItem/UpdateItem and per item of a BatchWriteItem
+    other stores ..... call_store counts the primitives called (reads: get_/list_/load_)
+    SQSDispatcher .... one queue message per SendMessage      S3 blobs: one per request
+    the end write .... adds this invocation's counts to `usage` on the run item (no extra
+                       write), with the end write itself and the dispatch right after it
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Meter", "Prices", "Usage", "count", "current_meter", "metered"]
+
+COUNTED = ("store_reads", "store_writes", "queue_messages", "blob_requests")
+READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+READ_PREFIXES = ("get_", "list_", "load_")
+ENV_LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+"""Set by Lambda: the function's memory in MB (`Client.from_env` prices with it)."""
+MAX_RETENTION_SECONDS = 100 * 365 * 86400.0
+BILLING_GRANULARITY_SECONDS = 0.001
+"""Lambda bills duration rounded up to the millisecond."""
+
+
+class Usage(BaseModel):
+    """What a run used, over all its invocations (`Run.usage`)."""
+
+    invocations: int = 0
+    billed_seconds: float = 0.0
+    store_reads: int = 0
+    store_writes: int = 0
+    queue_messages: int = 0
+    blob_requests: int = 0
+
+
+class Prices(BaseModel):
+    """USD prices for the cost estimate; defaults: us-east-1 on-demand, x86, late 2024.
+
+    ``Client(prices=Prices(lambda_memory_mb=2048))``; `Client.from_env` reads the memory
+    from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    lambda_gb_second: float = Field(default=0.0000166667, ge=0)
+    lambda_request: float = Field(default=0.0000002, ge=0)
+    lambda_memory_mb: int = Field(default=1024, gt=0, le=10240)
+    dynamodb_read_unit: float = Field(default=0.000000125, ge=0)
+    dynamodb_write_unit: float = Field(default=0.000000625, ge=0)
+    sqs_request: float = Field(default=0.0000004, ge=0)
+    s3_request: float = Field(default=0.000005, ge=0)
+    """S3 PUT price (GET is cheaper): blob requests are priced as PUTs, an upper bound."""
+
+    def cost(self, usage: Usage) -> float:
+        """The estimated USD cost of `usage`."""
+        compute = usage.billed_seconds * self.lambda_memory_mb / 1024 * self.lambda_gb_second
+        return (
+            compute
+            + usage.invocations * self.lambda_request
+            + usage.store_reads * self.dynamodb_read_unit
+            + usage.store_writes * self.dynamodb_write_unit
+            + usage.queue_messages * self.sqs_request
+            + usage.blob_requests * self.s3_request
+        )
+
+
+class Meter:
+    """The requests one invocation sent so far (thread-safe: store calls run in threads)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.counts = dict.fromkeys(COUNTED, 0)
+        self._lock = threading.Lock()
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += amount
+
+    def total(self, previous: Mapping[str, Any] | None, **ahead: int) -> Usage:
+        """`previous` usage plus this invocation (and `ahead`: requests about to be sent)."""
+        before = Usage.model_validate(_known(previous))
+        elapsed = time.perf_counter() - self.started
+        billed = math.ceil(elapsed / BILLING_GRANULARITY_SECONDS) * BILLING_GRANULARITY_SECONDS
+        with self._lock:
+            counts = {name: self.counts[name] + ahead.get(name, 0) for name in COUNTED}
+        return Usage(
+            invocations=before.invocations + 1,
+            billed_seconds=round(before.billed_seconds + billed, 3),
+            **{name: getattr(before, name) + counts[name] for name in COUNTED},
+        )
+
+
+_meter: ContextVar[Meter | None] = ContextVar("triggerfish_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Meter]:
+    """Counts what the code inside sends (one invocation)."""
+    meter = Meter()
+    token = _meter.set(meter)
+    try:
+        yield meter
+    finally:
+        _meter.reset(token)
+
+
+def current_meter() -> Meter | None:
+    """The meter of the invocation running in this context, if any."""
+    return _meter.get()
+
+
+def count(name: str, amount: int = 1) -> None:
+    """Counts `amount` of `name` (one of COUNTED) on the current invocation, if metered."""
+    meter = _meter.get()
+    if meter is not None:
+        meter.add(name, amount)
+
+
+def count_store_call(name: str) -> None:
+    """A store primitive called (stores that do not count their own requests)."""
+    count("store_reads" if name.startswith(READ_PREFIXES) else "store_writes")
+
+
+def count_dynamodb_call(model: Any, parsed: Any, context: Any, **_: Any) -> None:
+    """botocore `after-call.dynamodb`: what the request cost, as reads and write items."""
+    operation = getattr(model, "name", "")
+    if operation in READ_OPERATIONS:
+        count("store_reads")
+    elif operation in WRITE_OPERATIONS:
+        count("store_writes")
+    elif operation == "BatchWriteItem":
+        sent = int(context.get("triggerfish_items", 1)) if isinstance(context, dict) else 1
+        unprocessed = (parsed or {}).get("UnprocessedItems") or {}
+        count("store_writes", max(0, sent - sum(len(v) for v in unprocessed.values())))
+
+
+def note_batch_items(params: Any, context: Any, **_: Any) -> None:
+    """botocore `before-parameter-build.dynamodb.BatchWriteItem`: remembers how many items it sends."""
+    if isinstance(context, dict) and isinstance(params, dict):
+        items = params.get("RequestItems") or {}
+        context["triggerfish_items"] = sum(len(v) for v in items.values())
+
+
+def usage_of(stored: Mapping[str, Any] | None) -> Usage:
+    """The `Usage` kept on a run item (absent: nothing counted yet)."""
+    return Usage.model_validate(_known(stored))
+
+
+def _known(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (stored or {}).items() if k in Usage.model_fields}
+
+
+def retention_seconds(retention: Any, name: str) -> float | None:
+    """A retention (timedelta, or None: keep forever) as seconds; anything else is an error."""
+    from datetime import timedelta
+
+    from .errors import ConfigError
+
+    if retention is None:
+        return None
+    if not isinstance(retention, timedelta):
+        raise ConfigError(f"{name} must be a timedelta or None, got {retention!r}")
+    seconds = retention.total_seconds()
+    if not 0 < seconds <= MAX_RETENTION_SECONDS:
+        raise ConfigError(f"{name} must be more than 0 and at most 100 years, got {retention}")
+    return seconds
