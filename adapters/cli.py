@@ -1,7 +1,8 @@
 """The ``triggerfish`` command: a local dev server, a client of the HTTP API, table set-up.
 
     triggerfish dev MODULE:client [--host --port --db]   serve the jobs (uvicorn, dashboard)
-    triggerfish send-event NAME JSON [--id]             POST /api/events
+    triggerfish send-event NAME JSON [--id --deliver-after S]  POST /api/events
+    triggerfish cancel-event ID                         POST /api/events/{id}/cancel
     triggerfish invoke JOB_ID JSON [--id]               POST /api/jobs/{id}/invoke
     triggerfish runs [--job --status --limit --cursor]  GET /api/runs
     triggerfish run ID                                  one run as a tree of tasks
@@ -94,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("payload", metavar="JSON", nargs="?", default="null",
                       help="the payload as JSON (default null)")
     send.add_argument("--id", help="idempotency key: resending it starts no new run")
+    send.add_argument("--deliver-after", type=float, metavar="SECONDS",
+                      help="deliver the event this many seconds from now (cancel-event stops it)")
     send.set_defaults(command=_send_event)
 
     invoke = commands.add_parser("invoke", parents=[remote], help="start a run of a job")
@@ -117,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", parents=[remote], help="cancel a run")
     cancel.add_argument("run_id", metavar="ID")
     cancel.set_defaults(command=_cancel)
+
+    cancel_event = commands.add_parser(
+        "cancel-event", parents=[remote], help="cancel a delayed event not yet delivered"
+    )
+    cancel_event.add_argument("event_id", metavar="ID")
+    cancel_event.set_defaults(command=_cancel_event)
 
     retry = commands.add_parser(
         "retry", parents=[remote], help="continue a FAILED or TIMED_OUT run from its failure"
@@ -349,9 +358,14 @@ def _send_event(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"name": args.name, "payload": _payload(args)}
     if args.id:
         body["id"] = args.id
+    if args.deliver_after is not None:
+        body["deliver_after"] = args.deliver_after
     event = _request(args, "POST", "/api/events", json=body)
     if args.json:
         return _print_json(event)
+    if event.get("status") == "pending":
+        print(f"event {event['id']} ({event['name']}) is delivered at {event['deliver_at']}")
+        return 0
     print(f"event {event['id']} ({event['name']}) started {len(event['run_ids'])} run(s)")
     if not event["run_ids"]:
         print(f"note: no enabled job listens to {event['name']!r} (check the name: "
@@ -398,6 +412,17 @@ def _cancel(args: argparse.Namespace) -> int:
         print(f"run {run['id']}: CANCELED")
     else:
         print(f"run {run['id']} had already finished ({run['status']}); nothing changed")
+    return 0
+
+
+def _cancel_event(args: argparse.Namespace) -> int:
+    answer = _request(args, "POST", f"/api/events/{quote(args.event_id, safe='')}/cancel")
+    if args.json:
+        return _print_json(answer)
+    if answer["canceled"]:
+        print(f"event {answer['id']}: canceled")
+    else:
+        print(f"event {answer['id']} was already delivered or canceled; nothing changed")
     return 0
 
 

@@ -76,6 +76,21 @@ def test_invoke_starts_a_run_of_the_job(live: Any) -> None:
     assert unknown.returncode == 1 and "job_not_found" in unknown.stderr
 
 
+def test_a_delayed_event_is_pending_until_canceled(live: Any) -> None:
+    event_id = f"cli-later-{uuid.uuid4().hex[:8]}"
+    sent = triggerfish("send-event", "user.created", '{"name": "Cy"}', "--id", event_id,
+                       "--deliver-after", "3600", url=live.url)  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith(f"event {event_id} (user.created) is delivered at ")
+    canceled = triggerfish("cancel-event", event_id, url=live.url)
+    assert canceled.returncode == 0, canceled.stderr
+    assert canceled.stdout.strip() == f"event {event_id}: canceled"
+    again = triggerfish("cancel-event", event_id, url=live.url)
+    assert "already delivered or canceled" in again.stdout
+    unknown = triggerfish("cancel-event", "no-such-event", url=live.url)
+    assert_one_error_line(unknown, "no-such-event")
+
+
 def test_send_event_that_no_job_listens_to_says_so(live: Any) -> None:
     result = triggerfish("send-event", "no.such.event", url=live.url)
     assert result.returncode == 0 and "no enabled job listens to 'no.such.event'" in result.stdout
