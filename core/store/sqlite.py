@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -66,12 +68,26 @@ CREATE INDEX IF NOT EXISTS events_due_at ON events_due (deliver_at);
 CREATE TABLE IF NOT EXISTS callbacks (token_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def _dump(record: Any) -> str:
-    """A record as JSON text, straight from its fields (no deep copy: the text is the copy)."""
-    return _encode(record.__dict__)
+    """A record as JSON text, straight from its fields (no deep copy: the text is the copy).
+
+    SQLite's JSON functions (the indexes, put_task's condition) refuse NaN and Infinity, so
+    a non-finite number in a record's fields is stored as the largest float; reads clamp
+    such times (`models.utc`), as they do DynamoDB's largest number.
+    """
+    try:
+        return _encode(record.__dict__)
+    except ValueError:
+        return _encode({name: _finite(value) for name, value in record.__dict__.items()})
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return -sys.float_info.max if value < 0 else sys.float_info.max
+    return value
 
 
 def _run(data: str) -> RunRecord:

@@ -28,7 +28,7 @@ def define(client: Client, job_id: str, **options: Any) -> None:
         io.logger.info("hello")
         value = await io.run_task("t", lambda: payload)
         if payload == "wait":
-            await io.wait("long", seconds=400 * DAY)
+            await io.wait("long", seconds=300 * DAY)  # waits are at most 365 days
         return value
 
     client.define_job(id=job_id, trigger=invoke_trigger(), run=body, **options)
