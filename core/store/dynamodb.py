@@ -511,21 +511,8 @@ class DynamoDBStore:
 
     def list_due_events(self, *, now: float, limit: int) -> list[str]:
         """Delayed events due at `now`, from every shard of their due partitions."""
-
-        def due(shard: int) -> list[dict[str, Any]]:
-            page = self._call(
-                "list_due_events", self._db.query, TableName=self.table_name,
-                IndexName="runs_due", KeyConditionExpression="GSI3PK = :due AND GSI3SK <= :now",
-                ExpressionAttributeValues={":due": {"S": f"EVENTDUE#{shard}"},
-                                           ":now": {"N": repr(now)}},
-                Limit=limit,
-            )  # fmt: skip
-            items: list[dict[str, Any]] = page.get("Items", [])
-            return items
-
-        found = [item for items in self._each(due, range(self.shards)) for item in items]
-        found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
-        return [item["PK"]["S"].removeprefix("EVENT#") for item in found[:limit]]
+        found = self._soonest_due("list_due_events", "EVENTDUE", now=now, limit=limit)
+        return [item["PK"]["S"].removeprefix("EVENT#") for item in found]
 
     # -- event waits and callbacks --------------------------------------------------------
 
@@ -661,44 +648,35 @@ class DynamoDBStore:
 
     def list_due_runs(self, *, now: float, limit: int) -> list[str]:
         """The `limit` runs due soonest at `now`, from every shard of the due index."""
-
-        def due(shard: int) -> list[dict[str, Any]]:
-            page = self._call(
-                "list_due_runs",
-                self._db.query,
-                TableName=self.table_name,
-                IndexName="runs_due",
-                KeyConditionExpression="GSI3PK = :due AND GSI3SK <= :now",
-                ExpressionAttributeValues={":due": {"S": f"DUE#{shard}"},
-                                           ":now": {"N": repr(now)}},
-                Limit=limit,
-            )  # fmt: skip
-            items: list[dict[str, Any]] = page.get("Items", [])
-            return items
-
-        found = [item for items in self._each(due, range(self.shards)) for item in items]
-        found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
-        return [item["PK"]["S"].removeprefix("RUN#") for item in found[:limit]]
+        found = self._soonest_due("list_due_runs", "DUE", now=now, limit=limit)
+        return [item["PK"]["S"].removeprefix("RUN#") for item in found]
 
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
         """Oldest first, merged across the job's shards of the due index (see update_run)."""
+        found = self._soonest_due("list_queued_runs", f"JOB#{job_id}", now=None, limit=limit)
+        return [item["PK"]["S"].removeprefix("RUN#") for item in found]
 
-        def queued(shard: int) -> list[dict[str, Any]]:
+    def _soonest_due(
+        self, operation: str, prefix: str, *, now: float | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Items of the due index under `prefix#<shard>` (sort key at most `now`, when
+        given), queried on every shard and merged soonest first; at most `limit`."""
+        condition = "GSI3PK = :k" if now is None else "GSI3PK = :k AND GSI3SK <= :now"
+
+        def one(shard: int) -> list[dict[str, Any]]:
+            values: dict[str, Any] = {":k": {"S": f"{prefix}#{shard}"}}
+            if now is not None:
+                values[":now"] = {"N": repr(now)}
             page = self._call(
-                "list_queued_runs",
-                self._db.query,
-                TableName=self.table_name,
-                IndexName="runs_due",
-                KeyConditionExpression="GSI3PK = :job",
-                ExpressionAttributeValues={":job": {"S": f"JOB#{job_id}#{shard}"}},
-                Limit=limit,
+                operation, self._db.query, TableName=self.table_name, IndexName="runs_due",
+                KeyConditionExpression=condition, ExpressionAttributeValues=values, Limit=limit,
             )  # fmt: skip
             items: list[dict[str, Any]] = page.get("Items", [])
             return items
 
-        found = [item for items in self._each(queued, range(self.shards)) for item in items]
+        found = [item for items in self._each(one, range(self.shards)) for item in items]
         found.sort(key=lambda item: (float(item["GSI3SK"]["N"]), item["PK"]["S"]))
-        return [item["PK"]["S"].removeprefix("RUN#") for item in found[:limit]]
+        return found[:limit]
 
     def wake_queued_run(self, run_id: str, *, at: float) -> bool:
         item = self._update(
@@ -716,20 +694,9 @@ class DynamoDBStore:
         """Finished runs past `expires_at` (the EXPIRES# keys of the due index): their
         blobs, tasks and logs, then the run item (conditional: still expired)."""
 
-        def expired(shard: int) -> list[dict[str, Any]]:
-            page = self._call(
-                "purge_expired_runs", self._db.query, TableName=self.table_name,
-                IndexName="runs_due", KeyConditionExpression="GSI3PK = :k AND GSI3SK <= :now",
-                ExpressionAttributeValues={":k": {"S": f"EXPIRES#{shard}"},
-                                           ":now": {"N": repr(now)}},
-                Limit=limit,
-            )  # fmt: skip
-            items: list[dict[str, Any]] = page.get("Items", [])
-            return items
-
-        found = [item for items in self._each(expired, range(self.shards)) for item in items]
+        found = self._soonest_due("purge_expired_runs", "EXPIRES", now=now, limit=limit)
         purged = []
-        for item in found[:limit]:
+        for item in found:
             run_id = item["PK"]["S"].removeprefix("RUN#")
             if self._purge_run(run_id, now):
                 purged.append(run_id)
