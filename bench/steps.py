@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/steps.py [--steps 1000,8000,32000] [--json] [--profile N]
 
-"Ours": one run of a job doing N trivial steps, `await io.run_task(f"s{i}", lambda: i)`,
-through the public API (Client.invoke + Client.execute) on a SQLiteStore file; ms/step is
+"Ours": one run of a job doing N trivial steps, `await io.run_task(f"s{i}", step)` with an
+async `step` (a sync lambda runs in a worker thread: printed as its own table), through the
+public API (Client.invoke + Client.execute) on a SQLiteStore file; ms/step is
 the whole invocation (lease, history, N steps, end write) divided by N.
 "Floor": the same number of bare `INSERT` + `COMMIT`s (WAL, synchronous=NORMAL) of a row
 as large as our task row, keyed by a hash as task ids are (sequential keys append to the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import json
 import sqlite3
@@ -41,6 +43,10 @@ def _temp_db(tag: str) -> Path:
     return Path(name)
 
 
+async def _step(i: int) -> int:
+    return i
+
+
 def row_bytes(path: Path) -> int:
     """The mean size of our task rows (data column), so the floor writes the same size."""
     db = sqlite3.connect(path)
@@ -49,8 +55,9 @@ def row_bytes(path: Path) -> int:
     return int(size or 0)
 
 
-async def ours(steps: int, *, profile: bool = False) -> dict[str, Any]:
-    """ms/step of one invocation running `steps` trivial tasks."""
+async def ours(steps: int, *, profile: bool = False, sync: bool = False) -> dict[str, Any]:
+    """ms/step of one invocation running `steps` trivial tasks: async fns, or with `sync`
+    plain lambdas (which run in a worker thread so they cannot stall the loop)."""
     from triggerfish.core import IO, Client, Context, SQLiteStore, invoke_trigger
 
     path = _temp_db("ours")
@@ -60,7 +67,10 @@ async def ours(steps: int, *, profile: bool = False) -> dict[str, Any]:
     @client.define_job(id="steps", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> int:
         for i in range(steps):
-            await io.run_task(f"s{i}", lambda i=i: i)
+            if sync:
+                await io.run_task(f"s{i}", lambda i=i: i)
+            else:
+                await io.run_task(f"s{i}", functools.partial(_step, i))
         return steps
 
     try:
@@ -117,6 +127,7 @@ def measure(counts: list[int]) -> list[dict[str, Any]]:
     for steps in counts:
         row = asyncio.run(ours(steps))
         row["floor_ms"], row["floor_cpu_ms"] = floor(steps, row["row_bytes"])
+        row["sync_ms_per_step"] = asyncio.run(ours(steps, sync=True))["ms_per_step"]
         rows.append(row)
     return rows
 
@@ -132,6 +143,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['ms_per_step'] / row['floor_ms']:.2f}x | {row['ms_per_step'] / first:.2f}x |"
         )
     print(f"(task row ~{rows[0]['row_bytes']} bytes; floor rows the same size, hashed keys)")
+    print("The same steps as plain sync lambdas, each run in a worker thread (issue 8 item 6):")
+    print("| steps | sync-fn ms/step | of which the thread hop |")
+    print("|---|---|---|")
+    for row in rows:
+        hop = row["sync_ms_per_step"] - row["ms_per_step"]
+        print(f"| {row['steps']:,} | {row['sync_ms_per_step']:.4f} | {hop:.4f} |")
     print("CPU time per step (this process; steadier than wall time on a shared machine)")
     print("| steps | ours CPU ms/step | floor CPU ms/step | ours / floor |")
     print("|---|---|---|---|")
