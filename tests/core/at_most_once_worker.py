@@ -15,31 +15,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crash_worker import open_client  # its sibling, on sys.path as the script's folder
 from triggerfish.core import (
     IO,
     Client,
     Context,
     RetryPolicy,
-    SkippingClock,
     TaskInterrupted,
     invoke_trigger,
 )
 
 
 def build_client(kind: str, location: str, effects: Path, offset: float) -> Client:
-    store: Any
-    if kind == "sqlite":
-        from triggerfish.core import SQLiteStore
-
-        store = SQLiteStore(location)
-    else:
-        from triggerfish.core import DynamoDBStore
-
-        url, table = location.split("|")
-        store = DynamoDBStore(table, endpoint_url=url, region="us-east-1")
-    clock = SkippingClock()
-    clock.advance(offset)
-    client = Client("at-most-once", store=store, clock=clock)
+    client = open_client("at-most-once", kind, location, offset)
 
     @client.define_job(id="charge", trigger=invoke_trigger())
     async def charge(payload: Any, io: IO, ctx: Context) -> str:

@@ -22,7 +22,8 @@ TASKS = 12
 TASK_SECONDS = 0.15
 
 
-def build_client(kind: str, location: str, side_effects: Path, offset: float) -> Client:
+def open_client(name: str, kind: str, location: str, offset: float) -> Client:
+    """A worker's client: SQLite at `location`, or DynamoDB at `url|table`; clock ahead."""
     store: Any
     if kind == "sqlite":
         from triggerfish.core import SQLiteStore
@@ -35,7 +36,11 @@ def build_client(kind: str, location: str, side_effects: Path, offset: float) ->
         store = DynamoDBStore(table, endpoint_url=url, region="us-east-1")
     clock = SkippingClock()
     clock.advance(offset)
-    client = Client("crash", store=store, clock=clock)
+    return Client(name, store=store, clock=clock)
+
+
+def build_client(kind: str, location: str, side_effects: Path, offset: float) -> Client:
+    client = open_client("crash", kind, location, offset)
 
     @client.define_job(id="slow", trigger=invoke_trigger())
     async def slow(payload: Any, io: IO, ctx: Context) -> int:
