@@ -55,3 +55,16 @@ def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
         made = make_dynamodb_store(url)
     yield made
     made.close()
+
+
+@pytest.fixture(params=("sqlite", "moto"))
+def sqlite_or_moto_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A fresh SQLite or moto-server store, for tests that need not run on dynalite too."""
+    if request.param == "sqlite":
+        from triggerfish.core import SQLiteStore
+
+        made: Any = SQLiteStore(tmp_path / "runs.db")
+    else:
+        made = make_dynamodb_store(request.getfixturevalue("moto_url"))
+    yield made
+    made.close()

@@ -9,13 +9,11 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.aws import make_dynamodb_store
 from support.jobs import make_client
 from triggerfish.core import (
     IO,
@@ -33,15 +31,10 @@ from triggerfish.core.store.base import RunRecord, TaskRecord
 from triggerfish.core.testing import drive
 
 
-@pytest.fixture(params=["sqlite", "moto"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """SQLite and DynamoDB (moto server)."""
-    if request.param == "sqlite":
-        made: Any = SQLiteStore(tmp_path / "runs.db")
-    else:
-        made = make_dynamodb_store(request.getfixturevalue("moto_url"))
-    yield made
-    made.close()
+@pytest.fixture
+def store(sqlite_or_moto_store: Any) -> Any:
+    """SQLite and DynamoDB (moto server) only."""
+    return sqlite_or_moto_store
 
 
 async def _run(client: Any, job_id: str, payload: Any = None) -> Any:

@@ -7,26 +7,20 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support.aws import make_dynamodb_store
 from support.http_target import BINARY, http_target
 from support.jobs import make_client
-from triggerfish.core import IO, Context, RetryPolicy, RunStatus, SQLiteStore, invoke_trigger
+from triggerfish.core import IO, Context, RetryPolicy, RunStatus, invoke_trigger
 from triggerfish.core.integrations import HttpIntegration, Integration, integration_task
 from triggerfish.core.testing import drive
 
 
-@pytest.fixture(params=["sqlite", "moto"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "sqlite":
-        made: Any = SQLiteStore(tmp_path / "runs.db")
-    else:
-        made = make_dynamodb_store(request.getfixturevalue("moto_url"))
-    yield made
-    made.close()
+@pytest.fixture
+def store(sqlite_or_moto_store: Any) -> Any:
+    """SQLite and DynamoDB (moto server) only."""
+    return sqlite_or_moto_store
 
 
 @pytest.fixture
