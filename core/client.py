@@ -301,8 +301,10 @@ class Client:
             raise ConfigError(f"a job with id {id!r} is already defined")
         if not isinstance(trigger, Trigger):
             raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
-        if concurrency_limit is not None and concurrency_limit < 1:
-            raise ConfigError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
+        if concurrency_limit is not None and not _is_count(concurrency_limit, minimum=1):
+            raise ConfigError(
+                f"concurrency_limit must be an integer of at least 1, got {concurrency_limit!r}"
+            )
         for hook_name, hook in (("on_success", on_success), ("on_failure", on_failure)):
             if hook is not None and not callable(hook):
                 raise ConfigError(f"define_job {hook_name} must be callable, got "
@@ -438,8 +440,9 @@ class Client:
         cursor: str | None = None,
     ) -> RunList:
         """One page of runs, newest first, optionally of one job and one status."""
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise ConfigError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        if not _is_count(limit, minimum=1, maximum=MAX_LIST_LIMIT):
+            raise ConfigError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit!r}"
+                              " (a whole number)")  # fmt: skip
         if status is not None and not isinstance(status, RunStatus):
             try:
                 status = RunStatus(str(status).upper())
@@ -488,6 +491,14 @@ class Client:
 
     async def execute(self, run_id: str, *, deadline: float | None = None) -> Outcome:
         """One invocation of the resume protocol; returns before `deadline` (epoch seconds)."""
+        if deadline is not None and (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or math.isnan(deadline)
+        ):
+            raise ConfigError(
+                f"deadline must be a time.time() timestamp (seconds) or None, got {deadline!r}"
+            )
         return await engine.execute(self.runtime, run_id, deadline)
 
     async def tick(self, *, now: float | None = None) -> list[str]:
@@ -585,6 +596,11 @@ class Client:
 
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await call_store(self.store, fn, *args, **kwargs)
+
+
+def _is_count(value: object, *, minimum: int, maximum: float = math.inf) -> bool:
+    """True for an int (not a bool) within the bounds: counts and limits take no 1.5 or NaN."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
 
 
 def _shards_from(raw: str | None, default: int) -> int:

@@ -59,6 +59,10 @@ async def send_event(
     """
     if not name:
         raise ConfigError("send_event name must be a non-empty string")
+    _check_text(name, "name")
+    if id is not None:
+        _check_text(id, "id")
+    ts_given = None if timestamp is None else _timestamp_seconds(timestamp)
     due = _delivery_time(runtime, deliver_at, deliver_after)
     store = runtime.store
     event_id = id or uuid.uuid4().hex
@@ -67,7 +71,7 @@ async def send_event(
         return event_from_record(existing)
     text = payload_json(payload)
     now = runtime.clock.time()
-    ts = (timestamp or datetime.fromtimestamp(now, tz=UTC)).timestamp()
+    ts = now if ts_given is None else ts_given
     if due is not None and due > now:
         pending = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
                               status=EVENT_PENDING, deliver_at=due)  # fmt: skip
@@ -84,6 +88,29 @@ async def send_event(
             return event_from_record(stored)
     await resolve_event_waits(runtime, name, text, event_id=event_id, sent_at=now)
     return event_from_record(record)
+
+
+def _check_text(value: object, field: str) -> None:
+    """`value` is a str every store can keep (no lone surrogates), or a ConfigError."""
+    if not isinstance(value, str):
+        raise ConfigError(f"send_event {field} must be a string, got {type(value).__name__}")
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise ConfigError(
+            f"send_event {field} must be valid Unicode text ({exc.reason}), got {value!r}"
+        ) from None
+
+
+def _timestamp_seconds(timestamp: object) -> float:
+    """An event's `timestamp` as epoch seconds; a naive datetime is UTC, as in the HTTP API."""
+    if not isinstance(timestamp, datetime):
+        raise ConfigError(
+            f"send_event timestamp must be a datetime, got {type(timestamp).__name__}"
+        )
+    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    return timestamp.timestamp()
 
 
 def _delivery_time(

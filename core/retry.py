@@ -27,7 +27,7 @@ class RetryPolicy(BaseModel):
     predicate ``(exc) -> bool``; any other error fails the task at once. None retries all.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt option is an error
 
     limit: int = Field(default=DEFAULT_RETRY_LIMIT, ge=1)
     factor: float = Field(default=DEFAULT_RETRY_FACTOR, ge=1.0)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class RunStatus(str, Enum):
-    """Where a run is; the values are the upper-case names, as they appear in JSON."""
+class RunStatus(StrEnum):
+    """Where a run is; the values are the upper-case names, as they appear in JSON.
+
+    A `str` (``RunStatus.FAILED == "FAILED"``) whose ``str()`` is its value too.
+    """
 
     PENDING = "PENDING"
     QUEUED = "QUEUED"
@@ -38,7 +41,7 @@ FINAL_RUN_STATUSES = frozenset(
 )
 
 
-class TaskStatus(str, Enum):
+class TaskStatus(StrEnum):
     """Where one task (or wait) of a run is."""
 
     RUNNING = "RUNNING"

@@ -1,0 +1,140 @@
+"""The pinned public API at its edges (DESIGN.md, Public API): options of the wrong type,
+typos, odd text and odd times get a clear `ConfigError` naming the field, and store nothing.
+Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from support.jobs import make_client
+from triggerfish.core import (
+    ConfigError,
+    RetryPolicy,
+    RunStatus,
+    SQLiteStore,
+    TaskStatus,
+    event_trigger,
+    invoke_trigger,
+)
+from triggerfish.core.testing import drive
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Any:
+    return make_client(SQLiteStore(tmp_path / "runs.db"))
+
+
+async def _noop(payload: Any, io: Any, ctx: Any) -> int:
+    return 1
+
+
+# -- define_job(concurrency_limit=...) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [1.5, True, math.nan, math.inf, "3", 0])
+def test_concurrency_limit_must_be_a_whole_number_of_at_least_one(
+    client: Any, limit: Any
+) -> None:
+    with pytest.raises(ConfigError, match="concurrency_limit"):
+        client.define_job("j", trigger=invoke_trigger(), concurrency_limit=limit, run=_noop)
+    assert "j" not in client.jobs
+
+
+def test_concurrency_limit_accepts_a_whole_number(client: Any) -> None:
+    job = client.define_job("j", trigger=invoke_trigger(), concurrency_limit=3, run=_noop)
+    assert job.concurrency_limit == 3
+
+
+# -- list_runs(limit=...) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [1.5, True, "10", None])
+async def test_list_runs_limit_must_be_a_whole_number(client: Any, limit: Any) -> None:
+    with pytest.raises(ConfigError, match="limit"):
+        await client.list_runs(limit=limit)
+
+
+# -- RetryPolicy options -------------------------------------------------------------------
+
+
+def test_retry_policy_refuses_an_unknown_option_instead_of_ignoring_a_typo() -> None:
+    with pytest.raises(ValidationError, match="min_timout"):
+        RetryPolicy(limit=3, min_timout=5)  # type: ignore[call-arg]
+
+
+# -- statuses read as their JSON value -----------------------------------------------------
+
+
+def test_statuses_print_as_their_json_value() -> None:
+    assert str(RunStatus.COMPLETED) == "COMPLETED"
+    assert f"{RunStatus.WAITING}" == "WAITING"
+    assert str(TaskStatus.ERRORED) == "ERRORED"
+    assert RunStatus("FAILED") is RunStatus.FAILED
+
+
+# -- send_event text and times -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["name", "id"])
+async def test_send_event_with_a_lone_surrogate_is_a_config_error_and_stores_nothing(
+    client: Any, field: str
+) -> None:
+    name = "bad\udcffname" if field == "name" else "fine"
+    client.define_job("on-it", trigger=event_trigger(name), run=_noop)
+    event_id = "id\udcff" if field == "id" else None
+    with pytest.raises(ConfigError, match=f"send_event {field} must be valid Unicode"):
+        await client.send_event(name, {}, id=event_id)
+    assert len(await client.list_runs()) == 0
+
+
+async def test_send_event_timestamp_must_be_a_datetime(client: Any) -> None:
+    with pytest.raises(ConfigError, match="timestamp"):
+        await client.send_event("x", {}, timestamp="2020-01-01")
+
+
+@pytest.fixture
+def local_time_not_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local zone is UTC-4/-5, so reading a naive time as local shows."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_time_not_utc")
+async def test_send_event_reads_a_naive_timestamp_as_utc_like_the_http_api(client: Any) -> None:
+    seen: list[datetime] = []
+
+    @client.define_job("ts", trigger=event_trigger("x"))
+    async def ts(payload: Any, io: Any, ctx: Any) -> None:
+        seen.append(ctx.event.timestamp)
+
+    naive = datetime(2024, 5, 1, 12, 0, 0)  # the naive case under test
+    event = await client.send_event("x", {}, timestamp=naive)
+    await drive(client, event.run_ids[0])
+    expected = naive.replace(tzinfo=UTC)
+    assert event.timestamp == expected
+    assert seen == [expected]
+    aware = datetime(2024, 5, 1, 14, 0, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert (await client.send_event("x", {}, timestamp=aware)).timestamp == expected
+
+
+# -- execute(deadline=...) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deadline", [math.nan, "soon", True])
+async def test_execute_deadline_must_be_a_timestamp(client: Any, deadline: Any) -> None:
+    client.define_job("j", trigger=invoke_trigger(), run=_noop)
+    run = await client.invoke("j")
+    with pytest.raises(ConfigError, match="deadline"):
+        await client.execute(run.id, deadline=deadline)
+    assert (await client.get_run(run.id)).status is RunStatus.PENDING
