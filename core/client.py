@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ends, engine, events, retries
 from .clock import Clock, SystemClock
-from .errors import ConfigError, JobNotFound, RunNotFound
+from .errors import ConfigError, EventNotFound, JobNotFound, RunNotFound
 from .jobs import EndHook, Job, RunFunction, is_sync_function
 from .models import Event, Outcome, Run, RunList, utc
 from .runtime import Runtime
@@ -392,6 +392,8 @@ class Client:
     async def cancel_event(self, id: str) -> bool:
         """Cancels a delayed event not yet delivered; False when it already was (or was
         canceled). Raises EventNotFound for an unknown id."""
+        if not _is_storable_id(id):
+            raise EventNotFound(id)
         return await events.cancel_event(self.runtime, id)
 
     @property
@@ -426,6 +428,7 @@ class Client:
 
     async def get_run(self, run_id: str, *, tasks: bool = True) -> Run:
         """The run with its task tree and logs (without them when `tasks` is False)."""
+        _check_run_id(run_id)
         record = await self._store(self.store.get_run, run_id)
         if record is None:
             raise RunNotFound(run_id)
@@ -449,6 +452,8 @@ class Client:
             except ValueError:
                 names = ", ".join(s.value for s in RunStatus)
                 raise ConfigError(f"status must be one of {names}, got {status!r}") from None
+        if job_id is not None and not _is_storable_id(job_id):  # no job can have it
+            return RunList(runs=[], next_cursor=None)
         records, next_cursor = await self._store(
             self.store.list_runs, job_id=job_id, status=status, limit=limit, cursor=cursor
         )
@@ -456,6 +461,7 @@ class Client:
 
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
+        _check_run_id(run_id)
         now = self.clock.time()
         record = await self._store(self.store.cancel_run, run_id, now=now,
                                    expires_at=await self._expires_at(run_id, now))
@@ -486,6 +492,7 @@ class Client:
         Any other status raises `RunNotRetryable`. The run is PENDING (QUEUED later if its
         job's concurrency is full) and handed to the dispatcher; see core/retries.py.
         """
+        _check_run_id(run_id)
         record, history = await retries.retry_run(self.runtime, run_id)
         return build_run(record, history)
 
@@ -499,6 +506,7 @@ class Client:
             raise ConfigError(
                 f"deadline must be a time.time() timestamp (seconds) or None, got {deadline!r}"
             )
+        _check_run_id(run_id)
         return await engine.execute(self.runtime, run_id, deadline)
 
     async def tick(self, *, now: float | None = None) -> list[str]:
@@ -596,6 +604,24 @@ class Client:
 
     async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await call_store(self.store, fn, *args, **kwargs)
+
+
+def _is_storable_id(value: object) -> bool:
+    """True for a str both stores can look up: SQLite refuses lone surrogates with a
+    UnicodeEncodeError and DynamoDB keys must be strings; such an id names nothing."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_run_id(run_id: object) -> None:
+    """`RunNotFound` for an id no run can have, the same on every store (DESIGN.md)."""
+    if not _is_storable_id(run_id):
+        raise RunNotFound(run_id)  # type: ignore[arg-type]
 
 
 def _is_count(value: object, *, minimum: int, maximum: float = math.inf) -> bool:

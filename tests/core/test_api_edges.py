@@ -17,7 +17,9 @@ from pydantic import ValidationError
 from support.jobs import make_client
 from triggerfish.core import (
     ConfigError,
+    EventNotFound,
     RetryPolicy,
+    RunNotFound,
     RunStatus,
     SQLiteStore,
     TaskStatus,
@@ -138,3 +140,34 @@ async def test_execute_deadline_must_be_a_timestamp(client: Any, deadline: Any) 
     with pytest.raises(ConfigError, match="deadline"):
         await client.execute(run.id, deadline=deadline)
     assert (await client.get_run(run.id)).status is RunStatus.PENDING
+
+
+# -- ids no run or event can have -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("run_id", ["run_\udcff", None, 5])
+@pytest.mark.parametrize("method", ["get_run", "cancel_run", "execute", "retry_run"])
+async def test_a_run_id_no_run_can_have_is_run_not_found_on_every_store(
+    sqlite_or_moto_store: Any, method: str, run_id: Any
+) -> None:
+    client = make_client(sqlite_or_moto_store)
+    with pytest.raises(RunNotFound):
+        await getattr(client, method)(run_id)
+
+
+async def test_an_event_id_with_a_lone_surrogate_is_event_not_found(
+    sqlite_or_moto_store: Any,
+) -> None:
+    client = make_client(sqlite_or_moto_store)
+    with pytest.raises(EventNotFound):
+        await client.cancel_event("ev\udcff")
+
+
+async def test_runs_of_a_job_id_with_a_lone_surrogate_are_an_empty_page(
+    sqlite_or_moto_store: Any,
+) -> None:
+    client = make_client(sqlite_or_moto_store)
+    client.define_job("j", trigger=invoke_trigger(), run=_noop)
+    await client.invoke("j")
+    page = await client.list_runs(job_id="j\udcff")
+    assert (page.runs, page.next_cursor) == ([], None)
