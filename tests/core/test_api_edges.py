@@ -171,3 +171,26 @@ async def test_runs_of_a_job_id_with_a_lone_surrogate_are_an_empty_page(
     await client.invoke("j")
     page = await client.list_runs(job_id="j\udcff")
     assert (page.runs, page.next_cursor) == ([], None)
+
+
+# -- task keys -----------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/engine.py Invocation.claim checks only that a key is a non-empty str; "
+    "task_id_for then raises UnicodeEncodeError (engine.py is another helper's area)",
+)
+async def test_a_task_key_with_a_lone_surrogate_fails_the_run_naming_the_key_rule(
+    client: Any,
+) -> None:
+    @client.define_job("k", trigger=invoke_trigger())
+    async def k(payload: Any, io: Any, ctx: Any) -> Any:
+        return await io.run_task("step\udcff", lambda: 1)
+
+    run = await client.invoke("k")
+    await drive(client, run.id)
+    failed = await client.get_run(run.id)
+    assert failed.status is RunStatus.FAILED
+    assert failed.error["type"] == "ValueError"
+    assert "task key must be" in failed.error["message"]
