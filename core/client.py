@@ -295,8 +295,18 @@ class Client:
         Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
         long its finished runs are kept (None: forever); by default the client's.
         """
-        if not id:
-            raise ConfigError("define_job id must be a non-empty string")
+        if not id or not isinstance(id, str):
+            raise ConfigError(f"define_job id must be a non-empty string, got {id!r}")
+        for option, value, allows_none in (("name", name, True), ("version", version, False)):
+            if not isinstance(value, str) and not (allows_none and value is None):
+                raise ConfigError(f"define_job {option} must be a string, got {value!r}")
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"define_job enabled must be True or False, got {enabled!r}")
+        if integrations is not None and not isinstance(integrations, Mapping):
+            raise ConfigError(
+                "define_job integrations must be a mapping of names to integrations, got "
+                f"{type(integrations).__name__}"
+            )
         if id in self.jobs:
             raise ConfigError(f"a job with id {id!r} is already defined")
         if not isinstance(trigger, Trigger):
@@ -322,6 +332,9 @@ class Client:
         )
 
         def register(fn: RunFunction) -> Job:
+            if not callable(fn):
+                raise ConfigError(f"job {id!r}: run must be an async function, got "
+                                  f"{type(fn).__name__}")  # fmt: skip
             if is_sync_function(fn):
                 raise ConfigError(
                     f"job {id!r}: run must be an async function (async def run(payload, io, "

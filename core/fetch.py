@@ -79,10 +79,16 @@ class FetchMessage(BaseModel):
         return base64.b64decode(self.body) if self.body_base64 else self.body.encode()
 
 
+FETCH_SCHEMES = ("http://", "https://")
+"""The only URLs fetched: urllib would also open file:// and data: URLs (a local file read)."""
+
+
 def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
     import urllib.error
     import urllib.request
 
+    if not url.lower().startswith(FETCH_SCHEMES):
+        raise ValueError(f"background_fetch url must start with http:// or https://, got {url!r}")
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:

@@ -12,6 +12,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..errors import ConfigError
-from ..fetch import FetchMessage
+from ..fetch import FETCH_SCHEMES, FetchMessage
 from ..integrations.base import IntegrationHandle
 from ..retry import RetryPolicy
 from . import children, event_waits, events, fetch, requests, statuses, tasks, values, waits
@@ -71,6 +72,7 @@ class IO:
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         """
+        _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
@@ -116,6 +118,10 @@ class IO:
             raise ConfigError(
                 f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
                 " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
+            )
+        if not isinstance(url, str) or not url.lower().startswith(FETCH_SCHEMES):
+            raise ConfigError(
+                f"background_fetch {key!r}: url must start with http:// or https://, got {url!r}"
             )
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
@@ -209,3 +215,29 @@ class IO:
         """
         async with self._invocation.io_call():
             return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
+
+
+def _check_task_options(
+    key: object, fn: object, *, name: object, retry: object, icon: object, properties: object
+) -> None:
+    """A ConfigError naming the option, before anything is recorded: a record with a bad
+    `name`, `icon` or `properties` would make the run unreadable (get_run, the API)."""
+    where = f"io.run_task {key!r}"
+    if not callable(fn):
+        raise ConfigError(f"{where}: fn must be a zero-argument callable, got {type(fn).__name__}")
+    for option, value in (("name", name), ("icon", icon)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {option} must be a str or None, got {value!r}")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigError(f"{where}: retry must be a RetryPolicy or None, got {retry!r}")
+    if properties is not None and not (
+        isinstance(properties, list) and all(isinstance(p, dict) for p in properties)
+    ):
+        raise ConfigError(
+            f"{where}: properties must be a list of dicts or None, got {properties!r}"
+        )
+    if properties is not None:
+        try:
+            json.dumps(properties, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: properties must be JSON data ({exc})") from None

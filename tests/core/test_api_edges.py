@@ -55,6 +55,21 @@ def test_concurrency_limit_accepts_a_whole_number(client: Any) -> None:
     assert job.concurrency_limit == 3
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("id", 5), ("name", 5), ("version", None), ("enabled", "no"), ("integrations", [1]),
+     ("run", 5)],
+)  # fmt: skip
+def test_define_job_options_of_the_wrong_type_are_a_config_error(
+    client: Any, option: str, value: Any
+) -> None:
+    options: dict[str, Any] = {"id": "j", "trigger": invoke_trigger(), "run": _noop}
+    options[option] = value
+    with pytest.raises(ConfigError, match=f"{option} must be"):
+        client.define_job(**options)
+    assert client.jobs == {}
+
+
 # -- list_runs(limit=...) ------------------------------------------------------------------
 
 
@@ -194,3 +209,43 @@ async def test_a_task_key_with_a_lone_surrogate_fails_the_run_naming_the_key_rul
     assert failed.status is RunStatus.FAILED
     assert failed.error["type"] == "ValueError"
     assert "task key must be" in failed.error["message"]
+
+
+
+# -- io.run_task and io.background_fetch options -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"properties": "x"}, "properties"), ({"properties": [{"a": {1}}]}, "properties"),
+     ({"properties": [{"a": math.nan}]}, "properties"), ({"icon": 5}, "icon"),
+     ({"name": 5}, "name"), ({"retry": 3}, "retry"), ({"retry": {"limit": 3}}, "retry")],
+)  # fmt: skip
+async def test_task_options_of_the_wrong_shape_fail_the_run_clearly_and_leave_it_readable(
+    client: Any, options: dict[str, Any], named: str
+) -> None:
+    @client.define_job("opts", trigger=invoke_trigger())
+    async def opts(payload: Any, io: Any, ctx: Any) -> Any:
+        return await io.run_task("step", lambda: 1, **options)
+
+    run = await client.invoke("opts")
+    await drive(client, run.id)
+    failed = await client.get_run(run.id)  # a stored bad option made this raise, every time
+    assert failed.status is RunStatus.FAILED
+    assert failed.error["type"] == "ConfigError"
+    assert f"io.run_task 'step': {named} must be" in failed.error["message"]
+    assert failed.tasks == []
+
+
+@pytest.mark.parametrize("url", ["file:///etc/hostname", "data:text/plain,hi", "not a url"])
+async def test_background_fetch_fetches_only_http_urls(client: Any, url: str) -> None:
+    @client.define_job("fetch", trigger=invoke_trigger())
+    async def fetch(payload: Any, io: Any, ctx: Any) -> Any:
+        return await io.background_fetch("get", url)
+
+    run = await client.invoke("fetch")
+    await drive(client, run.id)
+    failed = await client.get_run(run.id)
+    assert failed.status is RunStatus.FAILED
+    assert failed.error["type"] == "ConfigError"
+    assert "url must start with http:// or https://" in failed.error["message"]
