@@ -96,8 +96,13 @@ class Client:
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
     ) -> None:
-        if not id:
-            raise ConfigError("Client id must be a non-empty string")
+        if not id or not isinstance(id, str):
+            raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
+        if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
+            raise ConfigError(
+                f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
+                f"{store!r}"
+            )
         if isinstance(yield_margin, int | float) and yield_margin < 0:
             raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
         if yield_margin is not None:

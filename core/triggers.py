@@ -111,8 +111,9 @@ def event_trigger(
 
     `schema` validates their payloads; a bad filter raises ConfigError here, naming its path.
     """
-    if not name:
-        raise ConfigError("event_trigger name must be a non-empty string")
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"event_trigger name must be a non-empty string, got {name!r}")
+    _check_schema(schema, "event_trigger")
     if filter is not None:
         validate_filter(filter)
     return EventTrigger(kind="event", schema=schema, name=name, filter=filter)
@@ -120,6 +121,7 @@ def event_trigger(
 
 def invoke_trigger(schema: type[BaseModel] | None = None) -> InvokeTrigger:
     """A trigger for `Client.invoke` only; `schema` validates the payload."""
+    _check_schema(schema, "invoke_trigger")
     return InvokeTrigger(kind="invoke", schema=schema)
 
 
@@ -133,6 +135,8 @@ def cron_trigger(expr: str, *, timezone: str | None = None) -> CronTrigger:
 
     if not isinstance(expr, str) or not expr.strip():
         raise ConfigError("cron_trigger expression must be a non-empty string")
+    if timezone is not None and not isinstance(timezone, str):
+        raise ConfigError(f"cron_trigger timezone must be an IANA name or None, got {timezone!r}")
     validate_cron(expr, timezone)
     return CronTrigger(kind="cron", expr=" ".join(expr.split()), timezone=timezone)
 
@@ -154,8 +158,17 @@ def webhook_trigger(
     schema: type[BaseModel] | None = None,
 ) -> WebhookTrigger:
     """A trigger for signed requests to ``/webhooks/{id}``."""
-    if not id:
-        raise ConfigError("webhook_trigger id must be a non-empty string")
-    if not secret:
-        raise ConfigError(f"webhook_trigger {id!r} needs a non-empty secret")
+    if not id or not isinstance(id, str):
+        raise ConfigError(f"webhook_trigger id must be a non-empty string, got {id!r}")
+    if not secret or not isinstance(secret, str):
+        raise ConfigError(f"webhook_trigger {id!r} needs a non-empty secret (a str)")
+    if verify is not None and not callable(verify):
+        raise ConfigError(f"webhook_trigger {id!r} verify must be callable, got {verify!r}")
+    _check_schema(schema, "webhook_trigger")
     return WebhookTrigger(kind="webhook", schema=schema, id=id, secret=secret, verify=verify)
+
+
+def _check_schema(schema: object, where: str) -> None:
+    """`schema` is None or a pydantic model class; anything else would fail every run later."""
+    if schema is not None and not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        raise ConfigError(f"{where} schema must be a pydantic model class, got {schema!r}")

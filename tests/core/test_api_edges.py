@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 from support.jobs import make_client
 from triggerfish.core import (
+    Client,
     ConfigError,
     EventNotFound,
     RetryPolicy,
@@ -23,8 +24,10 @@ from triggerfish.core import (
     RunStatus,
     SQLiteStore,
     TaskStatus,
+    cron_trigger,
     event_trigger,
     invoke_trigger,
+    webhook_trigger,
 )
 from triggerfish.core.testing import drive
 
@@ -68,6 +71,28 @@ def test_define_job_options_of_the_wrong_type_are_a_config_error(
     with pytest.raises(ConfigError, match=f"{option} must be"):
         client.define_job(**options)
     assert client.jobs == {}
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [(lambda: event_trigger(5), "name"), (lambda: event_trigger("x", schema=dict), "schema"),
+     (lambda: invoke_trigger(schema=5), "schema"),
+     (lambda: cron_trigger("* * * * *", timezone=5), "timezone"),
+     (lambda: webhook_trigger("w", secret=b"s"), "secret"),
+     (lambda: webhook_trigger("w", secret="s", verify="hmac"), "verify")],
+)  # fmt: skip
+def test_triggers_refuse_options_of_the_wrong_type_at_definition(make: Any, named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        make()
+
+
+@pytest.mark.parametrize(("options", "named"), [({"id": 5}, "id"), ({"store": "runs.db"}, "store")])
+def test_client_refuses_an_id_or_store_of_the_wrong_type(
+    tmp_path: Path, options: dict[str, Any], named: str
+) -> None:
+    given: dict[str, Any] = {"id": "acme", "store": SQLiteStore(tmp_path / "runs.db"), **options}
+    with pytest.raises(ConfigError, match=f"Client {named} must be"):
+        Client(given.pop("id"), **given)
 
 
 # -- list_runs(limit=...) ------------------------------------------------------------------
