@@ -15,6 +15,7 @@ from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound, RunNotFound
 from .jobs import EndHook, Job, RunFunction, is_sync_function
 from .models import Event, Outcome, Run, RunList, utc
+from .names import check_name
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
 from .serialize import load_json
@@ -300,8 +301,7 @@ class Client:
         Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
         long its finished runs are kept (None: forever); by default the client's.
         """
-        if not id or not isinstance(id, str):
-            raise ConfigError(f"define_job id must be a non-empty string, got {id!r}")
+        check_name(id, field="define_job id")
         for option, value, allows_none in (("name", name, True), ("version", version, False)):
             if not isinstance(value, str) and not (allows_none and value is None):
                 raise ConfigError(f"define_job {option} must be a string, got {value!r}")

@@ -20,6 +20,7 @@ from .durations import aware_timestamp, duration_seconds
 from .errors import ConfigError, EventNotFound
 from .event_waits import resolve_event_waits
 from .models import Event, utc
+from .names import check_name
 from .serialize import load_json
 from .starts import create_run, derived_id, payload_json
 from .store.base import (
@@ -57,11 +58,9 @@ async def send_event(
     With `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta) the
     event is stored pending and delivered at that time by the sweeper.
     """
-    if not name:
-        raise ConfigError("send_event name must be a non-empty string")
-    _check_text(name, "name")
-    if id is not None:
-        _check_text(id, "id")
+    check_name(name, field="send_event name")
+    if id:  # "" is no id, as before
+        check_name(id, field="send_event id")
     ts_given = None if timestamp is None else _timestamp_seconds(timestamp)
     due = _delivery_time(runtime, deliver_at, deliver_after)
     store = runtime.store
@@ -88,18 +87,6 @@ async def send_event(
             return event_from_record(stored)
     await resolve_event_waits(runtime, name, text, event_id=event_id, sent_at=now)
     return event_from_record(record)
-
-
-def _check_text(value: object, field: str) -> None:
-    """`value` is a str every store can keep (no lone surrogates), or a ConfigError."""
-    if not isinstance(value, str):
-        raise ConfigError(f"send_event {field} must be a string, got {type(value).__name__}")
-    try:
-        value.encode()
-    except UnicodeEncodeError as exc:
-        raise ConfigError(
-            f"send_event {field} must be valid Unicode text ({exc.reason}), got {value!r}"
-        ) from None
 
 
 def _timestamp_seconds(timestamp: object) -> float:

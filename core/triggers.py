@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from .errors import ConfigError
 from .filters import matches_filter, validate_filter
+from .names import check_name
 from .times import checked_seconds
 
 SignatureCheck = Callable[[bytes, Mapping[str, str], str], bool]
@@ -111,8 +112,7 @@ def event_trigger(
 
     `schema` validates their payloads; a bad filter raises ConfigError here, naming its path.
     """
-    if not name or not isinstance(name, str):
-        raise ConfigError(f"event_trigger name must be a non-empty string, got {name!r}")
+    check_name(name, field="event_trigger name")
     _check_schema(schema, "event_trigger")
     if filter is not None:
         validate_filter(filter)

@@ -21,6 +21,7 @@ from pydantic import (
 from starlette.requests import Request
 from triggerfish.core.durations import MAX_WAIT_SECONDS
 from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
+from triggerfish.core.names import MAX_NAME_BYTES
 from triggerfish.core.serialize import nests_deeper
 
 from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH
@@ -38,7 +39,12 @@ class EventBody(BaseModel):
         json_schema_extra={"not": {"required": ["deliver_at", "deliver_after"]}},
     )  # fmt: skip
 
-    name: str = Field(min_length=1, description="The event name jobs' event triggers match.")
+    name: str = Field(
+        min_length=1,
+        # 256 characters of at most 4 UTF-8 bytes each always fit core's MAX_NAME_BYTES.
+        max_length=MAX_NAME_BYTES // 4,
+        description="The event name jobs' event triggers match (at most 256 characters).",
+    )
     payload: Any = Field(default=None, description="Any JSON; validated by each job's schema.")
     id: str | None = Field(
         default=None,

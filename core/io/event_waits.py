@@ -21,6 +21,7 @@ from ..event_waits import EVENT_WAIT_KIND, event_wait_name
 from ..fetch import wake
 from ..filters import validate_filter
 from ..models import Outcome
+from ..names import check_name
 from ..serialize import dump_json, load_json
 from ..store.base import EventWaitRecord, TaskRecord
 from ..types import TaskStatus
@@ -43,8 +44,7 @@ async def wait_for_event(
     timeout: float | timedelta | None,
 ) -> Any:
     """The payload of the first matching event sent after the wait began (see module doc)."""
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"io.wait_for_event name must be a non-empty string, got {name!r}")
+    check_name(name, field="io.wait_for_event name")
     if filter is not None:
         validate_filter(filter)
     if schema is not None and not (isinstance(schema, type) and issubclass(schema, BaseModel)):

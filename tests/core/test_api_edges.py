@@ -129,8 +129,8 @@ def test_statuses_print_as_their_json_value() -> None:
 async def test_send_event_with_a_lone_surrogate_is_a_config_error_and_stores_nothing(
     client: Any, field: str
 ) -> None:
+    client.define_job("on-it", trigger=event_trigger("fine"), run=_noop)
     name = "bad\udcffname" if field == "name" else "fine"
-    client.define_job("on-it", trigger=event_trigger(name), run=_noop)
     event_id = "id\udcff" if field == "id" else None
     with pytest.raises(ConfigError, match=f"send_event {field} must be valid Unicode"):
         await client.send_event(name, {}, id=event_id)
@@ -274,3 +274,44 @@ async def test_background_fetch_fetches_only_http_urls(client: Any, url: str) ->
     assert failed.status is RunStatus.FAILED
     assert failed.error["type"] == "ConfigError"
     assert "url must start with http:// or https://" in failed.error["message"]
+
+
+# -- names that become store keys: one limit on every store ----------------------------------
+
+TOO_LONG = "n" * 1025  # MAX_NAME_BYTES + 1; DynamoDB keys hold 2048 bytes with prefixes
+
+
+def test_a_job_id_or_event_trigger_name_over_the_limit_is_refused_at_definition(
+    client: Any,
+) -> None:
+    with pytest.raises(ConfigError, match="define_job id must be at most 1024 bytes"):
+        client.define_job(TOO_LONG, trigger=invoke_trigger(), run=_noop)
+    with pytest.raises(ConfigError, match="event_trigger name must be at most 1024 bytes"):
+        event_trigger(TOO_LONG)
+    assert client.define_job("n" * 1024, trigger=invoke_trigger(), run=_noop)
+
+
+@pytest.mark.parametrize("field", ["name", "id"])
+async def test_send_event_name_or_id_over_the_limit_is_the_same_error_on_every_store(
+    sqlite_or_moto_store: Any, field: str
+) -> None:
+    client = make_client(sqlite_or_moto_store)
+    name, event_id = (TOO_LONG, None) if field == "name" else ("ok", TOO_LONG)
+    with pytest.raises(ConfigError, match=f"send_event {field} must be at most 1024 bytes"):
+        await client.send_event(name, {}, id=event_id)
+
+
+async def test_a_wait_for_event_name_over_the_limit_fails_the_run_instead_of_looping(
+    sqlite_or_moto_store: Any,
+) -> None:
+    client = make_client(sqlite_or_moto_store)
+
+    @client.define_job("waits", trigger=invoke_trigger())
+    async def waits(payload: Any, io: Any, ctx: Any) -> Any:
+        return await io.wait_for_event("ping", TOO_LONG)
+
+    run = await client.invoke("waits")
+    await drive(client, run.id, max_invocations=3)  # DynamoDB: a store error every invocation
+    failed = await client.get_run(run.id)
+    assert failed.status is RunStatus.FAILED
+    assert "io.wait_for_event name must be at most 1024 bytes" in failed.error["message"]
