@@ -11,7 +11,6 @@ from triggerfish.core import Client, JobNotFound, RunNotFound, TriggerfishError
 
 from ..edge import ID_PATTERN, TooDeep, check_depth
 
-
 _DEFERRED = ConfigDict(defer_build=True)
 """Built on the first direct invocation: SQS and HTTP events never need them."""
 
