@@ -83,6 +83,15 @@ def test_lease_run_refuses_final_runs_and_early_wakes_of_waiting_ones(store: Any
     assert store.get_run("run_1").status is RunStatus.COMPLETED
 
 
+def test_lease_run_takes_a_run_waiting_with_no_resume_time(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    waiting = {"status": RunStatus.WAITING, "resume_at": None, "due_at": None,
+               "lease_owner": None, "lease_expires_at": None}  # fmt: skip
+    store.update_run("run_1", owner="a", changes=waiting)  # woken by an event, say
+    assert lease(store, "b", now=NOW + 5).lease_owner == "b"
+
+
 def test_lease_run_lets_one_of_many_racers_win(store: Any) -> None:
     store.create_run(new_run())
     with ThreadPoolExecutor(max_workers=8) as pool:
