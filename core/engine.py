@@ -595,6 +595,11 @@ class Invocation:
         """
         if not isinstance(key, str) or not key:
             raise ValueError(f"a task key must be a non-empty string, got {key!r}")
+        if not key.isascii():
+            try:
+                key.encode()
+            except UnicodeEncodeError:
+                raise ValueError(f"a task key must be valid Unicode text, got {key!r}") from None
         parent = _parent.get()
         parent_id = parent.id if parent else None
         task_id = task_id_for(self.run.id, parent_id, key)

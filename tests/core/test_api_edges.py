@@ -216,11 +216,6 @@ async def test_runs_of_a_job_id_with_a_lone_surrogate_are_an_empty_page(
 # -- task keys -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/engine.py Invocation.claim checks only that a key is a non-empty str; "
-    "task_id_for then raises UnicodeEncodeError (engine.py is another helper's area)",
-)
 async def test_a_task_key_with_a_lone_surrogate_fails_the_run_naming_the_key_rule(
     client: Any,
 ) -> None:
@@ -234,7 +229,6 @@ async def test_a_task_key_with_a_lone_surrogate_fails_the_run_naming_the_key_rul
     assert failed.status is RunStatus.FAILED
     assert failed.error["type"] == "ValueError"
     assert "task key must be" in failed.error["message"]
-
 
 
 # -- io.run_task and io.background_fetch options -------------------------------------------
