@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from .errors import OutputError, StoreError
 from .retry import RetryPolicy
 from .runtime import runtime_of
-from .serialize import describe_error, dump_json
+from .serialize import describe_error, dump_json, nests_deeper
 from .store.calls import call_store
 from .types import TaskStatus
 
@@ -37,6 +37,10 @@ FETCH_RECHECK_SECONDS = 120.0
 """A run waiting on a fetch wakes after this long anyway, and re-sends a lost request."""
 WAKE_ATTEMPTS = 25
 WAKE_PAUSE_SECONDS = 0.2
+MAX_RESPONSE_DEPTH = 256
+"""A JSON response nested deeper is kept as text only (``json`` is None), never parsed."""
+
+
 
 
 class FetchError(Exception):
@@ -109,7 +113,8 @@ def response_body(headers: dict[str, str], raw: bytes) -> dict[str, Any]:
         except (LookupError, UnicodeDecodeError):
             text = None
     parsed: Any = None
-    if text is not None and (kind == "application/json" or kind.endswith("+json")):
+    is_json = kind == "application/json" or kind.endswith("+json")
+    if text is not None and is_json and not nests_deeper(text, MAX_RESPONSE_DEPTH):
         try:
             parsed = json.loads(text)
         except ValueError:

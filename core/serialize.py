@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -28,6 +29,36 @@ def dump_json(value: Any, *, key: str) -> str:
 def load_json(text: str | None) -> Any:
     """The value stored by `dump_json` (None for no value)."""
     return None if text is None else json.loads(text)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_TOKEN_BYTES = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nests_deeper(text: str | bytes, limit: int) -> bool:
+    """True when the arrays and objects of JSON `text` nest deeper than `limit`.
+
+    Checked before `json.loads`, whose recursion on hostile input (``[[[[...``) runs the
+    interpreter to its recursion limit, where any finalizer that happens to run fails too.
+    Found without parsing and without recursion; brackets inside strings do not count.
+    """
+    if isinstance(text, str):
+        if text.count("[") + text.count("{") <= limit:
+            return False
+        tokens = (m.group()[:1] for m in _TOKEN.finditer(text))
+    else:
+        if text.count(b"[") + text.count(b"{") <= limit:
+            return False
+        tokens = (m.group()[:1].decode() for m in _TOKEN_BYTES.finditer(text))
+    depth = 0
+    for first in tokens:
+        if first in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif first in "]}":
+            depth -= 1
+    return False
 
 
 MAX_ERROR_MESSAGE_CHARS = 8192

@@ -29,7 +29,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify
+from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, all_final, verify
 from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store, python_env
 from reliability.worker import build_client
 
@@ -117,7 +117,7 @@ def campaign(
         final_id = next(reversed(runs))
         with spawn(spec, effects_path, target, mode, kills * step):
             give_up = time.monotonic() + settle_seconds
-            while time.monotonic() < give_up and not _all_final(store, runs):
+            while time.monotonic() < give_up and not all_final(store, runs):
                 time.sleep(0.5)
         watch.sample(store, runs)
         verdict = verify(store, runs, effects, killed_pids=killed, watch=watch, fetch_hits=hits)
@@ -127,14 +127,6 @@ def campaign(
         if final is None or final.status.value != "COMPLETED":
             verdict.fault(f"the last limited run {final_id} did not complete: a slot leaked?")
         return verdict
-
-
-def _all_final(store: Any, runs: dict[str, tuple[str, int]]) -> bool:
-    for run_id in runs:
-        record = store.get_run(run_id)
-        if record is None or not record.status.is_final:
-            return False
-    return True
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify
+from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, all_final, verify
 from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store, python_env
 from reliability.worker import build_client
 
@@ -72,7 +72,7 @@ def campaign(
         try:
             while time.monotonic() - started < settle_seconds:
                 watch.sample(store, list(made)[:: max(1, runs // 10)])
-                if all((r := store.get_run(i)) and r.status.is_final for i in made):
+                if all_final(store, made):
                     break
                 time.sleep(0.5)
         finally:

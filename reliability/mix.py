@@ -251,12 +251,7 @@ def verify(
     for line in effects.lines():
         by_task[(line["run"], line["key"])].append(line)
         by_run[line["run"]].append(line)
-    all_runs = dict(runs)
-    for run_id, (job_id, n) in runs.items():
-        sent = store.get_event(f"{run_id}:send") if job_id == "sender" else None
-        if sent is not None or (job_id == "sender" and _completed(store, run_id)):
-            all_runs[_pong_run_id(store, run_id)] = ("pong", n)
-    for run_id, (job_id, n) in all_runs.items():
+    for run_id, (job_id, n) in with_started_runs(store, runs).items():
         record = store.get_run(run_id)
         verdict.figures["runs"] += 1
         if record is None:
@@ -326,6 +321,30 @@ def _cut_by_kill(line: dict[str, Any], run_lines: list[dict[str, Any]], killed: 
     if line["pid"] not in killed:
         return False
     return not any(o["pid"] == line["pid"] and o["t"] > line["t"] for o in run_lines)
+
+
+def with_started_runs(store: Any, runs: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    """`runs` and the pong run each sender started (or a placeholder id, never found)."""
+    all_runs = dict(runs)
+    for run_id, (job_id, n) in runs.items():
+        sent = store.get_event(f"{run_id}:send") if job_id == "sender" else None
+        if sent is not None or (job_id == "sender" and _completed(store, run_id)):
+            all_runs[_pong_run_id(store, run_id)] = ("pong", n)
+    return all_runs
+
+
+def all_final(store: Any, runs: dict[str, tuple[str, int]]) -> bool:
+    """True once every run of `runs`, and every run they started, has ended.
+
+    A campaign stops on this, not on `runs` alone: the last sender's pong run may still be
+    PENDING when every run the campaign made has ended.
+    """
+    if not all((r := store.get_run(i)) is not None and r.status.is_final for i in runs):
+        return False
+    return all(
+        (r := store.get_run(i)) is not None and r.status.is_final
+        for i in with_started_runs(store, runs)
+    )
 
 
 def _completed(store: Any, run_id: str) -> bool:

@@ -40,7 +40,7 @@ if __package__ in (None, ""):
 
 from triggerfish.core import SQLiteStore
 
-from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, verify
+from reliability.mix import JOBS, EffectLog, OutputWatch, Verdict, all_final, verify
 from reliability.stores import ROOT, moto, new_dynamodb_spec, open_store
 from reliability.worker import build_client, work
 
@@ -185,9 +185,7 @@ def campaign(
             if time.monotonic() - last_sample[0] > 1.0:
                 last_sample[0] = time.monotonic()
                 watch.sample(reader, list(made)[:: max(1, runs // 10)])
-                return time.monotonic() > give_up or all(
-                    (r := reader.get_run(i)) is not None and r.status.is_final for i in made
-                )
+                return time.monotonic() > give_up or all_final(reader, made)
             return False
 
         figures = asyncio.run(work([client], deadline_seconds=2.0, stop=stop))

@@ -21,8 +21,9 @@ from pydantic import (
 from starlette.requests import Request
 from triggerfish.core.durations import MAX_WAIT_SECONDS
 from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
+from triggerfish.core.serialize import nests_deeper
 
-from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH, TooDeep, check_depth
+from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH
 from .errors import APIError, validation_details
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -117,13 +118,10 @@ async def read_json(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return {}
+    if nests_deeper(raw, MAX_JSON_DEPTH):
+        raise _too_deep()
     try:
         value = json.loads(raw)
-        check_depth(value)
-    except TooDeep as exc:
-        raise _too_deep() from exc
-    except RecursionError as exc:
-        raise _too_deep() from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise APIError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
     return value

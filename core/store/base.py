@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
+from ..serialize import nests_deeper
 from ..types import RunStatus, TaskStatus
 
 MAX_INLINE_OUTPUT_BYTES = 350 * 1024
@@ -347,7 +348,10 @@ def decode_cursor(cursor: str, *, fields: dict[str, type | tuple[type, ...]]) ->
                          f"characters): {str(cursor)[:100]!r}")  # fmt: skip
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        text = base64.urlsafe_b64decode(padded.encode())
+        if nests_deeper(text, 1):
+            raise ValueError("nested")
+        value = json.loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
         raise ValueError(f"cursor is not one this store issued: {cursor[:100]!r}") from exc
     is_shaped = isinstance(value, dict) and set(value) == set(fields) and all(
