@@ -94,6 +94,12 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         return
     if error is None:
         future.set_result(result)
+    elif isinstance(error, StopIteration):
+        # A future refuses StopIteration (with asyncio.to_thread the await never ended):
+        # raised as a RuntimeError instead, as a coroutine's StopIteration is.
+        wrapped = RuntimeError(f"the task fn raised StopIteration: {error}")
+        wrapped.__cause__ = error
+        future.set_exception(wrapped)
     else:
         future.set_exception(error)
 

@@ -58,6 +58,22 @@ async def test_a_sync_task_error_reaches_the_run_from_its_thread(
     assert failed.error is not None and "nothing here" in failed.error["message"]
 
 
+async def test_a_sync_task_that_raises_stop_iteration_fails_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    client = make_client(SQLiteStore(tmp_path / "runs.db"))
+
+    @client.define_job(id="exhausted", trigger=invoke_trigger())
+    async def exhausted(payload: Any, io: IO, ctx: Context) -> Any:
+        return await io.run_task("next", lambda: next(iter([])))
+
+    run = await client.invoke("exhausted", None)
+    await asyncio.wait_for(drive(client, run.id), timeout=20)
+    failed = await client.get_run(run.id)
+    assert failed.status is RunStatus.FAILED
+    assert failed.error is not None and "StopIteration" in failed.error["message"]
+
+
 def test_a_forked_process_runs_sync_tasks_on_threads_of_its_own(tmp_path: Path) -> None:
     if not hasattr(os, "fork"):
         return
