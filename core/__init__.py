@@ -1,7 +1,8 @@
 """triggerfish.core: resumable background jobs, portable across Lambda and ASGI hosts.
 
-Heavy optional names (`DynamoDBStore`, `SQSDispatcher`) are resolved on first use, so
-``import triggerfish.core`` never imports boto3 (Lambda cold starts pay for every import).
+Heavy optional names (`DynamoDBStore`, `SQSDispatcher`, `SQLiteStore`) are resolved on
+first use, so ``import triggerfish.core`` never imports boto3 or sqlite3 (Lambda cold
+starts pay for every import).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from .jobs import Job
 from .models import Event, LogLine, Outcome, Run, RunList, Status, StatusValue, Task
 from .retry import RetryPolicy
 from .store.base import Store
-from .store.sqlite import SQLiteStore
 from .triggers import (
     cron_trigger,
     event_trigger,
@@ -49,10 +49,12 @@ from .types import RunStatus, TaskStatus
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher
     from .store.dynamodb import DynamoDBStore
+    from .store.sqlite import SQLiteStore
 
 _LAZY = {
     "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
     "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
+    "SQLiteStore": ("triggerfish.core.store.sqlite", "SQLiteStore"),  # sqlite3: not on Lambda's path
 }
 
 

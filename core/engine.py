@@ -181,37 +181,25 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
 async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     store, clock = runtime.store, runtime.clock
     now = clock.time()
-    run = await runtime.call(store.get_run, run_id)
-    if run is None:
-        raise RunNotFound(run_id)
-    if run.status.is_final and run.hooks_due_at is not None:
-        await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
-    if run.status.is_final or run_id in runtime.active_invocations:
-        return Outcome(status=run.status)
-    if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
-        # Woken early (a lost timer, a duplicate message): ask again for the right time.
-        await runtime.dispatch(run_id, run.resume_at)
-        return Outcome(status=run.status, resume_at=run.resume_at)
-    is_lease_expired = run.lease_expires_at is not None and run.lease_expires_at < now
-    if run.lease_owner is not None and not is_lease_expired:
-        return Outcome(status=run.status)
-
     owner = uuid.uuid4().hex
     ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
-    leased = await runtime.call(
-        store.acquire_lease,
-        run_id,
-        owner=owner,
-        now=now,
-        lease_expires_at=ends_at + LEASE_GRACE_SECONDS,
-        expired_owner=run.lease_owner if is_lease_expired else None,
-    )
+    lease_expires_at = ends_at + LEASE_GRACE_SECONDS
+    # The common case in one conditional write: a live run, due, its lease free. Anything
+    # else (refused, or a store without lease_run) reads the run and decides as below.
+    lease_run = getattr(store, "lease_run", None)
+    leased: RunRecord | None = None
+    if lease_run is not None and run_id not in runtime.active_invocations:
+        leased = await runtime.call(
+            lease_run, run_id, owner=owner, now=now, lease_expires_at=lease_expires_at
+        )
     if leased is None:
-        current = await runtime.call(store.get_run, run_id)
-        return Outcome(status=current.status if current else run.status)
+        answer = await _lease_after_reading(runtime, run_id, owner, now, lease_expires_at)
+        if isinstance(answer, Outcome):
+            return answer
+        leased = answer
 
     try:
-        history = await runtime.call(store.load_history, run_id)
+        history = await _load_history(runtime, leased)
     except StoreError:
         await _release_after_store_error(runtime, leased, owner)
         raise
@@ -232,6 +220,51 @@ async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Out
                "invocation": leased.invocation_count},
     )
     return outcome
+
+
+async def _lease_after_reading(
+    runtime: Runtime, run_id: str, owner: str, now: float, lease_expires_at: float
+) -> RunRecord | Outcome:
+    """Reads the run, then leases it or answers why not (final, early, leased elsewhere)."""
+    store = runtime.store
+    run = await runtime.call(store.get_run, run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    if run.status.is_final and run.hooks_due_at is not None:
+        await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
+    if run.status.is_final or run_id in runtime.active_invocations:
+        return Outcome(status=run.status)
+    if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
+        # Woken early (a lost timer, a duplicate message): ask again for the right time.
+        await runtime.dispatch(run_id, run.resume_at)
+        return Outcome(status=run.status, resume_at=run.resume_at)
+    is_lease_expired = run.lease_expires_at is not None and run.lease_expires_at < now
+    if run.lease_owner is not None and not is_lease_expired:
+        return Outcome(status=run.status)
+    leased: RunRecord | None = await runtime.call(
+        store.acquire_lease,
+        run_id,
+        owner=owner,
+        now=now,
+        lease_expires_at=lease_expires_at,
+        expired_owner=run.lease_owner if is_lease_expired else None,
+    )
+    if leased is None:
+        current = await runtime.call(store.get_run, run_id)
+        return Outcome(status=current.status if current else run.status)
+    return leased
+
+
+async def _load_history(runtime: Runtime, leased: RunRecord) -> History:
+    """The run's recorded tasks and logs; none to read on a run's very first lease.
+
+    Only an invocation writes tasks and logs under a run, and every invocation first takes
+    the lease, which counts it: a first lease (never retried) has nothing recorded before it.
+    """
+    if leased.invocation_count == 1 and leased.retries == 0 and leased.lost_leases == 0:
+        return History()
+    history: History = await runtime.call(runtime.store.load_history, leased.id)
+    return history
 
 
 async def _release_after_store_error(runtime: Runtime, run: RunRecord, owner: str) -> bool:

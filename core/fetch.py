@@ -18,7 +18,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import OutputError, StoreError
 from .retry import RetryPolicy
@@ -49,6 +49,8 @@ class FetchError(Exception):
 
 class FetchMessage(BaseModel):
     """One background fetch for a worker: which task and attempt, and the request."""
+
+    model_config = ConfigDict(defer_build=True)  # built by the first fetch, not at import
 
     type: Literal["fetch"] = "fetch"
     run_id: str

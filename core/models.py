@@ -85,6 +85,8 @@ class LogLine(BaseModel):
 class StatusValue(BaseModel):
     """One value a status had, and when it was set."""
 
+    model_config = _DEFERRED
+
     label: str
     state: str | None = None
     data: dict[str, Any] | None = None
@@ -93,6 +95,8 @@ class StatusValue(BaseModel):
 
 class Status(BaseModel):
     """A status made by `io.create_status`: its current value and the earlier ones."""
+
+    model_config = _DEFERRED
 
     key: str
     label: str

@@ -27,7 +27,8 @@ class RetryPolicy(BaseModel):
     predicate ``(exc) -> bool``; any other error fails the task at once. None retries all.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: a job with no retry policy never pays for its validators.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     limit: int = Field(default=DEFAULT_RETRY_LIMIT, ge=1)
     factor: float = Field(default=DEFAULT_RETRY_FACTOR, ge=1.0)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from triggerfish.core import Client, JobNotFound, RunNotFound, TriggerfishError
 
 from ..edge import ID_PATTERN, TooDeep, check_depth
 
+_DEFERRED = ConfigDict(defer_build=True)
+"""Built on the first direct invocation: SQS and HTTP events never need them."""
+
 
 class SendEventAction(BaseModel):
     """``{"action": "send_event", "name": ..., "payload": ..., "id": ...}``"""
+
+    model_config = _DEFERRED
 
     action: Literal["send_event"]
     name: str = Field(min_length=1)
@@ -23,6 +29,8 @@ class SendEventAction(BaseModel):
 class InvokeAction(BaseModel):
     """``{"action": "invoke", "job_id": ..., "payload": ...}``"""
 
+    model_config = _DEFERRED
+
     action: Literal["invoke"]
     job_id: str = Field(min_length=1)
     payload: Any = None
@@ -31,12 +39,16 @@ class InvokeAction(BaseModel):
 class ExecuteAction(BaseModel):
     """``{"action": "execute", "run_id": ...}``: one invocation with this Lambda's deadline."""
 
+    model_config = _DEFERRED
+
     action: Literal["execute"]
     run_id: str = Field(min_length=1)
 
 
 class GetRunAction(BaseModel):
     """``{"action": "get_run", "run_id": ..., "tasks": true}``"""
+
+    model_config = _DEFERRED
 
     action: Literal["get_run"]
     run_id: str = Field(min_length=1)
@@ -46,7 +58,12 @@ class GetRunAction(BaseModel):
 Action = Annotated[
     SendEventAction | InvokeAction | ExecuteAction | GetRunAction, Field(discriminator="action")
 ]
-_actions: TypeAdapter[Action] = TypeAdapter(Action)
+
+
+@cache
+def _actions() -> TypeAdapter[Action]:
+    """The validator of every action, built on the first direct invocation."""
+    return TypeAdapter(Action)
 
 
 def error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -58,7 +75,7 @@ async def handle_direct(client: Client, event: dict[str, Any], deadline: float |
     """Runs one action and answers its result as JSON data, or an error object."""
     try:
         check_depth(event)
-        action = _actions.validate_python(event)
+        action = _actions().validate_python(event)
     except TooDeep as exc:
         return error("invalid_request", f"invalid direct invocation: {exc}")
     except ValidationError as exc:

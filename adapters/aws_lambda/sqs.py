@@ -7,6 +7,7 @@ time that is left, without touching the store.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -49,15 +50,24 @@ async def handle_records(
     return {"batchItemFailures": failures}
 
 
-_messages: TypeAdapter[ResumeMessage | FetchMessage] = TypeAdapter(
-    Annotated[ResumeMessage | FetchMessage, Field(discriminator="type")]
-)
+@cache
+def _messages() -> TypeAdapter[ResumeMessage | FetchMessage]:
+    """Every message type, built on the first message that is not a resume (cold start)."""
+    return TypeAdapter(Annotated[ResumeMessage | FetchMessage, Field(discriminator="type")])
+
+
+def parse_message(body: str) -> ResumeMessage | FetchMessage:
+    """The message in an SQS body: a resume (the common one, checked alone) or a fetch."""
+    try:
+        return ResumeMessage.model_validate_json(body)
+    except ValidationError:
+        return _messages().validate_json(body)  # a fetch, or the error naming every type
 
 
 async def handle_record(client: Client, record: dict[str, Any], deadline: float | None) -> None:
     """Resumes the run a message names, sends an early message on (a hop), or fetches."""
     try:
-        message = _messages.validate_json(record.get("body") or "")
+        message = parse_message(record.get("body") or "")
     except ValidationError as exc:
         raise ValueError(f"SQS message is not a triggerfish message: {exc}") from exc
     if isinstance(message, FetchMessage):

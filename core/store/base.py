@@ -4,6 +4,7 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
 
     create_run      run absent
     acquire_lease   run not final, and lease free (or held by the expired owner we saw)
+    lease_run       run not final, lease free, and not WAITING for a later resume_at
     update_run      lease held by the caller, run not final       (the fence)
     cancel_run      run not final
     put_task        task absent, or not final and not a later attempt than ours
@@ -214,6 +215,16 @@ class Store(Protocol):
         expired_owner: str | None,
     ) -> RunRecord | None: ...
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool: ...
+    def lease_run(
+        self, run_id: str, *, owner: str, now: float, lease_expires_at: float
+    ) -> RunRecord | None:
+        """`acquire_lease` of a free lease, also refused while the run is WAITING with a
+        `resume_at` after `now`: the leased run (as `acquire_lease` writes it) or None.
+
+        The engine's first call of an invocation, so the common one is one write, not a read
+        and a write; on None it reads the run to find out why (issue 9, cold start).
+        """
+        ...
     def cancel_run(
         self, run_id: str, *, now: float, expires_at: float | None = None
     ) -> RunRecord | None: ...

@@ -265,6 +265,39 @@ class DynamoDBStore:
         )  # fmt: skip
         return None if item is None else self._run(item)
 
+    def lease_run(
+        self, run_id: str, *, owner: str, now: float, lease_expires_at: float
+    ) -> RunRecord | None:
+        # acquire_lease's update with a free lease, refused (like the engine's read would)
+        # while the run waits for a later resume_at: one UpdateItem instead of GetItem first.
+        condition = (
+            "attribute_exists(PK) AND NOT #status IN (:f0, :f1, :f2, :f3, :f4, :f5)"
+            " AND attribute_not_exists(lease_owner)"
+            " AND NOT (#status = :waiting AND resume_at > :now)"
+        )
+        values: dict[str, Any] = {
+            ":executing": {"S": RunStatus.EXECUTING.value},
+            ":waiting": {"S": RunStatus.WAITING.value},
+            ":owner": {"S": owner},
+            ":exp": {"N": repr(lease_expires_at)},
+            ":now": {"N": repr(now)},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+            ":due": self._due_key(run_id),
+            **_finalvalues(),
+        }
+        update = (
+            "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
+            " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
+            " invocation_count = if_not_exists(invocation_count, :zero) + :one,"
+            " started_at = if_not_exists(started_at, :now)"
+        )
+        item = self._update(
+            run_id, update, condition, values, "lease_run",
+            is_ours=lambda found: found.get("lease_owner", {}).get("S") == owner,
+        )  # fmt: skip
+        return None if item is None else self._run(item)
+
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
         sets: list[str] = []
         removes: list[str] = []

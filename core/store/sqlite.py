@@ -241,19 +241,21 @@ class SQLiteStore:
                 )
             if not is_lease_ours_to_take:
                 return None
-            taken = _changed(
-                run,
-                {
-                    "status": RunStatus.EXECUTING,
-                    "lease_owner": owner,
-                    "lease_expires_at": lease_expires_at,
-                    "due_at": lease_expires_at,
-                    "invocation_count": run.invocation_count + 1,
-                    "started_at": run.started_at if run.started_at is not None else now,
-                    "updated_at": now,
-                    "lost_leases": run.lost_leases + (1 if expired_owner else 0),
-                }
-            )
+            taken = _leased(run, owner, now, lease_expires_at, is_lost=expired_owner is not None)
+            self._write_run(db, taken)
+            return taken
+
+    def lease_run(
+        self, run_id: str, *, owner: str, now: float, lease_expires_at: float
+    ) -> RunRecord | None:
+        with self._write() as db:
+            run = self._read_run(db, run_id)
+            if run is None or run.status.is_final or run.lease_owner is not None:
+                return None
+            is_early = run.resume_at is not None and run.resume_at > now
+            if run.status is RunStatus.WAITING and is_early:
+                return None
+            taken = _leased(run, owner, now, lease_expires_at, is_lost=False)
             self._write_run(db, taken)
             return taken
 
@@ -608,3 +610,22 @@ class SQLiteStore:
             retried = run.with_changes({**retried_run_changes(now), "retries": run.retries + 1})
             self._write_run(db, retried)
             return retried
+
+
+def _leased(
+    run: RunRecord, owner: str, now: float, lease_expires_at: float, *, is_lost: bool
+) -> RunRecord:
+    """The run as taking its lease leaves it (`acquire_lease` and `lease_run`)."""
+    return _changed(
+        run,
+        {
+            "status": RunStatus.EXECUTING,
+            "lease_owner": owner,
+            "lease_expires_at": lease_expires_at,
+            "due_at": lease_expires_at,
+            "invocation_count": run.invocation_count + 1,
+            "started_at": run.started_at if run.started_at is not None else now,
+            "updated_at": now,
+            "lost_leases": run.lost_leases + (1 if is_lost else 0),
+        }
+    )

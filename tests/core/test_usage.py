@@ -116,7 +116,9 @@ async def test_usage_adds_up_over_invocations_on_sqlite_and_prices_are_configura
         report = await drive(client, run.id)
         finished = await client.get_run(run.id)
         assert finished.usage.invocations == len(report.invocations) == 2
-        assert finished.usage.store_reads >= 4  # a run read and a history load per invocation
+        # The first lease reads nothing (lease_run returns the run; no history yet); the
+        # second loads the history: fewer reads than before issue 9's cold start work.
+        assert finished.usage.store_reads >= 1
         assert finished.usage.store_writes >= 8  # tasks, the wait, logs, leases, ends
         assert finished.usage.queue_messages == 0  # no SQS here
         costs.append(finished.cost_usd)

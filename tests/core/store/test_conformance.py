@@ -48,6 +48,58 @@ def test_only_one_owner_holds_the_lease_until_it_expires(store: Any) -> None:
     assert stolen.started_at == NOW
 
 
+def lease(store: Any, owner: str, *, run_id: str = "run_1", now: float = NOW) -> Any:
+    return store.lease_run(run_id, owner=owner, now=now, lease_expires_at=now + 60)
+
+
+def test_lease_run_takes_a_free_lease_and_returns_the_leased_run(store: Any) -> None:
+    store.create_run(new_run(payload_json='{"a":1}'))
+    first = lease(store, "a")
+    assert (first.status, first.lease_owner, first.invocation_count) == (
+        RunStatus.EXECUTING, "a", 1)
+    assert (first.lease_expires_at, first.started_at, first.payload_json) == (
+        NOW + 60, NOW, '{"a":1}')
+    assert store.get_run("run_1") == first
+    assert lease(store, "b") is None, "a live lease is not taken"
+    assert lease(store, "b", now=NOW + 61) is None, "an expired one neither: acquire_lease's"
+    assert lease(store, "b", run_id="run_missing") is None
+    assert store.get_run("run_1").lease_owner == "a"
+
+
+def test_lease_run_refuses_final_runs_and_early_wakes_of_waiting_ones(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    waiting = {"status": RunStatus.WAITING, "resume_at": NOW + 30, "due_at": NOW + 30,
+               "lease_owner": None, "lease_expires_at": None}  # fmt: skip
+    store.update_run("run_1", owner="a", changes=waiting)
+    assert lease(store, "b", now=NOW + 29) is None, "woken before its resume_at"
+    assert store.get_run("run_1").status is RunStatus.WAITING
+    second = lease(store, "b", now=NOW + 30)
+    assert (second.lease_owner, second.invocation_count, second.lost_leases) == ("b", 2, 0)
+    assert second.started_at == NOW, "the first lease's start is kept"
+    store.update_run("run_1", owner="b", changes={"status": RunStatus.COMPLETED,
+                                                  "lease_owner": None, "due_at": None})  # fmt: skip
+    assert lease(store, "c", now=NOW + 90) is None
+    assert store.get_run("run_1").status is RunStatus.COMPLETED
+
+
+def test_lease_run_takes_a_run_waiting_with_no_resume_time(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    waiting = {"status": RunStatus.WAITING, "resume_at": None, "due_at": None,
+               "lease_owner": None, "lease_expires_at": None}  # fmt: skip
+    store.update_run("run_1", owner="a", changes=waiting)  # woken by an event, say
+    assert lease(store, "b", now=NOW + 5).lease_owner == "b"
+
+
+def test_lease_run_lets_one_of_many_racers_win(store: Any) -> None:
+    store.create_run(new_run())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        won = [r for r in pool.map(lambda n: lease(store, f"o{n}"), range(8)) if r is not None]
+    assert len(won) == 1
+    assert store.get_run("run_1").lease_owner == won[0].lease_owner
+
+
 def test_update_run_is_fenced_on_the_lease(store: Any) -> None:
     store.create_run(new_run())
     take(store, "a")

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 from support.aws import make_dynamodb_store
 from support.jobs import make_client
-from triggerfish.core import IO, Context, RunStatus, StoreError, interval_trigger, invoke_trigger
+from triggerfish.core import (
+    IO,
+    Context,
+    RunStatus,
+    SkippingClock,
+    StoreError,
+    interval_trigger,
+    invoke_trigger,
+)
 from triggerfish.core.testing import drive
 
 
@@ -123,7 +131,8 @@ async def test_a_read_timeout_anywhere_in_an_invocation_is_a_store_error(
     moto_url: str, operation: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = boto_client(moto_url)
-    client = make_client(make_dynamodb_store(moto_url, client=db))
+    clock = SkippingClock()
+    client = make_client(make_dynamodb_store(moto_url, client=db), clock=clock)
     armed: list[bool] = []
 
     def inject(request: Any, **_: Any) -> Any:
@@ -133,9 +142,16 @@ async def test_a_read_timeout_anywhere_in_an_invocation_is_a_store_error(
 
     @client.define_job(id="one", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> str:
+        await io.wait("pause", seconds=60)
         return str(await io.run_task("a", lambda: "done"))
 
     run = await client.invoke("one", None)
+    if operation != "UpdateItem":  # the first lease is an UpdateItem that reads nothing
+        waiting = await client.execute(run.id)
+        assert waiting.status is RunStatus.WAITING and waiting.resume_at is not None
+        if operation == "Query":  # due again: the lease, then the history's Query
+            clock.advance_to(waiting.resume_at)
+        # GetItem: woken early, the lease is refused and the run is read to say why
     armed.append(True)
     await execute_through_a_fault(client, run.id, "ReadTimeoutError", caplog)
     armed.clear()

@@ -140,8 +140,11 @@ async def test_writes_per_run_task_and_invocation_are_the_documented_ones(moto_u
     assert per_run == {
         "put RUN": 1.0,  # create_run
         "put TASK": 7.0,  # 5 task records; the wait's record WAITING, then COMPLETED
-        "update RUN": 4.0,  # 2 x acquire_lease, WAITING at the wait, COMPLETED at the end
+        "update RUN": 4.0,  # 2 x lease_run, WAITING at the wait, COMPLETED at the end
     }, per_run
+    # The lease returns the run (no GetItem first) and the first lease has no history to
+    # query: only the second invocation reads (issue 9; before: 2 GetItem + 2 Query).
+    assert {k: v / runs for k, v in counter.reads.items()} == {"Query": 1.0}
     # Every run-item write rewrites its ALL-projected entries; the due index changes key at
     # create (put), each lease (delete+put), the wait (delete+put) and the end (delete).
     assert index == {"runs_by_job": 5.0, "runs_by_time": 5.0, "runs_due": 9.0}, index
