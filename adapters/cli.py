@@ -200,8 +200,26 @@ def _dev(args: argparse.Namespace) -> int:
     if not os.environ.get(ENV_API_KEY):
         print(f"  (set {ENV_API_KEY} to keep this key across restarts)", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, lifespan="on"))
+    _tune_gc()
     server.run()
     return 0
+
+
+DEV_GC_THRESHOLD = 10_000
+"""Allocations between young-generation collections in `triggerfish dev` (Python's default
+is 700): with the default, the cyclic GC took about 0.06 ms of CPU per run under load."""
+
+
+def _tune_gc() -> None:
+    """This process serves runs until stopped: the objects made at startup (modules, models,
+    the app) are frozen out of the GC's full collections, and young collections run less
+    often. Garbage is still collected; only its scans are fewer (bench/throughput.py)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(DEV_GC_THRESHOLD, middle, old)
 
 
 def _load_client(spec: str) -> Any:

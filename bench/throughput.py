@@ -1,13 +1,17 @@
 """Throughput of the local server: events over HTTP to `triggerfish dev` on SQLite.
 
     .venv/bin/python bench/throughput.py [--events 3000] [--seconds 30] [--concurrency 32]
+                                         [--tasks sync|async] [--repeat 1]
 
 A server process (`triggerfish dev`, uvicorn, SQLiteStore, LocalDispatcher) runs a job of
-3 trivial tasks per event; this process, the load generator, POSTs /api/events over
+3 trivial tasks per event (sync lambdas, each in a worker thread, or with `--tasks async`
+async fns); this process, the load generator, POSTs /api/events over
 loopback with at most --concurrency requests in flight, stopping at --events events or
 --seconds seconds, then waits (bounded) for the runs to end. Prints runs completed per
 second and the p50/p99 latency from sending an event to its run's COMPLETED write (the
-stored completed_at; same machine, same clock). Figures only; docs/performance.md quotes
+stored completed_at; same machine, same clock), and the server's CPU time per run (from
+/proc: the steadiest figure on a shared machine). `--repeat N` measures N times with a new
+server each and prints the medians too. Figures only; docs/performance.md quotes
 a run. The load generator shares the machine's cores with the server.
 """
 
@@ -42,11 +46,24 @@ async def three(payload, io, ctx):
     a = await io.run_task("a", lambda: 1)
     b = await io.run_task("b", lambda: 2)
     return await io.run_task("c", lambda: a + b)
+
+
+async def one():
+    return 1
+
+
+@client.define_job(id="three-async", trigger=event_trigger("bench.async"))
+async def three_async(payload, io, ctx):
+    a = await io.run_task("a", one)
+    b = await io.run_task("b", one)
+    return await io.run_task("c", one) + a + b
 '''
+EVENT_NAMES = {"sync": "bench.event", "async": "bench.async"}
+"""--tasks: sync lambdas (each runs in a worker thread) or async fns (on the event loop)."""
 
 
-async def load(port: int, key: str, events: int, seconds: float, concurrency: int
-               ) -> tuple[dict[str, float], float]:  # fmt: skip
+async def load(port: int, key: str, events: int, seconds: float, concurrency: int,
+               event_name: str = "bench.event") -> tuple[dict[str, float], float]:  # fmt: skip
     """Sends events until `events` or `seconds`; returns {run id: send time} and the end.
 
     A minimal HTTP/1.1 keep-alive client on asyncio streams (one connection per slot in
@@ -62,7 +79,7 @@ async def load(port: int, key: str, events: int, seconds: float, concurrency: in
             for n in counter:
                 if time.time() > stop_at:
                     return
-                body = json.dumps({"name": "bench.event", "payload": {"n": n}}).encode()
+                body = json.dumps({"name": event_name, "payload": {"n": n}}).encode()
                 head = (f"POST /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                         f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
                         f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
@@ -107,7 +124,7 @@ def completed(db: Path, run_ids: set[str]) -> dict[str, float]:
 
 
 def measure(events: int, seconds: float, concurrency: int, wait_seconds: float,
-            profile: str | None = None) -> dict[str, Any]:  # fmt: skip
+            profile: str | None = None, tasks: str = "sync") -> dict[str, Any]:  # fmt: skip
     from support.servers import free_port, wait_for_port
 
     folder = Path(tempfile.mkdtemp(prefix=".throughput-", dir=ROOT / "bench"))
@@ -125,7 +142,7 @@ def measure(events: int, seconds: float, concurrency: int, wait_seconds: float,
         wait_for_port(port, timeout_seconds=60)
         cpu_before = cpu_seconds(server.pid)
         sent, load_ended = asyncio.run(
-            load(port, key, events, seconds, concurrency)
+            load(port, key, events, seconds, concurrency, EVENT_NAMES[tasks])
         )
         deadline = time.time() + wait_seconds
         done = completed(db, set(sent))
@@ -151,6 +168,7 @@ def measure(events: int, seconds: float, concurrency: int, wait_seconds: float,
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
         "concurrency": concurrency,
+        "tasks": tasks,
         "server_cpu_ms_per_run": 1000 * server_cpu / max(1, len(done)),
     }
 
@@ -162,14 +180,33 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--wait", type=float, default=60.0, help="most seconds to wait for runs")
     parser.add_argument("--profile", help="write the server's cProfile stats to this file")
+    parser.add_argument("--tasks", choices=sorted(EVENT_NAMES), default="sync",
+                        help="the job's 3 task fns: sync lambdas (worker threads) or async fns")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure this many times (a new server each), then the medians")
     args = parser.parse_args()
-    row = measure(args.events, args.seconds, args.concurrency, args.wait, args.profile)
-    print(f"local server (triggerfish dev, SQLite), runs of 3 tasks, {row['events']:,} events "
-          f"over HTTP, {row['concurrency']} in flight, load generator on the same machine:")
-    print(f"  {row['completed']:,} of {row['events']:,} runs completed in {row['seconds']:.1f} s: "
-          f"{row['runs_per_second']:.0f} runs/s; event to done p50 {row['p50_ms']:.0f} ms, "
-          f"p99 {row['p99_ms']:.0f} ms; server CPU {row['server_cpu_ms_per_run']:.2f} ms per run "
-          f"(a ceiling of {1000 / row['server_cpu_ms_per_run']:.0f} runs/s per core)")
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    rows = []
+    for _ in range(args.repeat):
+        row = measure(args.events, args.seconds, args.concurrency, args.wait, args.profile,
+                      args.tasks)
+        if not rows:
+            print(f"local server (triggerfish dev, SQLite), runs of 3 {row['tasks']} tasks, {row['events']:,} "
+                  f"events over HTTP, {row['concurrency']} in flight, load generator on the same "
+                  f"machine (load average {os.getloadavg()[0]:.1f}):")  # fmt: skip
+        rows.append(row)
+        print(f"  {row['completed']:,} of {row['events']:,} runs completed in {row['seconds']:.1f} s: "
+              f"{row['runs_per_second']:.0f} runs/s; event to done p50 {row['p50_ms']:.0f} ms, "
+              f"p99 {row['p99_ms']:.0f} ms; server CPU {row['server_cpu_ms_per_run']:.2f} ms per run "
+              f"(a ceiling of {1000 / row['server_cpu_ms_per_run']:.0f} runs/s per core)")  # fmt: skip
+    if len(rows) > 1:
+        def median(name: str) -> float:
+            return statistics.median(row[name] for row in rows)
+
+        print(f"  median of {len(rows)}: {median('runs_per_second'):.0f} runs/s; p50 "
+              f"{median('p50_ms'):.0f} ms, p99 {median('p99_ms'):.0f} ms; server CPU "
+              f"{median('server_cpu_ms_per_run'):.2f} ms per run")  # fmt: skip
 
 
 if __name__ == "__main__":

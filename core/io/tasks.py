@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from ..errors import (
 from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
 from ..types import TaskStatus
+from .threads import run_in_thread
 
 if TYPE_CHECKING:
     from ..engine import Invocation
@@ -125,13 +125,14 @@ async def run_task(
 
 async def call_task_fn(fn: Callable[[], Any]) -> Any:
     """Runs a task's fn: an async fn on the event loop; a sync fn in a worker thread (with
-    this context copied, like asyncio.to_thread), so a blocking call stalls neither the
-    lease heartbeat nor other runs. An awaitable a sync fn returns is awaited on the loop.
+    this context copied, like asyncio.to_thread; see core/io/threads.py), so a blocking
+    call stalls neither the lease heartbeat nor other runs. An awaitable a sync fn returns
+    is awaited on the loop.
     """
     if is_async_callable(fn):
         result = fn()
     else:
-        result = await asyncio.to_thread(fn)
+        result = await run_in_thread(fn)
     if inspect.isawaitable(result):
         result = await result
     return result

@@ -15,10 +15,9 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from ..errors import StoreError
@@ -90,6 +89,55 @@ def _finite(value: Any) -> Any:
     return value
 
 
+class _Transaction:
+    """`SQLiteStore._write()`: a plain context manager (entered on every run's lease and end
+    write; `@contextmanager` costs a generator each time). SQLite errors become StoreError."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self._store
+        store._lock.acquire()
+        try:
+            store._db.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            store._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"SQLite {store.path}: {exc}") from exc
+            raise
+        return store._db
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        store = self._store
+        try:
+            if exc is None:
+                store._db.execute("COMMIT")
+                return
+            store._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"SQLite {store.path}: {exc}") from exc
+        finally:
+            store._lock.release()
+
+
+def _changed(run: RunRecord, changes: dict[str, Any]) -> RunRecord:
+    """`run.with_changes(changes)` for known field names, without the frozen `__init__`
+    (`dataclasses.replace`, ~8 µs): on every lease and end write."""
+    changed = object.__new__(RunRecord)
+    values = changed.__dict__
+    values.update(run.__dict__)
+    values.update(changes)
+    return changed
+
+
 def _run(data: str) -> RunRecord:
     return record_from_fields(RunRecord, json.loads(data))
 
@@ -136,22 +184,9 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite {self.path}: {exc}") from exc
-            try:
-                yield self._db
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreError(f"SQLite {self.path}: {exc}") from exc
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _write(self) -> _Transaction:
+        """`with self._write() as db:` one BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error)."""
+        return _Transaction(self)
 
     def _one_statement(self, sql: str, params: tuple[Any, ...]) -> int:
         """One write statement, committed on its own (SQLite's implicit transaction): rows
@@ -232,7 +267,7 @@ class SQLiteStore:
             run = self._read_run(db, run_id)
             if run is None or run.status.is_final or run.lease_owner != owner:
                 return False
-            self._write_run(db, run.with_changes(changes))
+            self._write_run(db, _changed(run, changes))
         output_json = changes.get("output_json")
         if output_json is not None:
             room = MAX_INLINE_OUTPUT_BYTES - len(run.payload_json.encode())
@@ -581,7 +616,8 @@ def _leased(
     run: RunRecord, owner: str, now: float, lease_expires_at: float, *, is_lost: bool
 ) -> RunRecord:
     """The run as taking its lease leaves it (`acquire_lease` and `lease_run`)."""
-    return run.with_changes(
+    return _changed(
+        run,
         {
             "status": RunStatus.EXECUTING,
             "lease_owner": owner,
