@@ -60,6 +60,7 @@ from .io import IO
 from .jobs import validation_error
 from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
 from .models import Outcome
+from .records import Record
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .serialize import describe_error, dump_json, load_json
@@ -136,8 +137,8 @@ def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class Claim:
+@dataclass(frozen=True, eq=False, repr=False)
+class Claim(Record):
     """A key claimed by an io call: its task id, its parent and what is recorded under it."""
 
     run_id: str

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from .records import Record
 from .triggers import Trigger
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ EndHook = Callable[[Any], Any]
 """`hook(run)`: sync or async, called with the finished `Run`."""
 
 
-@dataclass(frozen=True)
-class Job:
+@dataclass(frozen=True, eq=False, repr=False)
+class Job(Record):
     """What a job is: an id, a version, a trigger and the async `run(payload, io, ctx)`."""
 
     id: str

@@ -13,13 +13,14 @@ from pydantic import BaseModel
 from .errors import ConfigError
 from .filters import matches_filter, validate_filter
 from .names import check_name
+from .records import Record
 from .times import checked_seconds
 
 SignatureCheck = Callable[[bytes, Mapping[str, str], str], bool]
 
 
-@dataclass(frozen=True)
-class Trigger:
+@dataclass(frozen=True, eq=False, repr=False)
+class Trigger(Record):
     """Base of every trigger: its kind and an optional payload schema."""
 
     kind: str
@@ -30,7 +31,7 @@ class Trigger:
         return {"kind": self.kind}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class EventTrigger(Trigger):
     """Starts a run for every event of `name` whose payload matches `filter`."""
 
@@ -45,12 +46,12 @@ class EventTrigger(Trigger):
         return {"kind": self.kind, "event": self.name}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class InvokeTrigger(Trigger):
     """Runs start only through `Client.invoke`."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CronTrigger(Trigger):
     """Starts a run at every slot of a cron expression, in `timezone` (an IANA name; UTC)."""
 
@@ -64,7 +65,7 @@ class CronTrigger(Trigger):
         return summary
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class IntervalTrigger(Trigger):
     """Starts a run every `seconds`."""
 
@@ -74,7 +75,7 @@ class IntervalTrigger(Trigger):
         return {"kind": self.kind, "seconds": self.seconds}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WebhookTrigger(Trigger):
     """Starts a run for each verified request to ``/webhooks/{id}``."""
 

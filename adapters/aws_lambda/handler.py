@@ -12,7 +12,6 @@ from typing import Any
 from triggerfish.core import Client
 
 from .context import LambdaContext, deadline_of
-from .direct import error, handle_direct
 from .events import EventKind, kind_of
 from .logs import install_json_logging, request_id
 from .sqs import handle_records
@@ -66,6 +65,8 @@ class Handler:
                     "triggerfish answers SQS records only; got records from "
                     f"{sorted({str(r.get('eventSource')) for r in records})}"
                 )
+            from .direct import error  # direct events' module (pydantic models): off the SQS path
+
             return error(
                 "unknown_event",
                 "triggerfish answers API Gateway, ALB, function URL, SQS, EventBridge "
@@ -77,6 +78,8 @@ class Handler:
             return loop.run_until_complete(handle_records(self.client, event["Records"], deadline))
         if kind is EventKind.SCHEDULE:
             return loop.run_until_complete(self._tick(deadline))
+        from .direct import handle_direct  # its models load on the first direct event
+
         return loop.run_until_complete(handle_direct(self.client, event, deadline))
 
     async def _tick(self, deadline: float | None) -> dict[str, list[str]]:
@@ -107,6 +110,8 @@ class Handler:
         except Exception as exc:
             logger.warning("malformed HTTP event: %s", type(exc).__name__, exc_info=True)
             problem = type(exc).__name__
+        from .direct import error
+
         body = error(
             "bad_request",
             f"the HTTP event is malformed and cannot be read ({problem}); "

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
+from ..records import Record
 from ..serialize import nests_deeper
 from ..types import RunStatus, TaskStatus
 
@@ -44,8 +45,8 @@ MAX_CURSOR_CHARS = 1024
 """Longest page cursor a store accepts (issued ones are far shorter)."""
 
 
-@dataclass(frozen=True)
-class RunRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class RunRecord(Record):
     """A run as stored; user data (payload, output) is kept as JSON text."""
 
     id: str
@@ -92,8 +93,8 @@ class RunRecord:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
-class TaskRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class TaskRecord(Record):
     """A task or wait as stored, keyed by `id` (hash of run, parent and key)."""
 
     run_id: str
@@ -120,8 +121,8 @@ class TaskRecord:
     """Attempts made before the last `retry_run`: the retry policy counts from here."""
 
 
-@dataclass(frozen=True)
-class LogRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class LogRecord(Record):
     """One `io.logger` line; `key` is deterministic so replays cannot write it twice."""
 
     run_id: str
@@ -133,8 +134,8 @@ class LogRecord:
     task_key: str | None = None
 
 
-@dataclass(frozen=True)
-class EventRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class EventRecord(Record):
     """An event as stored, with the runs it started."""
 
     id: str
@@ -156,8 +157,8 @@ class EventRecord:
         return self.status in (EVENT_PENDING, EVENT_DELIVERING) and self.deliver_at is not None
 
 
-@dataclass(frozen=True)
-class EventWaitRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class EventWaitRecord(Record):
     """One `io.wait_for_event` in the event-wait index, found by the event's name.
 
     The sender of a matching event records the wait's task final from these fields.
@@ -173,8 +174,8 @@ class EventWaitRecord:
     expires_at: float | None = None
 
 
-@dataclass(frozen=True)
-class CallbackRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class CallbackRecord(Record):
     """One `io.wait_for_request` callback, keyed by the SHA-256 of its secret token."""
 
     token_hash: str
