@@ -2,7 +2,8 @@
 
 Heavy optional names (`DynamoDBStore`, `SQSDispatcher`, `SQLiteStore`) are resolved on
 first use, so ``import triggerfish.core`` never imports boto3 or sqlite3 (Lambda cold
-starts pay for every import).
+starts pay for every import); so are the API models (`Run`, `Task`, `Event`, ...), which
+a worker resuming a run never builds.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .errors import (
 )
 from .io import IO
 from .jobs import Job
-from .models import Event, LogLine, Outcome, Run, RunList, Status, StatusValue, Task
+from .outcome import Outcome
 from .retry import RetryPolicy
 from .store.base import Store
 from .triggers import (
@@ -48,10 +49,17 @@ from .types import RunStatus, TaskStatus
 
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher
+    from .models import Event, LogLine, Run, RunList, Status, StatusValue, Task
     from .store.dynamodb import DynamoDBStore
     from .store.sqlite import SQLiteStore
 
+_MODELS = "triggerfish.core.models"
 _LAZY = {
+    # the API models: an SQS resume builds none of them (only Outcome)
+    **{
+        name: (_MODELS, name)
+        for name in ("Event", "LogLine", "Run", "RunList", "Status", "StatusValue", "Task")
+    },
     "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
     "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
     "SQLiteStore": ("triggerfish.core.store.sqlite", "SQLiteStore"),  # sqlite3: not on Lambda's path

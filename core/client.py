@@ -14,8 +14,8 @@ from . import ends, engine, events, retries
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound, RunNotFound
 from .jobs import EndHook, Job, RunFunction, is_sync_function
-from .models import Event, Outcome, Run, RunList, utc
 from .names import check_name
+from .outcome import Outcome
 from .runtime import Runtime
 from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
 from .serialize import load_json
@@ -46,18 +46,26 @@ from .starts import (
 )
 from .store.base import Store
 from .store.calls import call_store
-from .times import checked_seconds
+from .times import checked_seconds, utc
 from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
 from .usage import ENV_LAMBDA_MEMORY, Prices, retention_seconds
 
 ENV_OTEL = "TRIGGERFISH_OTEL"
 """`Client.from_env` turns OpenTelemetry tracing on when this is 1, true or yes."""
-from .views import build_run
 
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .lease import LeaseKeeper
+    from .models import Event, Run, RunList
+    from .store.base import History, RunRecord
+
+
+def build_run(record: RunRecord, history: History | None) -> Run:
+    """`views.build_run`, imported on first use: the API models stay off a worker's path."""
+    from .views import build_run as build
+
+    return build(record, history)
 
 logger = logging.getLogger(__name__)
 
@@ -470,6 +478,8 @@ class Client:
             except ValueError:
                 names = ", ".join(s.value for s in RunStatus)
                 raise ConfigError(f"status must be one of {names}, got {status!r}") from None
+        from .models import RunList
+
         if job_id is not None and not _is_storable_id(job_id):  # no job can have it
             return RunList(runs=[], next_cursor=None)
         records, next_cursor = await self._store(

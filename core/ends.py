@@ -21,7 +21,6 @@ from .fetch import wake
 from .serialize import describe_error
 from .store.base import LogRecord
 from .types import RunStatus, TaskStatus
-from .views import build_run
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -124,6 +123,8 @@ async def call_hooks(runtime: Runtime, run: RunRecord, *, force: bool = False) -
         hook = None if job is None or name is None else getattr(job, name)
         if hook is not None:
             history = await runtime.call(store.load_history, run.id)
+            from .views import build_run  # the API models: loaded when a hook is due
+
             await _call_hook(runtime, run, name or "", hook, build_run(run, history))
         await runtime.call(store.move_hooks_due, run.id, expected=now + HOOK_LEASE_SECONDS,
                            to=None)  # fmt: skip

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from .durations import aware_timestamp, duration_seconds
 from .errors import ConfigError, EventNotFound
 from .event_waits import resolve_event_waits
-from .models import Event, utc
 from .names import check_name
 from .serialize import load_json
 from .starts import create_run, derived_id, payload_json
@@ -30,9 +29,11 @@ from .store.base import (
     EVENT_PENDING,
     EventRecord,
 )
+from .times import utc
 from .triggers import EventTrigger
 
 if TYPE_CHECKING:
+    from .models import Event
     from .runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,8 @@ async def cancel_event(runtime: Runtime, event_id: str) -> bool:
 
 def event_from_record(record: EventRecord) -> Event:
     """The public `Event` of a stored event."""
+    from .models import Event  # the API models load on first use, off a worker's path
+
     return Event(
         id=record.id,
         name=record.name,

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .context import Context, EventInfo, JobInfo, RunInfo
-from .models import to_datetime, utc
 from .serialize import describe_error
 from .slots import is_stale_holder
 from .store.calls import call_store
+from .times import to_datetime, utc
 from .types import RunStatus
 
 if TYPE_CHECKING:

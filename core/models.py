@@ -1,43 +1,39 @@
-"""The pydantic models a user reads back: runs, tasks, log lines, events, outcomes."""
+"""The pydantic models a user reads back: runs, tasks, log lines, events, outcomes.
+
+Off a worker's path: an SQS resume needs only `Outcome` (core/outcome.py) and the times
+(core/times.py), re-exported here; `triggerfish.core` loads this module on first use.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .outcome import Outcome
+from .times import MAX_TIMESTAMP, MIN_TIMESTAMP, to_datetime, utc
 from .types import RunStatus, TaskStatus
 from .usage import Usage
 
+__all__ = [
+    "MAX_TIMESTAMP",
+    "MIN_TIMESTAMP",
+    "Event",
+    "LogLine",
+    "Outcome",
+    "Run",
+    "RunList",
+    "Status",
+    "StatusValue",
+    "Task",
+    "to_datetime",
+    "utc",
+]
+
 _DEFERRED = ConfigDict(defer_build=True)
 """API models build their validators on first use: a worker's cold start never needs them."""
-
-
-def to_datetime(ts: float | None) -> datetime | None:
-    """Epoch seconds (as stored) to an aware UTC datetime."""
-    return None if ts is None else utc(ts)
-
-
-MIN_TIMESTAMP = 0.0
-"""1970-01-01T00:00:00Z: the earliest time the edges accept (event timestamps)."""
-MAX_TIMESTAMP = 253402300799.0
-"""9999-12-31T23:59:59Z: the latest time a datetime can hold."""
-
-
-def utc(ts: float) -> datetime:
-    """Epoch seconds to an aware UTC datetime; a time out of range is clamped, never raised.
-
-    A bad time already stored (years past 9999, NaN) must not make every read fail.
-    """
-    try:
-        return datetime.fromtimestamp(ts, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        if math.isnan(ts):
-            return datetime.fromtimestamp(0, tz=UTC)
-        return datetime.max.replace(tzinfo=UTC) if ts > 0 else datetime.min.replace(tzinfo=UTC)
 
 
 class Task(BaseModel):
@@ -185,16 +181,3 @@ class Event(BaseModel):
     """``delivered``; for a delayed event ``pending``, ``delivering`` or ``canceled``."""
     deliver_at: datetime | None = None
     """When a delayed event is (or was) delivered; None for one delivered when sent."""
-
-
-class Outcome(BaseModel):
-    """What one invocation (`Client.execute`) ended with.
-
-    `resume_at` is the epoch time at which the run wants its next invocation, None when it
-    needs none (finished, or another invocation holds the lease).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    status: RunStatus
-    resume_at: float | None = None

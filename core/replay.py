@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine import Claim, Invocation, _family
 from .errors import RunNotFound, Suspend
-from .models import Outcome
+from .outcome import Outcome
 from .runtime import Runtime, runtime_of
 from .store.base import History, RunRecord, TaskRecord
 from .types import RunStatus

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .clock import SkippingClock
 from .errors import ConfigError
-from .models import Outcome
+from .outcome import Outcome
 from .types import RunStatus
 
 if TYPE_CHECKING:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .models import LogLine, Run, Status, StatusValue, Task, to_datetime, utc
+from .models import LogLine, Run, Status, StatusValue, Task
 from .serialize import load_json
 from .store.base import History, RunRecord, TaskRecord
+from .times import to_datetime, utc
 from .types import TaskStatus
 from .usage import usage_of
 

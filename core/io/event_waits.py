@@ -20,8 +20,8 @@ from ..errors import ConfigError, TaskFailed, WaitTimeout
 from ..event_waits import EVENT_WAIT_KIND, event_wait_name
 from ..fetch import wake
 from ..filters import validate_filter
-from ..models import Outcome
 from ..names import check_name
+from ..outcome import Outcome
 from ..serialize import dump_json, load_json
 from ..store.base import EventWaitRecord, TaskRecord
 from ..types import TaskStatus

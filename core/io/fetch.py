@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TaskFailed
 from ..fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch, wake
-from ..models import Outcome
+from ..outcome import Outcome
 from ..serialize import load_json
 from ..types import TaskStatus
 from .tasks import next_attempt, run_task
