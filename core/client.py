@@ -49,7 +49,7 @@ from .store.calls import call_store
 from .times import checked_seconds, utc
 from .triggers import CronTrigger, IntervalTrigger, Trigger, WebhookTrigger
 from .types import RunStatus
-from .usage import ENV_LAMBDA_MEMORY, Prices, retention_seconds
+from .usage import ENV_LAMBDA_MEMORY, Prices, lambda_prices, retention_seconds
 
 ENV_OTEL = "TRIGGERFISH_OTEL"
 """`Client.from_env` turns OpenTelemetry tracing on when this is 1, true or yes."""
@@ -275,7 +275,7 @@ class Client:
         memory = env.get(ENV_LAMBDA_MEMORY)
         if memory and "prices" not in options:
             try:
-                options["prices"] = Prices(lambda_memory_mb=int(memory))
+                options["prices"] = lambda_prices(int(memory))
             except ValueError as exc:
                 raise ConfigError(f"{ENV_LAMBDA_MEMORY} must be megabytes (128 to 10240), "
                                   f"got {memory!r}") from exc  # fmt: skip

@@ -68,7 +68,7 @@ from .slots import recheck_after_queuing, release_slot
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import call_store
 from .types import RunStatus, TaskStatus
-from .usage import Prices, count_store_call, current_meter, metered
+from .usage import cost_of, count_store_call, current_meter, metered
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -565,9 +565,9 @@ class Invocation:
             return {}
         dispatcher = self.runtime.dispatcher
         messages = 1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
-        usage = meter.total(self.run.usage, store_writes=1, queue_messages=messages)
-        cost = (self.runtime.prices or Prices()).cost(usage)
-        return {"usage": {**usage.model_dump(), "cost_usd": round(cost, 9)}}
+        usage = meter.totals(self.run.usage, store_writes=1, queue_messages=messages)
+        cost = cost_of(usage, self.runtime.prices)  # plain dicts: no pydantic model built
+        return {"usage": {**usage, "cost_usd": round(cost, 9)}}
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:
         written: bool = await self.call(

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Meter", "Prices", "Usage", "count", "current_meter", "metered"]
+__all__ = ["Meter", "Prices", "Usage", "cost_of", "count", "current_meter", "metered"]
 
 COUNTED = ("store_reads", "store_writes", "queue_messages", "blob_requests")
 READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
@@ -36,6 +36,8 @@ BILLING_GRANULARITY_SECONDS = 0.001
 
 class Usage(BaseModel):
     """What a run used, over all its invocations (`Run.usage`)."""
+
+    model_config = ConfigDict(defer_build=True)  # the end write sums plain dicts (`totals`)
 
     invocations: int = 0
     billed_seconds: float = 0.0
@@ -52,7 +54,7 @@ class Prices(BaseModel):
     from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when one is validated
 
     lambda_gb_second: float = Field(default=0.0000166667, ge=0)
     lambda_request: float = Field(default=0.0000002, ge=0)
@@ -65,15 +67,35 @@ class Prices(BaseModel):
 
     def cost(self, usage: Usage) -> float:
         """The estimated USD cost of `usage`."""
-        compute = usage.billed_seconds * self.lambda_memory_mb / 1024 * self.lambda_gb_second
-        return (
-            compute
-            + usage.invocations * self.lambda_request
-            + usage.store_reads * self.dynamodb_read_unit
-            + usage.store_writes * self.dynamodb_write_unit
-            + usage.queue_messages * self.sqs_request
-            + usage.blob_requests * self.s3_request
-        )
+        return cost_of(usage.model_dump(), self)
+
+
+def cost_of(usage: Mapping[str, float], prices: Prices | None = None) -> float:
+    """The estimated USD cost of `usage` (a `Usage` as a dict) at `prices` (None: defaults).
+
+    Plain arithmetic, so an invocation's end write builds neither model.
+    """
+    price = _DEFAULT_PRICES if prices is None else prices.__dict__
+    compute = usage["billed_seconds"] * price["lambda_memory_mb"] / 1024 * price["lambda_gb_second"]
+    return float(
+        compute
+        + usage["invocations"] * price["lambda_request"]
+        + usage["store_reads"] * price["dynamodb_read_unit"]
+        + usage["store_writes"] * price["dynamodb_write_unit"]
+        + usage["queue_messages"] * price["sqs_request"]
+        + usage["blob_requests"] * price["s3_request"]
+    )
+
+
+_DEFAULT_PRICES = {name: info.default for name, info in Prices.model_fields.items()}
+
+
+def lambda_prices(memory_mb: int) -> Prices:
+    """The default prices for a function of `memory_mb` MB (1 to 10240), without building
+    the model's validator (`Client.from_env` on Lambda, at a cold start)."""
+    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not 0 < memory_mb <= 10240:
+        raise ValueError(f"lambda_memory_mb must be a whole number from 1 to 10240, got {memory_mb!r}")
+    return Prices.model_construct(lambda_memory_mb=memory_mb)
 
 
 class Meter:
@@ -103,20 +125,41 @@ class Meter:
 
     def total(self, previous: Mapping[str, Any] | None, **ahead: int) -> Usage:
         """`previous` usage plus this invocation (and `ahead`: requests about to be sent)."""
-        before = Usage.model_validate(_known(previous)) if previous else _NOTHING
+        return Usage.model_validate(self.totals(previous, **ahead))
+
+    def totals(self, previous: Mapping[str, Any] | None, **ahead: int) -> dict[str, Any]:
+        """`total` as a plain dict, in `Usage`'s field order (the end write: no model built).
+
+        A stored count that is not a whole number (or time not a number) raises ValueError.
+        """
+        before = _NOTHING if not previous else {
+            name: _stored_number(previous.get(name, zero), name, float if name == "billed_seconds" else int)
+            for name, zero in _NOTHING.items()
+        }  # fmt: skip
         elapsed = time.perf_counter() - self.started
         billed = math.ceil(elapsed / BILLING_GRANULARITY_SECONDS) * BILLING_GRANULARITY_SECONDS
         counts = self.counts
-        return Usage(
-            invocations=before.invocations + 1,
-            billed_seconds=round(before.billed_seconds + billed, 3),
-            **{name: getattr(before, name) + counts[name] + ahead.get(name, 0)
-               for name in COUNTED},
-        )  # fmt: skip
+        return {
+            "invocations": before["invocations"] + 1,
+            "billed_seconds": round(before["billed_seconds"] + billed, 3),
+            **{name: before[name] + counts[name] + ahead.get(name, 0) for name in COUNTED},
+        }
 
 
 _COUNTED_SET = frozenset(COUNTED)
-_NOTHING = Usage()
+_NOTHING: dict[str, Any] = {
+    "invocations": 0, "billed_seconds": 0.0, **dict.fromkeys(COUNTED, 0)
+}  # fmt: skip
+
+
+def _stored_number(value: Any, name: str, kind: type[int | float]) -> int | float:
+    """A stored usage number as `kind` (DynamoDB returns Decimal); anything else raises."""
+    if isinstance(value, bool | str) or value is None:
+        raise ValueError(f"stored usage {name} must be a number, got {value!r}")
+    number = kind(value)
+    if kind is int and number != value:
+        raise ValueError(f"stored usage {name} must be a whole number, got {value!r}")
+    return number
 
 
 _meter: ContextVar[Meter | None] = ContextVar("triggerfish_meter", default=None)

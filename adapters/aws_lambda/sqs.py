@@ -6,11 +6,13 @@ time that is left, without touching the store.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from triggerfish.core import Client, RunNotFound
 from triggerfish.core.fetch import FetchMessage, perform_fetch
 
@@ -22,6 +24,8 @@ EARLY_TOLERANCE_SECONDS = 1.0
 
 class ResumeMessage(BaseModel):
     """The body `SQSDispatcher` sends: run `run_id` again at `at` (epoch seconds)."""
+
+    model_config = ConfigDict(defer_build=True)  # a well-formed body never needs the validator
 
     type: Literal["resume"]
     run_id: str
@@ -57,11 +61,40 @@ def _messages() -> TypeAdapter[ResumeMessage | FetchMessage]:
 
 
 def parse_message(body: str) -> ResumeMessage | FetchMessage:
-    """The message in an SQS body: a resume (the common one, checked alone) or a fetch."""
+    """The message in an SQS body: a resume (the common one, checked alone) or a fetch.
+
+    A body exactly as `SQSDispatcher` writes it is read without pydantic (its validator
+    costs a cold start ~1 ms to build); anything else goes through the models.
+    """
+    resume = _plain_resume(body)
+    if resume is not None:
+        return resume
     try:
         return ResumeMessage.model_validate_json(body)
     except ValidationError:
         return _messages().validate_json(body)  # a fetch, or the error naming every type
+
+
+def _plain_resume(body: str) -> ResumeMessage | None:
+    """The resume message of `body` when it is one beyond doubt, else None."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("type") != "resume":
+        return None
+    run_id, at = data.get("run_id"), data.get("at")
+    if type(run_id) is not str or not run_id.isascii():
+        return None
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        return None
+    try:
+        moment = float(at)
+    except OverflowError:
+        return None
+    if not math.isfinite(moment):
+        return None
+    return ResumeMessage.model_construct(type="resume", run_id=run_id, at=moment)
 
 
 async def handle_record(client: Client, record: dict[str, Any], deadline: float | None) -> None:
