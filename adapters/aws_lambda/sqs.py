@@ -10,11 +10,14 @@ import json
 import logging
 import math
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triggerfish.core import Client, RunNotFound
 from triggerfish.core.fetch import FetchMessage, perform_fetch
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ async def handle_records(
 @cache
 def _messages() -> TypeAdapter[ResumeMessage | FetchMessage]:
     """Every message type, built on the first message that is not a resume (cold start)."""
+    from pydantic import TypeAdapter  # pydantic.type_adapter: off the resume path
+
     return TypeAdapter(Annotated[ResumeMessage | FetchMessage, Field(discriminator="type")])
 
 
