@@ -13,8 +13,8 @@ from dataclasses import replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from .fetch import wake
 from .types import TaskStatus
+from .wakes import wake
 
 if TYPE_CHECKING:
     from .runtime import Runtime

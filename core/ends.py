@@ -17,10 +17,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputError, StoreError
-from .fetch import wake
 from .serialize import describe_error
 from .store.base import LogRecord
 from .types import RunStatus, TaskStatus
+from .wakes import wake
 
 if TYPE_CHECKING:
     from .runtime import Runtime

@@ -16,11 +16,11 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .fetch import wake
 from .filters import matches_filter
 from .serialize import load_json
 from .store.base import TaskRecord
 from .types import TaskStatus
+from .wakes import wake
 
 if TYPE_CHECKING:
     from .runtime import Runtime

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import OutputError, StoreError
+from .errors import OutputError
 from .retry import RetryPolicy
 from .runtime import runtime_of
 from .serialize import describe_error, dump_json, nests_deeper
 from .store.calls import call_store
 from .types import TaskStatus
+from .wakes import wake  # core/wakes.py (every invocation's end needs it, not this module)
 
 if TYPE_CHECKING:
     from .runtime import HasRuntime, Runtime
@@ -35,8 +36,6 @@ logger = logging.getLogger(__name__)
 FETCH_TIMEOUT_SECONDS = 30.0
 FETCH_RECHECK_SECONDS = 120.0
 """A run waiting on a fetch wakes after this long anyway, and re-sends a lost request."""
-WAKE_ATTEMPTS = 25
-WAKE_PAUSE_SECONDS = 0.2
 MAX_RESPONSE_DEPTH = 256
 """A JSON response nested deeper is kept as text only (``json`` is None), never parsed."""
 
@@ -205,21 +204,3 @@ async def perform_fetch(owner: Runtime | HasRuntime, message: FetchMessage) -> N
     await wake(runtime, message.run_id, record.resume_at or clock.time())
 
 
-async def wake(runtime: Runtime, run_id: str, at: float) -> None:
-    """Brings a WAITING run's next invocation forward to `at`, and dispatches it.
-
-    A run still leased (its invocation is just finishing) is tried again briefly, so the
-    wake-up cannot slip in before that invocation writes its own, later, resume time.
-    """
-    for _ in range(WAKE_ATTEMPTS):
-        try:
-            state = await runtime.call(
-                runtime.store.wake_run, run_id, at=at, now=runtime.clock.time()
-            )
-        except StoreError:
-            logger.warning("waking run %s failed; its recheck time will wake it", run_id)
-            return
-        if state != "leased":
-            break
-        await asyncio.sleep(WAKE_PAUSE_SECONDS)
-    await runtime.dispatch(run_id, at)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triggerfish.core import Client, RunNotFound
-from triggerfish.core.fetch import FetchMessage, perform_fetch
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
+    from triggerfish.core.fetch import FetchMessage
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ async def handle_records(
 def _messages() -> TypeAdapter[ResumeMessage | FetchMessage]:
     """Every message type, built on the first message that is not a resume (cold start)."""
     from pydantic import TypeAdapter  # pydantic.type_adapter: off the resume path
+    from triggerfish.core.fetch import FetchMessage  # the fetch machinery, likewise
 
     return TypeAdapter(Annotated[ResumeMessage | FetchMessage, Field(discriminator="type")])
 
@@ -108,7 +109,9 @@ async def handle_record(client: Client, record: dict[str, Any], deadline: float 
         message = parse_message(record.get("body") or "")
     except ValidationError as exc:
         raise ValueError(f"SQS message is not a triggerfish message: {exc}") from exc
-    if isinstance(message, FetchMessage):
+    if not isinstance(message, ResumeMessage):
+        from triggerfish.core.fetch import perform_fetch
+
         await perform_fetch(client, message)
         return
     if message.at > client.clock.time() + EARLY_TOLERANCE_SECONDS:

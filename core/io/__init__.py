@@ -17,20 +17,22 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from ..errors import ConfigError
-from ..fetch import FETCH_SCHEMES, FetchMessage
-from ..integrations.base import IntegrationHandle
 from ..retry import RetryPolicy
-from . import children, event_waits, events, fetch, requests, statuses, tasks, values, waits
-from . import parallel as parallel_io
+from . import statuses, tasks, waits
 from .logs import RunLogger
 from .statuses import RunStatusHandle
 from .tasks import TaskFunction
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ..engine import Invocation
+    from ..integrations.base import IntegrationHandle
+
+# The other primitives (fetch, events, values, parallel, children, event and request waits)
+# are imported by their method on first use: a worker's cold start loads only what its
+# jobs call.
 
 __all__ = ["IO", "RunLogger", "RunStatusHandle", "TaskFunction"]
 
@@ -47,9 +49,13 @@ class IO:
     ) -> None:
         self._invocation = invocation
         self.logger = RunLogger(invocation)
-        self.integrations: dict[str, IntegrationHandle] = {
-            name: IntegrationHandle(self, name, client) for name, client in integrations.items()
-        }
+        self.integrations: dict[str, IntegrationHandle] = {}
+        if integrations:
+            from ..integrations.base import IntegrationHandle
+
+            self.integrations = {
+                name: IntegrationHandle(self, name, client) for name, client in integrations.items()
+            }
         """Each integration's handle: `run_task(key, fn)` and its key-first task methods."""
         self.auth = auth or {}
 
@@ -94,6 +100,8 @@ class IO:
         self, key: str, name: str, payload: Any = None, *, id: str | None = None
     ) -> dict[str, Any]:
         """Sends an event once (as a task), so a replay does not send it again."""
+        from . import events
+
         async with self._invocation.io_call():
             return await events.send_event(self._invocation, key, name, payload, id=id)
 
@@ -119,6 +127,9 @@ class IO:
                 f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
                 " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
             )
+        from ..fetch import FETCH_SCHEMES, FetchMessage
+        from . import fetch
+
         if not isinstance(url, str) or not url.lower().startswith(FETCH_SCHEMES):
             raise ConfigError(
                 f"background_fetch {key!r}: url must start with http:// or https://, got {url!r}"
@@ -135,11 +146,15 @@ class IO:
         self, key: str, *, min: float = 0.0, max: float = 1.0, round: bool = False
     ) -> float | int:
         """A random number in [min, max) (an int in [min, max] with `round`), recorded once."""
+        from . import values
+
         async with self._invocation.io_call():
             return await values.random(self._invocation, key, min=min, max=max, round=round)
 
     async def now(self, key: str) -> datetime:
         """The time of the first call at `key` (an aware UTC datetime), the same on replay."""
+        from . import values
+
         async with self._invocation.io_call():
             return await values.now(self._invocation, key)
 
@@ -156,6 +171,8 @@ class IO:
         At most `max_concurrency` items run at once; a failing item makes the parent raise
         `TaskFailed` naming its key once the others in flight have settled.
         """
+        from . import parallel as parallel_io
+
         async with self._invocation.io_call():
             return await parallel_io.parallel(
                 self._invocation, key, items, fn, max_concurrency=max_concurrency
@@ -167,6 +184,8 @@ class IO:
         Returns the child's output; a child that fails, is canceled or times out raises
         `TaskFailed` whose error names the child run id and its status.
         """
+        from . import children
+
         async with self._invocation.io_call():
             return await children.invoke_and_wait(self._invocation, key, job_id, payload)
 
@@ -201,6 +220,8 @@ class IO:
         After `timeout` (seconds or a timedelta, at most 365 days) raises `WaitTimeout`;
         replays return the same payload or raise the same `WaitTimeout` without waiting.
         """
+        from . import event_waits
+
         async with self._invocation.io_call():
             return await event_waits.wait_for_event(
                 self._invocation, key, name, filter=filter, schema=schema, timeout=timeout
@@ -213,6 +234,8 @@ class IO:
 
         Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds.
         """
+        from . import requests
+
         async with self._invocation.io_call():
             return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
 

@@ -18,13 +18,13 @@ from pydantic import BaseModel, ValidationError
 from ..durations import duration_seconds
 from ..errors import ConfigError, TaskFailed, WaitTimeout
 from ..event_waits import EVENT_WAIT_KIND, event_wait_name
-from ..fetch import wake
 from ..filters import validate_filter
 from ..names import check_name
 from ..outcome import Outcome
 from ..serialize import dump_json, load_json
 from ..store.base import EventWaitRecord, TaskRecord
 from ..types import TaskStatus
+from ..wakes import wake
 from .records import wait_for_wake
 
 if TYPE_CHECKING:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TaskFailed
-from ..fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch, wake
+from ..fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch
 from ..outcome import Outcome
 from ..serialize import load_json
 from ..types import TaskStatus
+from ..wakes import wake
 from .tasks import next_attempt, run_task
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from triggerfish.core import (
     TaskStatus,
     invoke_trigger,
 )
-from triggerfish.core import fetch as fetch_module
+from triggerfish.core import wakes as wakes_module
 from triggerfish.core.errors import StoreError
 from triggerfish.core.fetch import FETCH_RECHECK_SECONDS, FetchMessage, perform_fetch
 
@@ -75,8 +75,8 @@ async def test_fetch_done_while_a_sibling_task_runs_does_not_sleep_until_the_rec
     need only take 0.5 s), the invocation then writes WAITING until now + 120 s, and the
     run sleeps for the whole recheck although its fetch finished long ago.
     """
-    monkeypatch.setattr(fetch_module, "WAKE_ATTEMPTS", 3)
-    monkeypatch.setattr(fetch_module, "WAKE_PAUSE_SECONDS", 0.05)
+    monkeypatch.setattr(wakes_module, "WAKE_ATTEMPTS", 3)
+    monkeypatch.setattr(wakes_module, "WAKE_PAUSE_SECONDS", 0.05)
     url, _ = target
     client = make_client(SQLiteStore(tmp_path / "runs.db"))
     client.dispatcher = LocalDispatcher(client)
