@@ -10,14 +10,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import ends, engine, events, retries
+from . import ends, engine
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound, RunNotFound
 from .jobs import EndHook, Job, RunFunction, is_sync_function
 from .names import check_name
 from .outcome import Outcome
 from .runtime import Runtime
-from .schedule import MAX_FIRE_TIMES, latest_cron_slot, latest_interval_slot, next_fire_times
 from .serialize import load_json
 from .settings import (
     DEFAULT_CLIENT_ID,
@@ -410,6 +409,8 @@ class Client:
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
         """
+        from . import events  # events, schedules, retries: off a worker's cold start
+
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
             deliver_after=deliver_after,
@@ -420,6 +421,8 @@ class Client:
         canceled). Raises EventNotFound for an unknown id."""
         if not _is_storable_id(id):
             raise EventNotFound(id)
+        from . import events
+
         return await events.cancel_event(self.runtime, id)
 
     @property
@@ -521,6 +524,8 @@ class Client:
         job's concurrency is full) and handed to the dispatcher; see core/retries.py.
         """
         _check_run_id(run_id)
+        from . import retries
+
         record, history = await retries.retry_run(self.runtime, run_id)
         return build_run(record, history)
 
@@ -544,6 +549,8 @@ class Client:
         """
         now = self.clock.time() if now is None else now
         started = await self._fire_schedules(now)
+        from . import events
+
         started += await events.deliver_due_events(self.runtime, now)
         due: list[str] = await self._store(self.store.list_due_runs, now=now, limit=SWEEP_BATCH)
         if now - self._last_purge >= PURGE_INTERVAL_SECONDS:
@@ -559,6 +566,8 @@ class Client:
         return started + due
 
     async def _fire_schedules(self, now: float) -> list[str]:
+        from .schedule import latest_cron_slot, latest_interval_slot
+
         moment = utc(now)
         started: list[str] = []
         for job in self.jobs.values():
@@ -616,6 +625,8 @@ class Client:
         self, *, count: int = 5, now: float | None = None
     ) -> list[dict[str, Any]]:
         """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        from .schedule import MAX_FIRE_TIMES, next_fire_times
+
         if not 0 <= count <= MAX_FIRE_TIMES:
             raise ConfigError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
         moment = utc(self.clock.time() if now is None else now)
