@@ -11,7 +11,7 @@ from typing import Any
 
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, TaskStatus, invoke_trigger
-from triggerfish.core.wakes import wake
+from triggerfish.core.fetch import wake
 from triggerfish.core.io.records import recorded_value, wait_for_wake
 from triggerfish.core.testing import drive
 
