@@ -26,7 +26,7 @@ import hashlib
 import inspect
 import logging
 import math
-import uuid
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -181,7 +181,7 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
 async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     store, clock = runtime.store, runtime.clock
     now = clock.time()
-    owner = uuid.uuid4().hex
+    owner = os.urandom(16).hex()  # 32 hex digits like uuid4().hex, ~4x cheaper
     ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
     lease_expires_at = ends_at + LEASE_GRACE_SECONDS
     # The common case in one conditional write: a live run, due, its lease free. Anything
@@ -209,16 +209,17 @@ async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Out
         outcome = await invocation.start()
     finally:
         runtime.active_invocations.pop(run_id, None)
-    logger.info(
-        "run %s invocation %d: %s (%d tasks executed, %d replayed)",
-        run_id,
-        leased.invocation_count,
-        outcome.status.value,
-        invocation.executed_count,
-        invocation.replayed_count,
-        extra={"run_id": run_id, "job_id": leased.job_id, "status": outcome.status.value,
-               "invocation": leased.invocation_count},
-    )
+    if logger.isEnabledFor(logging.INFO):  # else not even the extra dict is built
+        logger.info(
+            "run %s invocation %d: %s (%d tasks executed, %d replayed)",
+            run_id,
+            leased.invocation_count,
+            outcome.status.value,
+            invocation.executed_count,
+            invocation.replayed_count,
+            extra={"run_id": run_id, "job_id": leased.job_id, "status": outcome.status.value,
+                   "invocation": leased.invocation_count},
+        )
     return outcome
 
 
