@@ -22,6 +22,7 @@ the run resumes later, from its recorded tasks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import inspect
 import logging
@@ -578,7 +579,7 @@ class Invocation:
         dispatcher = self.runtime.dispatcher
         messages = 1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
         usage = meter.total(self.run.usage, store_writes=1, queue_messages=messages)
-        cost = (self.runtime.prices or Prices()).cost(usage)
+        cost = (self.runtime.prices or _default_prices()).cost(usage)
         return {"usage": {**usage.model_dump(), "cost_usd": round(cost, 9)}}
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:
@@ -771,6 +772,12 @@ class Invocation:
         self.log.write(level, message, fields, scope=scope,
                        task_key=None if parent is None else parent.key,
                        now=self.clock.time())  # fmt: skip
+
+
+@functools.cache
+def _default_prices() -> Prices:
+    """The default prices, made once rather than validated on every end write (engine use only)."""
+    return Prices()
 
 
 def _family(kind: str) -> str:
