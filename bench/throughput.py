@@ -1,7 +1,7 @@
 """Throughput of the local server: events over HTTP to `triggerfish dev` on SQLite.
 
     .venv/bin/python bench/throughput.py [--events 3000] [--seconds 30] [--concurrency 32]
-                                         [--tasks sync|async] [--repeat 1]
+                                         [--tasks sync|async] [--repeat 1] [--no-access-log]
 
 A server process (`triggerfish dev`, uvicorn, SQLiteStore, LocalDispatcher) runs a job of
 3 trivial tasks per event (sync lambdas, each in a worker thread, or with `--tasks async`
@@ -124,7 +124,8 @@ def completed(db: Path, run_ids: set[str]) -> dict[str, float]:
 
 
 def measure(events: int, seconds: float, concurrency: int, wait_seconds: float,
-            profile: str | None = None, tasks: str = "sync") -> dict[str, Any]:  # fmt: skip
+            profile: str | None = None, tasks: str = "sync",
+            access_log: bool = True) -> dict[str, Any]:  # fmt: skip
     from support.servers import free_port, wait_for_port
 
     folder = Path(tempfile.mkdtemp(prefix=".throughput-", dir=ROOT / "bench"))
@@ -135,7 +136,8 @@ def measure(events: int, seconds: float, concurrency: int, wait_seconds: float,
     wrap = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
     server = subprocess.Popen(
         [*wrap, str(Path(sys.executable).parent / "triggerfish"), "dev", "throughput_jobs:client",
-         "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+         "--db", str(db), "--host", "127.0.0.1", "--port", str(port),
+         *([] if access_log else ["--no-access-log"])],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -184,13 +186,15 @@ def main() -> None:
                         help="the job's 3 task fns: sync lambdas (worker threads) or async fns")
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure this many times (a new server each), then the medians")
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false",
+                        help="start the server with `triggerfish dev --no-access-log`")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     rows = []
     for _ in range(args.repeat):
         row = measure(args.events, args.seconds, args.concurrency, args.wait, args.profile,
-                      args.tasks)
+                      args.tasks, args.access_log)
         if not rows:
             print(f"local server (triggerfish dev, SQLite), runs of 3 {row['tasks']} tasks, {row['events']:,} "
                   f"events over HTTP, {row['concurrency']} in flight, load generator on the same "

@@ -26,7 +26,7 @@ import hashlib
 import inspect
 import logging
 import math
-import uuid
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -164,6 +164,18 @@ class Claim(Record):
         return task
 
 
+def _with_changes(run: RunRecord, changes: dict[str, Any]) -> RunRecord:
+    """`run.with_changes(changes)` of the end write the store took (its fields all known),
+    without `dataclasses.replace`'s frozen __init__ (~8 µs per run)."""
+    if not changes.keys() <= _RUN_FIELDS:
+        return run.with_changes(changes)  # raises the usual TypeError naming the field
+    changed = object.__new__(RunRecord)
+    changed.__dict__.update(run.__dict__)
+    changed.__dict__.update(changes)
+    return changed
+
+
+_RUN_FIELDS = frozenset(f.name for f in dataclass_fields(RunRecord))
 _TASK_DEFAULTS = {
     f.name: f.default for f in dataclass_fields(TaskRecord) if f.default is not MISSING
 }
@@ -182,7 +194,7 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
 async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     store, clock = runtime.store, runtime.clock
     now = clock.time()
-    owner = uuid.uuid4().hex
+    owner = os.urandom(16).hex()  # 32 hex digits like uuid4().hex, ~4x cheaper
     ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
     lease_expires_at = ends_at + LEASE_GRACE_SECONDS
     # The common case in one conditional write: a live run, due, its lease free. Anything
@@ -210,16 +222,17 @@ async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Out
         outcome = await invocation.start()
     finally:
         runtime.active_invocations.pop(run_id, None)
-    logger.info(
-        "run %s invocation %d: %s (%d tasks executed, %d replayed)",
-        run_id,
-        leased.invocation_count,
-        outcome.status.value,
-        invocation.executed_count,
-        invocation.replayed_count,
-        extra={"run_id": run_id, "job_id": leased.job_id, "status": outcome.status.value,
-               "invocation": leased.invocation_count},
-    )
+    if logger.isEnabledFor(logging.INFO):  # else not even the extra dict is built
+        logger.info(
+            "run %s invocation %d: %s (%d tasks executed, %d replayed)",
+            run_id,
+            leased.invocation_count,
+            outcome.status.value,
+            invocation.executed_count,
+            invocation.replayed_count,
+            extra={"run_id": run_id, "job_id": leased.job_id, "status": outcome.status.value,
+                   "invocation": leased.invocation_count},
+        )
     return outcome
 
 
@@ -546,7 +559,7 @@ class Invocation:
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
         if status.is_final:
-            await ends.run_ended(self.runtime, self.run.with_changes(changes))
+            await ends.run_ended(self.runtime, _with_changes(self.run, changes))
         return Outcome(status=status, resume_at=resume_at)
 
     def _expires_at(self, now: float) -> float | None:

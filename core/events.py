@@ -66,7 +66,9 @@ async def send_event(
     due = _delivery_time(runtime, deliver_at, deliver_after)
     store = runtime.store
     event_id = id or uuid.uuid4().hex
-    existing = await runtime.call(store.get_event, event_id)
+    # Only a given id can have been sent before: a new uuid4 needs no read (its create is
+    # conditional all the same).
+    existing = await runtime.call(store.get_event, event_id) if id else None
     if existing is not None:
         return event_from_record(existing)
     text = payload_json(payload)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -235,3 +236,31 @@ def test_init_table_without_a_table_name_is_one_error_line() -> None:
 @pytest.mark.parametrize("args", [[], ["runs", "--limit", "many"]])
 def test_usage_errors_exit_2(args: list[str]) -> None:
     assert triggerfish(*args).returncode == 2
+
+
+@pytest.mark.parametrize("access_log", [True, False])
+def test_dev_logs_each_request_unless_told_not_to(tmp_path: Path, access_log: bool) -> None:
+    port, key = free_port(), "access-log-key"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent)]), TRIGGERFISH_API_KEY=key)
+    flags = [] if access_log else ["--no-access-log"]
+    command = [str(TRIGGERFISH), "dev", "live_app:client", "--db", str(tmp_path / "dev.db"),
+               "--port", str(port), *flags]  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/jobs",
+                                     headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "dev did not start"
+                time.sleep(0.05)
+        assert response.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+
+    assert ("GET /api/jobs" in output) is access_log, output

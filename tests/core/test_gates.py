@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, invoke_trigger
 from triggerfish.core.gates import CONNECTION_POLL_SECONDS
@@ -96,3 +98,28 @@ async def test_a_failing_resolver_ends_the_run_unresolved_auth(store: Any) -> No
     error = (await client.get_run(run.id)).error
     assert error is not None and "'github'" in error["message"] and "revoked" in error["message"]
     assert calls == []
+
+
+async def test_ctx_is_the_validated_frozen_context_of_the_run(store: Any) -> None:
+    client = make_client(store, yield_margin=10)
+    client.organization = "acme"
+    seen: list[Context] = []
+
+    @client.define_job(id="ctx", trigger=invoke_trigger(), version="2.1")
+    async def job(payload: Any, io: IO, ctx: Context) -> None:
+        seen.append(ctx)
+
+    run = await client.invoke("ctx", None)
+    await drive(client, run.id)
+    ctx = seen[0]
+    validated = Context.model_validate(ctx.model_dump())
+
+    assert ctx == validated
+    assert ctx.model_dump_json() == validated.model_dump_json()
+    assert repr(ctx) == repr(validated)
+    assert ctx.event.model_fields_set == {"id", "name", "timestamp"}  # context left unset
+    assert (ctx.run.id, ctx.run.attempt, ctx.run.invocation, ctx.run.is_retry) == (run.id, 1, 1, False)
+    assert (ctx.job.id, ctx.job.version, ctx.organization) == ("ctx", "2.1", "acme")
+    with pytest.raises(ValidationError):
+        ctx.run.id = "other"  # type: ignore[misc]  # frozen, as before
+

@@ -392,3 +392,37 @@ async def test_a_large_payload_and_a_large_output_fit_one_run_with_a_bucket(moto
 
     assert report.status is RunStatus.COMPLETED
     assert (await client.get_run(run.id)).output == "y" * 300_000
+
+
+async def test_a_long_task_keeps_its_lease_through_the_heartbeat(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triggerfish.core import lease
+
+    monkeypatch.setattr(lease, "HEARTBEAT_SECONDS", 0.02)
+    client = make_client(store)
+    leases: list[float | None] = []
+
+    @client.define_job(id="beat", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> None:
+        async def long_task() -> None:
+            first = await client.get_run(ctx.run.id, tasks=False)
+            leases.append(store.get_run(first.id).lease_expires_at)
+            # Past a third of the lease, the heartbeat (not a task boundary) renews it.
+            client.clock.advance(0.5 * DEFAULT_LEASE_SECONDS)
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                current = store.get_run(first.id).lease_expires_at
+                if current != leases[0]:
+                    leases.append(current)
+                    return
+
+        await io.run_task("long", long_task)
+
+    run = await client.invoke("beat", None)
+    outcome = await client.execute(run.id)
+
+    assert outcome.status is RunStatus.COMPLETED
+    assert len(leases) == 2 and leases[0] is not None and leases[1] is not None
+    assert leases[1] > leases[0], "the heartbeat did not renew the lease of a long task"
+
