@@ -99,6 +99,15 @@ EVENT_WAIT_TTL_SECONDS = 400 * 24 * 3600
 T = TypeVar("T")
 
 
+_LEASE_UPDATE = (
+    "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
+    " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
+    " invocation_count = if_not_exists(invocation_count, :zero) + :one,"
+    " started_at = if_not_exists(started_at, :now)"
+)
+"""Taking a run's lease: EXECUTING, owned until :exp (also its due time), counted."""
+
+
 class DynamoDBStore:
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 
@@ -240,22 +249,8 @@ class DynamoDBStore:
         is_free = "attribute_not_exists(lease_owner)"
         is_expired = "(lease_owner = :expired AND lease_expires_at < :now)"
         condition = f"{is_live} AND {is_free if expired_owner is None else is_expired}"
-        values: dict[str, Any] = {
-            ":executing": {"S": RunStatus.EXECUTING.value},
-            ":owner": {"S": owner},
-            ":exp": {"N": repr(lease_expires_at)},
-            ":now": {"N": repr(now)},
-            ":zero": {"N": "0"},
-            ":one": {"N": "1"},
-            ":due": self._due_key(run_id),
-            **_finalvalues(),
-        }
-        update = (
-            "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
-            " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
-            " invocation_count = if_not_exists(invocation_count, :zero) + :one,"
-            " started_at = if_not_exists(started_at, :now)"
-        )
+        values = self._lease_values(run_id, owner, now, lease_expires_at)
+        update = _LEASE_UPDATE
         if expired_owner is not None:
             values[":expired"] = {"S": expired_owner}
             update += ", lost_leases = if_not_exists(lost_leases, :zero) + :one"
@@ -275,9 +270,20 @@ class DynamoDBStore:
             " AND attribute_not_exists(lease_owner)"
             " AND NOT (#status = :waiting AND resume_at > :now)"
         )
-        values: dict[str, Any] = {
+        values = self._lease_values(run_id, owner, now, lease_expires_at)
+        values[":waiting"] = {"S": RunStatus.WAITING.value}
+        item = self._update(
+            run_id, _LEASE_UPDATE, condition, values, "lease_run",
+            is_ours=lambda found: found.get("lease_owner", {}).get("S") == owner,
+        )  # fmt: skip
+        return None if item is None else self._run(item)
+
+    def _lease_values(
+        self, run_id: str, owner: str, now: float, lease_expires_at: float
+    ) -> dict[str, Any]:
+        """The values `_LEASE_UPDATE` and the live-run condition read."""
+        return {
             ":executing": {"S": RunStatus.EXECUTING.value},
-            ":waiting": {"S": RunStatus.WAITING.value},
             ":owner": {"S": owner},
             ":exp": {"N": repr(lease_expires_at)},
             ":now": {"N": repr(now)},
@@ -286,17 +292,6 @@ class DynamoDBStore:
             ":due": self._due_key(run_id),
             **_finalvalues(),
         }
-        update = (
-            "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
-            " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
-            " invocation_count = if_not_exists(invocation_count, :zero) + :one,"
-            " started_at = if_not_exists(started_at, :now)"
-        )
-        item = self._update(
-            run_id, update, condition, values, "lease_run",
-            is_ours=lambda found: found.get("lease_owner", {}).get("S") == owner,
-        )  # fmt: skip
-        return None if item is None else self._run(item)
 
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
         sets: list[str] = []
