@@ -41,16 +41,12 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, 
     return "dynamodb", f"{store._endpoint_url}|{store.table_name}", store
 
 
-def test_sigkill_mid_run_then_a_new_process_finishes_it(
-    location: tuple[str, str, Any], tmp_path: Path
-) -> None:
-    kind, where, store = location
-    effects = tmp_path / "effects.txt"
-    effects.touch()
+def _kill_mid_run(kind: str, where: str, effects: Path, *, mode: str | None) -> tuple[str, list[str]]:
+    """Creates a run, starts a worker on it (`mode`, else the run id), SIGKILLs it after 4 of
+    its 12 side effects; returns the run id and the side effects done before the kill."""
     creator = worker(kind, where, "new", str(effects))
     run_id = creator.communicate(timeout=60)[0].strip()
-
-    victim = worker(kind, where, run_id, str(effects))
+    victim = worker(kind, where, mode or run_id, str(effects))
     deadline = time.monotonic() + 30
     while effects.read_text().count("\n") < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -58,6 +54,16 @@ def test_sigkill_mid_run_then_a_new_process_finishes_it(
     victim.wait(timeout=10)
     killed_at = effects.read_text().splitlines()
     assert 4 <= len(killed_at) < 12, "the kill must land in the middle of the run"
+    return run_id, killed_at
+
+
+def test_sigkill_mid_run_then_a_new_process_finishes_it(
+    location: tuple[str, str, Any], tmp_path: Path
+) -> None:
+    kind, where, store = location
+    effects = tmp_path / "effects.txt"
+    effects.touch()
+    run_id, killed_at = _kill_mid_run(kind, where, effects, mode=None)
 
     rescuer = worker(kind, where, run_id, str(effects), str(LEASE_SKIP_SECONDS))
     output = rescuer.communicate(timeout=120)[0]
@@ -83,17 +89,7 @@ def test_a_local_server_killed_mid_run_is_resumed_by_the_next_within_a_minute(
     kind, where, store = location
     effects = tmp_path / "effects.txt"
     effects.touch()
-    creator = worker(kind, where, "new", str(effects))
-    run_id = creator.communicate(timeout=60)[0].strip()
-
-    victim = worker(kind, where, "serve", str(effects))
-    deadline = time.monotonic() + 30
-    while effects.read_text().count("\n") < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=10)
-    killed_at = effects.read_text().splitlines()
-    assert 4 <= len(killed_at) < 12, "the kill must land in the middle of the run"
+    run_id, killed_at = _kill_mid_run(kind, where, effects, mode="serve")
     assert store.get_run(run_id).status is RunStatus.EXECUTING
 
     rescuer = worker(kind, where, "serve", str(effects))
