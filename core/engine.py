@@ -30,7 +30,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
-from dataclasses import MISSING, dataclass, replace
+from dataclasses import MISSING, replace
 from dataclasses import fields as dataclass_fields
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -60,7 +60,7 @@ from .io import IO
 from .jobs import validation_error
 from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
 from .outcome import Outcome, new_outcome
-from .records import Record
+from .records import Record, record
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .serialize import describe_error, dump_json, load_json
@@ -137,7 +137,7 @@ def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Claim(Record):
     """A key claimed by an io call: its task id, its parent and what is recorded under it."""
 
