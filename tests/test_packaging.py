@@ -50,7 +50,8 @@ def test_the_lambda_worker_path_leaves_the_api_models_and_unused_io_unimported()
         "from triggerfish.core.dispatch.sqs import SQSDispatcher\n"
         "from triggerfish.core import Client, invoke_trigger\n"
         "off = ['triggerfish.core.' + m for m in ('models', 'views', 'fetch', 'callbacks',\n"
-        "       'integrations', 'io.children', 'io.fetch', 'io.event_waits', 'io.requests')]\n"
+        "       'integrations', 'io.children', 'io.fetch', 'io.event_waits', 'io.requests',\n"
+        "       'retry', 'filters')]\n"
         "off += ['triggerfish.adapters.aws_lambda.direct', 'pydantic.type_adapter']\n"
         "print(','.join(m for m in off if m in sys.modules))"
     )
