@@ -36,7 +36,6 @@ from .errors import (
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
-from .retry import RetryPolicy
 from .store.base import Store
 from .triggers import (
     cron_trigger,
@@ -50,6 +49,7 @@ from .types import RunStatus, TaskStatus
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher
     from .models import Event, LogLine, Run, RunList, Status, StatusValue, Task
+    from .retry import RetryPolicy
     from .store.dynamodb import DynamoDBStore
     from .store.sqlite import SQLiteStore
 
@@ -63,6 +63,7 @@ _LAZY = {
     "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
     "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
     "SQLiteStore": ("triggerfish.core.store.sqlite", "SQLiteStore"),  # sqlite3: not on Lambda's path
+    "RetryPolicy": ("triggerfish.core.retry", "RetryPolicy"),  # a model: built when first used
 }
 
 

@@ -1,4 +1,9 @@
-"""`Context`: what a run function knows about its run, job, event and environment."""
+"""`Context`: what a run function knows about its run, job, event and environment.
+
+The four models are built on first validation (`defer_build`): every invocation makes its
+`ctx` from values already of the fields' types (`gates.run_context`), so an SQS resume on a
+cold Lambda never pays pydantic's schema building for them.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 class RunInfo(BaseModel):
     """The run being executed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     attempt: int
@@ -32,7 +37,7 @@ class RunInfo(BaseModel):
 class JobInfo(BaseModel):
     """The job the run belongs to."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     version: str
@@ -41,7 +46,7 @@ class JobInfo(BaseModel):
 class EventInfo(BaseModel):
     """The event (or invocation) that started the run."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str | None
     name: str | None
@@ -52,7 +57,7 @@ class EventInfo(BaseModel):
 class Context(BaseModel):
     """The `ctx` argument of a run function."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     run: RunInfo
     job: JobInfo

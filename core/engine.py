@@ -30,7 +30,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
-from dataclasses import MISSING, dataclass, replace
+from dataclasses import MISSING, replace
 from dataclasses import fields as dataclass_fields
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -59,8 +59,8 @@ from .gates import (
 from .io import IO
 from .jobs import validation_error
 from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
-from .outcome import Outcome
-from .records import Record
+from .outcome import Outcome, new_outcome
+from .records import Record, record
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .serialize import describe_error, dump_json, load_json
@@ -137,7 +137,7 @@ def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Claim(Record):
     """A key claimed by an io call: its task id, its parent and what is recorded under it."""
 
@@ -247,14 +247,14 @@ async def _lease_after_reading(
     if run.status.is_final and run.hooks_due_at is not None:
         await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
     if run.status.is_final or run_id in runtime.active_invocations:
-        return Outcome(status=run.status)
+        return new_outcome(run.status)
     if run.status is RunStatus.WAITING and run.resume_at is not None and run.resume_at > now:
         # Woken early (a lost timer, a duplicate message): ask again for the right time.
         await runtime.dispatch(run_id, run.resume_at)
-        return Outcome(status=run.status, resume_at=run.resume_at)
+        return new_outcome(run.status, run.resume_at)
     is_lease_expired = run.lease_expires_at is not None and run.lease_expires_at < now
     if run.lease_owner is not None and not is_lease_expired:
-        return Outcome(status=run.status)
+        return new_outcome(run.status)
     leased: RunRecord | None = await runtime.call(
         store.acquire_lease,
         run_id,
@@ -265,7 +265,7 @@ async def _lease_after_reading(
     )
     if leased is None:
         current = await runtime.call(store.get_run, run_id)
-        return Outcome(status=current.status if current else run.status)
+        return new_outcome(current.status if current else run.status)
     return leased
 
 
@@ -364,7 +364,7 @@ class Invocation:
         except _StoreAbort as abort:
             logger.warning("run %s: store failed mid-invocation: %s", self.run.id, abort.error)
             if await _release_after_store_error(self.runtime, self.run, self.owner):
-                return Outcome(status=self.run.status, resume_at=self.clock.time())
+                return new_outcome(self.run.status, self.clock.time())
             raise abort.error from None
 
     async def _start(self) -> Outcome:
@@ -553,14 +553,14 @@ class Invocation:
                             current.status.value)  # fmt: skip
             else:
                 logger.warning("run %s: lease lost before the end was written", self.run.id)
-            return Outcome(status=current.status if current else status)
+            return new_outcome(current.status if current else status)
         if frees_slot and self.run.slot is not None:
             await self.call(release_slot, self.runtime, self.run.job_id, self.run.slot, self.run.id)
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
         if status.is_final:
             await ends.run_ended(self.runtime, _with_changes(self.run, changes))
-        return Outcome(status=status, resume_at=resume_at)
+        return new_outcome(status, resume_at)
 
     def _expires_at(self, now: float) -> float | None:
         """When this finished run is deleted: the job's retention, else the client's."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from .records import Record
+from .records import Record, record
 from .triggers import Trigger
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ EndHook = Callable[[Any], Any]
 """`hook(run)`: sync or async, called with the finished `Run`."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Job(Record):
     """What a job is: an id, a version, a trigger and the async `run(payload, io, ctx)`."""
 

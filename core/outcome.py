@@ -1,4 +1,4 @@
-"""`Outcome`: what one invocation ended with (the one pydantic model an SQS resume builds)."""
+"""`Outcome`: what one invocation ended with."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ class Outcome(BaseModel):
     needs none (finished, or another invocation holds the lease).
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first validation: the engine makes its outcomes with `new_outcome()`, so an SQS
+    # resume on a cold Lambda builds no pydantic schema of ours.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     status: RunStatus
     resume_at: float | None = None
+
+
+def new_outcome(status: RunStatus, resume_at: float | None = None) -> Outcome:
+    """The `Outcome` the engine returns, equal to `Outcome(status=..., resume_at=...)`: its
+    values are already of the fields' types, so it is not validated again."""
+    if resume_at is None:
+        return Outcome.model_construct(status=RunStatus(status))
+    return Outcome.model_construct(status=RunStatus(status), resume_at=float(resume_at))

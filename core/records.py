@@ -1,20 +1,34 @@
-"""`Record`: shared `__eq__`, `__hash__` and `__repr__` for frozen dataclasses.
+"""`@record`: frozen dataclasses that cost one compiled method at import, not five.
 
-``@dataclass(frozen=True)`` compiles each of these methods from source for every class, at
-import (~0.1 ms each; a Lambda cold start pays for all of them). Classes declared
-``@dataclass(frozen=True, eq=False, repr=False)`` on top of `Record` get the same behaviour
-from these three functions, written once: equal when of the same class with equal compared
-fields, hashed from those fields, shown as ``Name(field=value, ...)``.
+``@dataclass(frozen=True)`` compiles `__init__`, `__setattr__`, `__delattr__`, `__eq__`,
+`__hash__` and `__repr__` from source for every class, at import (~0.1 ms each; a Lambda
+cold start pays for all of them). A class declared ``@record`` on top of `Record` is a
+dataclass (`fields`, `replace`, `asdict` work) with the same behaviour, from methods
+written once here: immutable (assigning or deleting raises `FrozenInstanceError`), equal
+when of the same class with equal compared fields, hashed from those fields, shown as
+``Name(field=value, ...)`` without its `repr=False` fields. Only its `__init__` is compiled,
+and it sets the instance's fields in one step.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
+        return lambda decorator: decorator
+
+
+_T = TypeVar("_T", bound=type)
 
 
 class Record:
-    """Base of frozen record classes: dataclass equality, hash and repr, not generated."""
+    """Base of `@record` classes: dataclass equality, hash, repr and immutability."""
 
     __slots__ = ()
 
@@ -29,6 +43,50 @@ class Record:
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)  # type: ignore[arg-type]
         return f"{self.__class__.__qualname__}({shown})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def record(cls: _T) -> _T:
+    """Makes `cls` (a `Record` subclass with annotated fields) a frozen dataclass."""
+    dataclass(init=False, eq=False, repr=False)(cls)  # fields and replace(); changes cls in place
+    cls.__init__ = _compiled_init(cls)  # type: ignore[misc]
+    return cls
+
+
+_NO_VALUE = object()
+"""The default of a parameter whose field has a default_factory."""
+
+
+def _compiled_init(cls: type) -> Callable[..., None]:
+    """An `__init__` taking the fields as dataclass's does, that sets `__dict__` at once."""
+    names: dict[str, Any] = {"_set": object.__setattr__, "_NO_VALUE": _NO_VALUE}
+    parameters, values = [], []
+    for f in fields(cls):
+        if f.default is not MISSING:
+            names[f"_default_{f.name}"] = f.default
+            parameters.append(f"{f.name}=_default_{f.name}")
+            values.append(f"{f.name!r}: {f.name}")
+        elif f.default_factory is not MISSING:
+            names[f"_factory_{f.name}"] = f.default_factory
+            parameters.append(f"{f.name}=_NO_VALUE")
+            values.append(f"{f.name!r}: _factory_{f.name}() if {f.name} is _NO_VALUE else {f.name}")
+        else:
+            parameters.append(f.name)
+            values.append(f"{f.name!r}: {f.name}")
+    source = (
+        f"def __init__(self, {', '.join(parameters)}):\n"
+        f"    _set(self, '__dict__', {{{', '.join(values)}}})\n"
+    )
+    exec(source, names)  # noqa: S102 - our own field names, as dataclasses does
+    init: Callable[..., None] = names["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
 
 
 def _compared(record: Any) -> tuple[Any, ...]:

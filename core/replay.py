@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine import Claim, Invocation, _family
 from .errors import RunNotFound, Suspend
-from .outcome import Outcome
+from .outcome import Outcome, new_outcome
 from .runtime import Runtime, runtime_of
 from .store.base import History, RunRecord, TaskRecord
 from .types import RunStatus
@@ -202,7 +202,7 @@ class _Sandbox(Invocation):
         self._has_ended = True
         if self.report.stopped_at is None and self.report.reason is None:
             self.ended, self.error = status, error
-        return Outcome(status=status, resume_at=resume_at)
+        return new_outcome(status, resume_at)
 
     async def _update_run(self, changes: dict[str, Any]) -> bool:
         return True

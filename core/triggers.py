@@ -5,21 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from pydantic import BaseModel
 
 from .errors import ConfigError
-from .filters import matches_filter, validate_filter
 from .names import check_name
-from .records import Record
+from .records import Record, record
 from .times import checked_seconds
 
 SignatureCheck = Callable[[bytes, Mapping[str, str], str], bool]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Trigger(Record):
     """Base of every trigger: its kind and an optional payload schema."""
 
@@ -31,7 +30,7 @@ class Trigger(Record):
         return {"kind": self.kind}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class EventTrigger(Trigger):
     """Starts a run for every event of `name` whose payload matches `filter`."""
 
@@ -40,18 +39,20 @@ class EventTrigger(Trigger):
 
     def matches(self, name: str, payload: Any) -> bool:
         """True when an event of `name` with `payload` should start a run."""
+        from .filters import matches_filter  # event triggers only: not on a worker's path
+
         return name == self.name and matches_filter(self.filter, payload)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "event": self.name}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class InvokeTrigger(Trigger):
     """Runs start only through `Client.invoke`."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CronTrigger(Trigger):
     """Starts a run at every slot of a cron expression, in `timezone` (an IANA name; UTC)."""
 
@@ -65,7 +66,7 @@ class CronTrigger(Trigger):
         return summary
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class IntervalTrigger(Trigger):
     """Starts a run every `seconds`."""
 
@@ -75,7 +76,7 @@ class IntervalTrigger(Trigger):
         return {"kind": self.kind, "seconds": self.seconds}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class WebhookTrigger(Trigger):
     """Starts a run for each verified request to ``/webhooks/{id}``."""
 
@@ -116,6 +117,8 @@ def event_trigger(
     check_name(name, field="event_trigger name")
     _check_schema(schema, "event_trigger")
     if filter is not None:
+        from .filters import validate_filter
+
         validate_filter(filter)
     return EventTrigger(kind="event", schema=schema, name=name, filter=filter)
 

@@ -13,6 +13,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..aws import aws_client, require_botocore
 from ..clock import Clock, SystemClock
 from ..usage import count
 
@@ -32,7 +33,7 @@ def resume_message(run_id: str, at: float) -> str:
 class SQSDispatcher:
     """Sends one SQS message per requested resume.
 
-    boto3 is imported on construction (a missing install fails early), but the client is
+    botocore is checked on construction (a missing install fails early), but the client is
     made on the first send: a worker whose run ends without a dispatch never pays for it.
     """
 
@@ -53,10 +54,7 @@ class SQSDispatcher:
         self.queue_url = queue_url
         self.clock: Clock = clock or SystemClock()
         if client is None:
-            try:
-                import boto3  # noqa: F401 - fail at construction, not at the first send
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise ImportError("SQSDispatcher needs boto3: pip install 'triggerfish[aws]'") from exc
+            require_botocore("SQSDispatcher")  # fail at construction, not at the first send
         self._client: Any = client
         self._endpoint_url = endpoint_url
         self._region = region
@@ -68,10 +66,8 @@ class SQSDispatcher:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    import boto3
-
-                    self._client = boto3.client(
-                        "sqs", endpoint_url=self._endpoint_url, region_name=self._region
+                    self._client = aws_client(
+                        "sqs", endpoint_url=self._endpoint_url, region=self._region
                     )
         return self._client
 

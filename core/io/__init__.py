@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..retry import RetryPolicy
 from . import statuses, tasks, waits
 from .logs import RunLogger
 from .statuses import RunStatusHandle
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 
     from ..engine import Invocation
     from ..integrations.base import IntegrationHandle
+    from ..retry import RetryPolicy
 
 # The other primitives (fetch, events, values, parallel, children, event and request waits)
 # are imported by their method on first use: a worker's cold start loads only what its
@@ -240,6 +240,12 @@ class IO:
             return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
 
 
+def _is_retry_policy(value: object) -> bool:
+    from ..retry import RetryPolicy  # loaded on the first task given a retry, not at import
+
+    return isinstance(value, RetryPolicy)
+
+
 def _check_task_options(
     key: object, fn: object, *, name: object, retry: object, icon: object, properties: object
 ) -> None:
@@ -251,7 +257,7 @@ def _check_task_options(
     for option, value in (("name", name), ("icon", icon)):
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {option} must be a str or None, got {value!r}")
-    if retry is not None and not isinstance(retry, RetryPolicy):
+    if retry is not None and not _is_retry_policy(retry):
         raise ConfigError(f"{where}: retry must be a RetryPolicy or None, got {retry!r}")
     if properties is not None and not (
         isinstance(properties, list) and all(isinstance(p, dict) for p in properties)

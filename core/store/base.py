@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
-from ..records import Record
+from ..records import Record, record
 from ..serialize import nests_deeper
 from ..types import RunStatus, TaskStatus
 
@@ -45,7 +45,7 @@ MAX_CURSOR_CHARS = 1024
 """Longest page cursor a store accepts (issued ones are far shorter)."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class RunRecord(Record):
     """A run as stored; user data (payload, output) is kept as JSON text."""
 
@@ -93,7 +93,7 @@ class RunRecord(Record):
         return replace(self, **changes)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class TaskRecord(Record):
     """A task or wait as stored, keyed by `id` (hash of run, parent and key)."""
 
@@ -121,7 +121,7 @@ class TaskRecord(Record):
     """Attempts made before the last `retry_run`: the retry policy counts from here."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class LogRecord(Record):
     """One `io.logger` line; `key` is deterministic so replays cannot write it twice."""
 
@@ -134,7 +134,7 @@ class LogRecord(Record):
     task_key: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class EventRecord(Record):
     """An event as stored, with the runs it started."""
 
@@ -157,7 +157,7 @@ class EventRecord(Record):
         return self.status in (EVENT_PENDING, EVENT_DELIVERING) and self.deliver_at is not None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class EventWaitRecord(Record):
     """One `io.wait_for_event` in the event-wait index, found by the event's name.
 
@@ -174,7 +174,7 @@ class EventWaitRecord(Record):
     expires_at: float | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CallbackRecord(Record):
     """One `io.wait_for_request` callback, keyed by the SHA-256 of its secret token."""
 

@@ -39,11 +39,9 @@ class S3Blobs:
 
     def _s3(self) -> S3Client:
         if self._client is None:
-            import boto3
+            from ..aws import aws_client
 
-            self._client = boto3.client(
-                "s3", endpoint_url=self._endpoint_url, region_name=self._region
-            )
+            self._client = aws_client("s3", endpoint_url=self._endpoint_url, region=self._region)
         return self._client
 
     def put(self, run_id: str, name: str, text: str) -> str:

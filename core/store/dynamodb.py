@@ -21,7 +21,7 @@ partition takes more than about 1/shards of the writes (docs/scale.md). Listings
 due query read every shard and merge.
 
 Only conditional PutItem/UpdateItem, GetItem, Query and BatchWriteItem are used, so the
-protocol also runs on dynalite (no transactions). boto3 is imported in `__init__` only.
+protocol also runs on dynalite (no transactions). botocore is imported in `__init__` only.
 Every botocore failure (ClientError and BotoCoreError: connection errors, timeouts, after
 botocore's retries) is a StoreError. A conditional write that botocore retried and that
 then failed its condition is read back: when the item shows our own write (the first try
@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..aws import aws_client, require_botocore
 from ..errors import OutputError, StoreError
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
 from ..usage import count_dynamodb_call, note_batch_items
@@ -131,11 +132,8 @@ class DynamoDBStore:
         if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
             raise ValueError(f"DynamoDBStore shards must be an integer from 1 to {MAX_SHARDS}, "
                              f"got {shards!r}")  # fmt: skip
-        try:
-            import boto3
-            from botocore.config import Config
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError("DynamoDBStore needs boto3: pip install 'triggerfish[aws]'") from exc
+        require_botocore("DynamoDBStore")
+        from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
 
         self._errors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
@@ -146,8 +144,8 @@ class DynamoDBStore:
         self._endpoint_url = endpoint_url
         self._region = region
         config = Config(retries={"mode": "standard", "max_attempts": 5})
-        self._db: DynamoDBClient = client or boto3.client(
-            "dynamodb", endpoint_url=endpoint_url, region_name=region, config=config
+        self._db: DynamoDBClient = client or aws_client(
+            "dynamodb", endpoint_url=endpoint_url, region=region, config=config
         )
         # Usage is counted from what botocore sends: pages, retried calls once, batch items.
         self._db.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", note_batch_items)
