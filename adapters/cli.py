@@ -205,12 +205,69 @@ def _dev(args: argparse.Namespace) -> int:
     if not os.environ.get(ENV_API_KEY):
         print(f"  (set {ENV_API_KEY} to keep this key across restarts)", flush=True)
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, lifespan="on", access_log=args.access_log
-    )
+        app, host=args.host, port=args.port, lifespan="on", access_log=args.access_log,
+        http=coalesced_http_protocol(),
+    )  # fmt: skip
     server = uvicorn.Server(config)
     _tune_gc()
     server.run()
     return 0
+
+
+def coalesced_http_protocol() -> type[Any]:
+    """uvicorn's HTTP protocol (httptools when installed, else h11, as its "auto") whose
+    writes in one turn of the event loop go out as one send: a response's head and body
+    are one packet, one system call (uvicorn writes them apart: two sends per request)."""
+    import asyncio
+
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class CoalescedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            loop = asyncio.get_running_loop()
+            super().connection_made(CoalescedWrites(transport, loop))
+
+    return CoalescedHTTPProtocol
+
+
+class CoalescedWrites:
+    """A transport whose writes are joined and sent at the end of the loop's turn (and
+    before a close); everything else is the wrapped transport's."""
+
+    def __init__(self, transport: Any, loop: Any) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        if not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 DEV_GC_THRESHOLD = 10_000

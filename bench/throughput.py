@@ -132,7 +132,8 @@ def measure(events: int, seconds: float, concurrency: int, wait_seconds: float,
     (folder / "throughput_jobs.py").write_text(JOBS)
     db = folder / "throughput.db"
     port, key = free_port(), "bench-key"
-    env = {**os.environ, "PYTHONPATH": str(folder), "TRIGGERFISH_API_KEY": key}
+    path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "TRIGGERFISH_API_KEY": key}
     wrap = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
     server = subprocess.Popen(
         [*wrap, str(Path(sys.executable).parent / "triggerfish"), "dev", "throughput_jobs:client",

@@ -152,6 +152,9 @@ logger = logging.getLogger(__name__)
 
 MAX_OUTPUT_WARNINGS_KEPT = 10_000
 """Runs/tasks remembered as already warned about a large output (then forgotten)."""
+MAX_RUNS_REMEMBERED = 4096
+"""Run records this store wrote and keeps with their JSON text (then forgotten), so that
+reading one back is a text comparison, not a decode."""
 
 _FINAL_TASK_STATUSES = ", ".join(f"'{s.value}'" for s in TaskStatus if s.is_final)
 _PUT_TASK = f"""
@@ -173,6 +176,7 @@ class SQLiteStore:
         self.path = str(path)
         self._lock = threading.RLock()
         self._warned_outputs: set[tuple[str, str | None]] = set()
+        self._written_runs: dict[str, tuple[str, RunRecord]] = {}
         self._db = sqlite3.connect(
             self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
         )
@@ -199,20 +203,43 @@ class SQLiteStore:
 
     def _read_run(self, db: sqlite3.Connection, run_id: str) -> RunRecord | None:
         row = db.execute("SELECT data FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else _run(row[0])
+        if row is None:
+            return None
+        written = self._written_runs.get(run_id)
+        if written is not None and written[0] == row[0]:
+            return written[1]  # the stored text is the one this store wrote: same record
+        return _run(row[0])
+
+    def _remember_run(self, run: RunRecord, text: str) -> None:
+        """The record as last written by this store, to skip decoding its text on the next
+        read (the lease's and the end's read-then-write). Only a record of scalar fields,
+        whose text decodes back to an equal record: no shared dicts, no clamped numbers."""
+        if run.error is not None or run.usage is not None or "e+308" in text:
+            return
+        remembered = self._written_runs
+        if len(remembered) >= MAX_RUNS_REMEMBERED:
+            remembered.clear()
+        remembered[run.id] = (text, run)
 
     def _write_run(self, db: sqlite3.Connection, run: RunRecord) -> None:
+        text = _dump(run)
         db.execute(
             "UPDATE runs SET status = ?, due_at = ?, data = ? WHERE id = ?",
-            (run.status.value, run.due_at, _dump(run), run.id),
+            (run.status.value, run.due_at, text, run.id),
         )
+        self._remember_run(run, text)
 
     def create_run(self, run: RunRecord) -> bool:
-        return self._one_statement(
+        text = _dump(run)
+        created = self._one_statement(
             "INSERT OR IGNORE INTO runs (id, job_id, status, created_at, due_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (run.id, run.job_id, run.status.value, run.created_at, run.due_at, _dump(run)),
+            (run.id, run.job_id, run.status.value, run.created_at, run.due_at, text),
         ) == 1
+        if created:
+            with self._lock:
+                self._remember_run(run, text)
+        return created
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._lock:

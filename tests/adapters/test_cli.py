@@ -264,3 +264,85 @@ def test_dev_logs_each_request_unless_told_not_to(tmp_path: Path, access_log: bo
         output, _ = process.communicate(timeout=30)
 
     assert ("GET /api/jobs" in output) is access_log, output
+
+
+def test_dev_sends_each_response_whole_on_a_kept_alive_connection(tmp_path: Path) -> None:
+    """Responses on a kept-alive connection come whole and in order (their head and body
+    are joined into one send, see the next test)."""
+    import socket
+
+    port, key = free_port(), "one-packet-key"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent)]), TRIGGERFISH_API_KEY=key)
+    command = [str(TRIGGERFISH), "dev", "live_app:client", "--db", str(tmp_path / "dev.db"),
+               "--port", str(port), "--no-access-log"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "dev did not start"
+                time.sleep(0.05)
+        with connection:
+            for n in range(3):
+                body = json.dumps({"name": "nothing.listens", "payload": {"n": n}}).encode()
+                connection.sendall(
+                    b"POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n".encode()
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+                )  # fmt: skip
+                answer = connection.recv(65536)
+                head, _, content = answer.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 202 "), answer
+                length = re.search(rb"(?i)content-length: (\d+)", head)
+                assert length is not None and len(content) == int(length.group(1)), answer
+                assert json.loads(content)["payload"] == {"n": n}
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def test_dev_joins_the_writes_of_one_loop_turn_into_one_send() -> None:
+    """`triggerfish dev`'s transport: uvicorn's two writes of a response (head, body) go out
+    as one send at the end of the loop's turn; a close sends what is pending first."""
+    import asyncio
+
+    from triggerfish.adapters.cli import CoalescedWrites
+
+    class Transport:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def close(self) -> None:
+            self.closed = True
+
+        def get_extra_info(self, name: str) -> str:
+            return f"info {name}"
+
+    async def scenario() -> Transport:
+        transport = Transport()
+        writes = CoalescedWrites(transport, asyncio.get_running_loop())
+        writes.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        writes.write(b"")
+        writes.write(b"{}")
+        assert transport.writes == []
+        await asyncio.sleep(0)
+        assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+        writes.write(b"last")
+        writes.close()
+        assert transport.writes[-1] == b"last" and transport.closed
+        assert writes.get_extra_info("peername") == "info peername"
+        return transport
+
+    assert len(asyncio.run(scenario()).writes) == 2
