@@ -1,8 +1,9 @@
 """A cold Lambda's first SQS resume, in a fresh interpreter, pays only for what it uses.
 
 docs/performance.md, section 5: the worker makes its AWS clients with botocore alone (no
-boto3 import) and builds none of triggerfish's pydantic models (no schema, no plugin scan),
-yet the run completes and its `ctx` and outcome are the validated ones.
+boto3 import), builds none of triggerfish's pydantic models (no schema, no plugin scan) and
+imports the jobs with the garbage collector paused, then frozen out of what it imported;
+the run still completes with its `ctx`, and the collector runs again afterwards.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ async def one(payload, io, ctx):
 """
 
 WORKER = """
-import json, sys
+import gc, json, sys
 import lambda_entry
 
 event = {"Records": [{"messageId": "m1", "eventSource": "aws:sqs",
@@ -47,11 +48,12 @@ print(json.dumps({
     "boto3": "boto3" in sys.modules,
     "plugins": "pydantic.plugin._loader" in sys.modules,
     "built": [m.__name__ for m in (Context, Outcome) if m.__pydantic_complete__],
+    "collector": [gc.isenabled(), gc.get_freeze_count() > 10_000],
 }))
 """
 
 
-def test_a_cold_sqs_resume_imports_no_boto3_and_builds_no_model(
+def test_a_cold_sqs_resume_imports_no_boto3_builds_no_model_and_freezes_its_imports(
     moto_url: str, tmp_path: Path
 ) -> None:
     table = f"cold-{uuid.uuid4().hex[:8]}"
@@ -76,7 +78,7 @@ def test_a_cold_sqs_resume_imports_no_boto3_and_builds_no_model(
     seen = json.loads(done.stdout.splitlines()[-1])
 
     assert seen == {"answer": {"batchItemFailures": []}, "boto3": False, "plugins": False,
-                    "built": []}  # fmt: skip
+                    "built": [], "collector": [True, True]}  # fmt: skip
     finished = asyncio.run(client.get_run(run.id))
     assert finished.status is RunStatus.COMPLETED
     assert finished.output == {"first": 1, "run": run.id, "invocation": 1}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -14,14 +16,16 @@ ENTRY = Path(__file__).resolve().parents[2] / "deploy" / "lambda_entry.py"
 
 
 @pytest.fixture
-def entry(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def entry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """A fresh copy of the entry module, as Lambda imports it from the zip's root."""
     monkeypatch.delenv("TRIGGERFISH_JOBS", raising=False)
     spec = importlib.util.spec_from_file_location("lambda_entry", ENTRY)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    yield module
+    gc.unfreeze()  # building a handler froze the test process's objects: give them back
+    gc.enable()
 
 
 @pytest.fixture
@@ -108,3 +112,22 @@ def test_after_restore_drops_pooled_connections_and_reseeds_random(
     entry.after_restore()
     assert closed == [True]
     assert random.random() != drawn
+
+
+def test_the_collector_is_paused_while_building_then_freezes_and_resumes(entry: ModuleType) -> None:
+    gc.enable()
+    frozen = gc.get_freeze_count()
+    with entry.collector_paused():
+        assert not gc.isenabled()
+        made = [[n] for n in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(made)
+
+
+def test_a_collector_the_user_disabled_stays_disabled_and_unfrozen(entry: ModuleType) -> None:
+    gc.disable()
+    frozen = gc.get_freeze_count()
+    with entry.collector_paused():
+        pass
+    assert not gc.isenabled()
+    assert gc.get_freeze_count() == frozen
