@@ -205,6 +205,7 @@ class IO:
             return await statuses.create_status(
                 self._invocation, key, label=label, state=state, data=data
             )
+
     async def wait_for_event(
         self,
         key: str,
@@ -251,9 +252,12 @@ def _check_task_options(
 ) -> None:
     """A ConfigError naming the option, before anything is recorded: a record with a bad
     `name`, `icon` or `properties` would make the run unreadable (get_run, the API)."""
-    where = f"io.run_task {key!r}"
     if not callable(fn):
-        raise ConfigError(f"{where}: fn must be a zero-argument callable, got {type(fn).__name__}")
+        raise ConfigError(f"io.run_task {key!r}: fn must be a zero-argument callable, "
+                          f"got {type(fn).__name__}")  # fmt: skip
+    if name is None and icon is None and retry is None and properties is None:
+        return  # the common call: nothing more to check
+    where = f"io.run_task {key!r}"
     for option, value in (("name", name), ("icon", icon)):
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {option} must be a str or None, got {value!r}")

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -129,13 +130,22 @@ async def call_task_fn(fn: Callable[[], Any]) -> Any:
     call stalls neither the lease heartbeat nor other runs. An awaitable a sync fn returns
     is awaited on the loop.
     """
-    if is_async_callable(fn):
+    if _is_coroutine_function(fn) or is_async_callable(fn):
         result = fn()
     else:
         result = await run_in_thread(fn)
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def _is_coroutine_function(fn: Callable[[], Any]) -> bool:
+    """The common async fn (an `async def`, or a partial of one) without `inspect`'s
+    unwrapping (~1 µs per task); anything else is left to `is_async_callable`."""
+    if type(fn) is functools.partial:
+        fn = fn.func
+    code = getattr(fn, "__code__", None)
+    return code is not None and bool(code.co_flags & inspect.CO_COROUTINE)
 
 
 def _was_interrupted(recorded: TaskRecord) -> bool:
