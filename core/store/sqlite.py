@@ -152,9 +152,11 @@ logger = logging.getLogger(__name__)
 
 MAX_OUTPUT_WARNINGS_KEPT = 10_000
 """Runs/tasks remembered as already warned about a large output (then forgotten)."""
-MAX_RUNS_REMEMBERED = 4096
+MAX_RUNS_REMEMBERED = 1024
 """Run records this store wrote and keeps with their JSON text (then forgotten), so that
-reading one back is a text comparison, not a decode."""
+reading one back is a text comparison, not a decode: only runs not yet final, whose text
+is at most MAX_RUN_TEXT_REMEMBERED characters (at most ~10 MB in all)."""
+MAX_RUN_TEXT_REMEMBERED = 4096
 
 _FINAL_TASK_STATUSES = ", ".join(f"'{s.value}'" for s in TaskStatus if s.is_final)
 _PUT_TASK = f"""
@@ -214,9 +216,16 @@ class SQLiteStore:
         """The record as last written by this store, to skip decoding its text on the next
         read (the lease's and the end's read-then-write). Only a record of scalar fields,
         whose text decodes back to an equal record: no shared dicts, no clamped numbers."""
-        if run.error is not None or run.usage is not None or "e+308" in text:
-            return
         remembered = self._written_runs
+        if (
+            run.status.is_final  # read back rarely: its lease and end reads are over
+            or len(text) > MAX_RUN_TEXT_REMEMBERED  # large payloads: memory over speed
+            or run.error is not None
+            or run.usage is not None
+            or "e+308" in text
+        ):
+            remembered.pop(run.id, None)
+            return
         if len(remembered) >= MAX_RUNS_REMEMBERED:
             remembered.clear()
         remembered[run.id] = (text, run)

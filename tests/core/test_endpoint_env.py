@@ -44,3 +44,19 @@ async def test_aws_endpoint_url_alone_points_store_and_queue_at_the_server(
     ).get("Messages", [])
     assert [json.loads(m["Body"])["run_id"] for m in messages] == [run.id]
     assert (await drive(client, run.id)).status is RunStatus.COMPLETED
+
+
+def test_a_boto3_default_session_set_up_in_code_is_what_the_clients_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The clients are made with botocore alone (no boto3 import on a cold start), but a
+    default session the user's code set up, as `boto3.client` would use, still applies."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    boto3.setup_default_session(region_name="eu-west-1", aws_access_key_id="testing",
+                                aws_secret_access_key="testing")  # fmt: skip
+    store = DynamoDBStore("regional", bucket="regional-bucket")
+    dispatcher = SQSDispatcher("https://sqs.eu-west-1.amazonaws.com/1/q")
+    assert store._db.meta.region_name == "eu-west-1"
+    assert dispatcher._sqs.meta.region_name == "eu-west-1"
