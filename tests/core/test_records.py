@@ -66,3 +66,19 @@ def test_repr_shows_fields_in_order_and_hides_secrets() -> None:
     assert repr(task()).startswith("TaskRecord(run_id='run-1', id='t1', key='fetch', status=")
     shown = repr(webhook_trigger("hook", secret="s3cret"))
     assert "WebhookTrigger(" in shown and "s3cret" not in shown
+
+
+def test_a_frozen_dataclass_may_extend_a_record_and_a_plain_one_may_not() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NotedTask(TaskRecord):
+        note: str = ""
+
+    noted = NotedTask("run-1", "t1", "fetch", TaskStatus.RUNNING, note="hi")
+    assert (noted.key, noted.note) == ("fetch", "hi")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        noted.note = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="non-frozen dataclass from a frozen one"):
+
+        @dataclasses.dataclass
+        class Mutable(TaskRecord):
+            note: str = ""
