@@ -254,6 +254,15 @@ class CoalescedWrites:
         if not self._transport.is_closing():
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
+    def writelines(self, chunks: Any) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def get_write_buffer_size(self) -> int:
+        """The wrapped transport's buffer and what waits for the end of this turn."""
+        pending = sum(len(chunk) for chunk in self._pending)
+        return int(self._transport.get_write_buffer_size()) + pending
+
     def write_eof(self) -> None:
         self._flush()
         self._transport.write_eof()

@@ -346,3 +346,30 @@ def test_dev_joins_the_writes_of_one_loop_turn_into_one_send() -> None:
         return transport
 
     assert len(asyncio.run(scenario()).writes) == 2
+
+
+async def test_joined_writes_keep_their_order_and_count_in_the_buffer_size() -> None:
+    import asyncio
+
+    from triggerfish.adapters.cli import CoalescedWrites
+
+    class Transport:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.sent.append(data)
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+        def is_closing(self) -> bool:
+            return False
+
+    transport = Transport()
+    joined = CoalescedWrites(transport, asyncio.get_running_loop())
+    joined.write(b"head ")
+    joined.writelines([b"body ", b"", b"tail"])
+    assert transport.sent == [] and joined.get_write_buffer_size() == 14
+    await asyncio.sleep(0)
+    assert transport.sent == [b"head body tail"] and joined.get_write_buffer_size() == 0
