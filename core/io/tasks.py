@@ -121,7 +121,14 @@ async def run_task(
     inv.note_task_time(claim.task_id, inv.clock.time() - started_at)
     if final.status is TaskStatus.ERRORED:
         raise TaskFailed(key, final.error or {})
+    if final is done and type(result) in _SAME_AFTER_JSON:
+        return result  # what load_json(output_json) would give back: no decode per task
     return load_json(final.output_json)
+
+
+_SAME_AFTER_JSON = frozenset({int, str, bool, float, type(None)})
+"""Types whose values come back from `dump_json` then `load_json` equal and of the same type
+(floats are finite there: NaN and infinities are refused)."""
 
 
 async def call_task_fn(fn: Callable[[], Any]) -> Any:

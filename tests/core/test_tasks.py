@@ -199,3 +199,26 @@ async def test_user_except_exception_cannot_swallow_a_suspension(client: Any) ->
     assert first.status is RunStatus.WAITING
     await drive(client, run.id)
     assert (await client.get_run(run.id)).output == "waited"
+
+
+async def test_a_task_returns_the_same_values_and_types_when_run_and_when_replayed(
+    client: Any,
+) -> None:
+    """What `io.run_task` returns is its output as JSON data, the first time as on replay."""
+    outputs = [7, -0.0, 1e16, 2**80, True, None, "tëxt ☃", (1, 2), {"a": (3,)}, [1.5, "x"]]
+    seen: list[list[Any]] = []
+
+    @client.define_job(id="values", trigger=invoke_trigger())
+    async def values(payload: Any, io: IO, ctx: Context) -> None:
+        got = [await io.run_task(f"v{n}", lambda out=out: out) for n, out in enumerate(outputs)]
+        seen.append(got)
+        await io.wait("pause", seconds=1)
+
+    run = await client.invoke("values", None)
+    await drive(client, run.id)
+    first, replayed = seen[0], seen[-1]
+    assert len(seen) >= 2
+    assert first == replayed == [7, -0.0, 1e16, 2**80, True, None, "tëxt ☃", [1, 2],
+                                 {"a": [3]}, [1.5, "x"]]  # fmt: skip
+    assert [type(v) for v in first] == [type(v) for v in replayed]
+    assert str(first[1]) == str(replayed[1]) == "-0.0"
