@@ -1,6 +1,6 @@
 """Cost of one durable step on SQLite, beside the physical floor measured in the same run.
 
-    .venv/bin/python bench/steps.py [--steps 1000,8000,32000] [--json] [--profile N]
+    .venv/bin/python bench/steps.py [--steps 1000,8000,32000] [--repeat 3] [--json] [--profile N]
 
 "Ours": one run of a job doing N trivial steps, `await io.run_task(f"s{i}", step)` with an
 async `step` (a sync lambda runs in a worker thread: printed as its own table), through the
@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -122,18 +123,25 @@ def floor(steps: int, size: int) -> tuple[float, float]:
     return 1000 * elapsed / steps, 1000 * cpu / steps
 
 
-def measure(counts: list[int]) -> list[dict[str, Any]]:
+def measure(counts: list[int], repeat: int = 1) -> list[dict[str, Any]]:
+    """One row per step count: the median of `repeat` runs of ours, the floor and the sync
+    variant, interleaved (a busy moment on a shared machine moves one run, not the median)."""
     rows = []
     for steps in counts:
-        row = asyncio.run(ours(steps))
-        row["floor_ms"], row["floor_cpu_ms"] = floor(steps, row["row_bytes"])
-        row["sync_ms_per_step"] = asyncio.run(ours(steps, sync=True))["ms_per_step"]
-        rows.append(row)
+        runs = []
+        for _ in range(repeat):
+            row = asyncio.run(ours(steps))
+            row["floor_ms"], row["floor_cpu_ms"] = floor(steps, row["row_bytes"])
+            row["sync_ms_per_step"] = asyncio.run(ours(steps, sync=True))["ms_per_step"]
+            runs.append(row)
+        median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        rows.append({**median, "steps": steps, "row_bytes": runs[0]["row_bytes"], "repeat": repeat})
     return rows
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print("Per durable step on SQLite (file, WAL, synchronous=NORMAL), one invocation")
+    print("Per durable step on SQLite (file, WAL, synchronous=NORMAL), one invocation "
+          f"(medians of {rows[0].get('repeat', 'the')} runs per size, interleaved with the floor)")
     print("| steps | ours ms/step | floor ms/step (INSERT+COMMIT) | ours / floor | vs the first row |")
     print("|---|---|---|---|---|")
     first = rows[0]["ms_per_step"]
@@ -164,11 +172,12 @@ def main() -> None:
     parser.add_argument("--steps", default="1000,8000,32000")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--profile", type=int, default=0, help="cProfile one run of N steps")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians printed")
     args = parser.parse_args()
     if args.profile:
         print(asyncio.run(ours(args.profile, profile=True)))
         return
-    rows = measure([int(n) for n in args.steps.split(",")])
+    rows = measure([int(n) for n in args.steps.split(",")], args.repeat)
     if args.json:
         print(json.dumps(rows))
     else:
