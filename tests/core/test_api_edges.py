@@ -41,6 +41,21 @@ async def _noop(payload: Any, io: Any, ctx: Any) -> int:
     return 1
 
 
+async def _failed_run(
+    client: Any, job_id: str, *, error_type: str, says: str, **drive_options: Any
+) -> Any:
+    """Invokes `job_id`, drives it to its end and checks it FAILED with `error_type` ("":
+    any) and a message containing `says`; returns the run, read back (readable)."""
+    run = await client.invoke(job_id)
+    await drive(client, run.id, **drive_options)
+    failed = await client.get_run(run.id)
+    assert failed.status is RunStatus.FAILED
+    if error_type:
+        assert failed.error["type"] == error_type
+    assert says in failed.error["message"]
+    return failed
+
+
 # -- define_job(concurrency_limit=...) ------------------------------------------------------
 
 
@@ -223,12 +238,7 @@ async def test_a_task_key_with_a_lone_surrogate_fails_the_run_naming_the_key_rul
     async def k(payload: Any, io: Any, ctx: Any) -> Any:
         return await io.run_task("step\udcff", lambda: 1)
 
-    run = await client.invoke("k")
-    await drive(client, run.id)
-    failed = await client.get_run(run.id)
-    assert failed.status is RunStatus.FAILED
-    assert failed.error["type"] == "ValueError"
-    assert "task key must be" in failed.error["message"]
+    await _failed_run(client, "k", error_type="ValueError", says="task key must be")
 
 
 # -- io.run_task and io.background_fetch options -------------------------------------------
@@ -247,12 +257,9 @@ async def test_task_options_of_the_wrong_shape_fail_the_run_clearly_and_leave_it
     async def opts(payload: Any, io: Any, ctx: Any) -> Any:
         return await io.run_task("step", lambda: 1, **options)
 
-    run = await client.invoke("opts")
-    await drive(client, run.id)
-    failed = await client.get_run(run.id)  # a stored bad option made this raise, every time
-    assert failed.status is RunStatus.FAILED
-    assert failed.error["type"] == "ConfigError"
-    assert f"io.run_task 'step': {named} must be" in failed.error["message"]
+    # get_run of a stored bad option raised, every time: the run is read back here
+    failed = await _failed_run(client, "opts", error_type="ConfigError",
+                               says=f"io.run_task 'step': {named} must be")  # fmt: skip
     assert failed.tasks == []
 
 
@@ -262,12 +269,8 @@ async def test_background_fetch_fetches_only_http_urls(client: Any, url: str) ->
     async def fetch(payload: Any, io: Any, ctx: Any) -> Any:
         return await io.background_fetch("get", url)
 
-    run = await client.invoke("fetch")
-    await drive(client, run.id)
-    failed = await client.get_run(run.id)
-    assert failed.status is RunStatus.FAILED
-    assert failed.error["type"] == "ConfigError"
-    assert "url must start with http:// or https://" in failed.error["message"]
+    await _failed_run(client, "fetch", error_type="ConfigError",
+                      says="url must start with http:// or https://")  # fmt: skip
 
 
 # -- names that become store keys: one limit on every store ----------------------------------
@@ -304,8 +307,6 @@ async def test_a_wait_for_event_name_over_the_limit_fails_the_run_instead_of_loo
     async def waits(payload: Any, io: Any, ctx: Any) -> Any:
         return await io.wait_for_event("ping", TOO_LONG)
 
-    run = await client.invoke("waits")
-    await drive(client, run.id, max_invocations=3)  # DynamoDB: a store error every invocation
-    failed = await client.get_run(run.id)
-    assert failed.status is RunStatus.FAILED
-    assert "io.wait_for_event name must be at most 1024 bytes" in failed.error["message"]
+    # max_invocations: on DynamoDB the over-long key was a store error every invocation
+    await _failed_run(client, "waits", error_type="", max_invocations=3,
+                      says="io.wait_for_event name must be at most 1024 bytes")  # fmt: skip
