@@ -15,9 +15,10 @@ from .triggers import Trigger
 
 if TYPE_CHECKING:
     from .context import Context
-    from .io import IO
 
-RunFunction = Callable[[Any, "IO", "Context"], Awaitable[Any]]
+RunFunction = Callable[[Any, Any, "Context"], Awaitable[Any]]
+"""`run(payload, io, ctx)`; `io` is a `triggerfish.core.IO`, typed Any here because core/io
+imports this module (no import cycle in core/, type-only imports included)."""
 EndHook = Callable[[Any], Any]
 """`hook(run)`: sync or async, called with the finished `Run`."""
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from .types import TaskStatus
 
 if TYPE_CHECKING:
-    from .engine import Invocation
     from .runtime import HasRuntime, Runtime
     from .store.base import TaskRecord
+    from .tracing import Traced
 
 __all__ = ["RunTracer", "instrument"]
 
@@ -71,7 +71,7 @@ class RunTracer:
     # -- one invocation -----------------------------------------------------------------------
 
     @contextmanager
-    def invocation(self, inv: Invocation) -> Iterator[None]:
+    def invocation(self, inv: Traced) -> Iterator[None]:
         """The invocation's span, a child of the span that started the run (if any)."""
         run = inv.run
         parent = None
@@ -94,7 +94,7 @@ class RunTracer:
                 span.set_attribute("triggerfish.executed", inv.executed_count)
                 span.set_attribute("triggerfish.replayed", inv.replayed_count)
 
-    def outcome(self, inv: Invocation, status: str) -> None:
+    def outcome(self, inv: Traced, status: str) -> None:
         """The status the invocation ended with, on its span."""
         state = inv.scratch.get(__name__)
         if state is not None:
@@ -103,7 +103,7 @@ class RunTracer:
     # -- tasks ----------------------------------------------------------------------------------
 
     @contextmanager
-    def task(self, inv: Invocation, task: TaskRecord) -> Iterator[None]:
+    def task(self, inv: Traced, task: TaskRecord) -> Iterator[None]:
         """A task's fn runs: its span is current, so subtasks and started runs nest under it.
 
         The span ends when the task's record is written (`recorded`), or with the invocation.
@@ -123,7 +123,7 @@ class RunTracer:
         finally:
             self._context.detach(token)
 
-    def recorded(self, inv: Invocation, task: TaskRecord) -> None:
+    def recorded(self, inv: Traced, task: TaskRecord) -> None:
         """A record written: ends its task span (executed), or notes a wait."""
         state = inv.scratch.get(__name__)
         if state is None:
@@ -146,7 +146,7 @@ class RunTracer:
                                                str(task.error.get("message", ""))))  # fmt: skip
         span.end()
 
-    def replayed(self, inv: Invocation, key: str, record: TaskRecord) -> None:
+    def replayed(self, inv: Traced, key: str, record: TaskRecord) -> None:
         """A recorded task returned without running: a short span saying so."""
         state = inv.scratch.get(__name__)
         if state is None:
@@ -158,7 +158,7 @@ class RunTracer:
         })  # fmt: skip
         span.end()
 
-    def suspended(self, inv: Invocation, resume_at: float | None, reason: str) -> None:
+    def suspended(self, inv: Traced, resume_at: float | None, reason: str) -> None:
         """The run stops here (a wait, a yield, a cancel): an event on the invocation span."""
         state = inv.scratch.get(__name__)
         if state is not None:
@@ -168,7 +168,7 @@ class RunTracer:
             self._trace.get_current_span().add_event("wait" if reason == "wait" else "suspend",
                                                      attributes)  # fmt: skip
 
-    def logged(self, inv: Invocation, level: str, message: str) -> None:
+    def logged(self, inv: Traced, level: str, message: str) -> None:
         """An io.logger line: an event on the current (task or invocation) span."""
         if __name__ in inv.scratch:
             self._trace.get_current_span().add_event(

@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .engine import Claim, Invocation, _family
+from .engine import Claim, Invocation
 from .errors import RunNotFound, Suspend
 from .outcome import Outcome, new_outcome
+from .port import kind_family
 from .runtime import Runtime, runtime_of
 from .store.base import History, RunRecord, TaskRecord
 from .types import RunStatus
@@ -150,7 +151,7 @@ class _Sandbox(Invocation):
 
     def check_kind(self, claim: Claim, kind: str) -> None:
         recorded = claim.recorded
-        if recorded is not None and _family(recorded.kind) != _family(kind):
+        if recorded is not None and kind_family(recorded.kind) != kind_family(kind):
             raise self._replay_diverge(
                 "changed_kind", claim.key,
                 f"key {claim.key!r} changed kind: recorded as {recorded.kind!r}, "
@@ -190,25 +191,19 @@ class _Sandbox(Invocation):
 
     # -- the end: nothing written ---------------------------------------------------------
 
-    async def _finish(
+    async def write_end(
         self,
         status: RunStatus,
         *,
-        output_json: str | None = None,
-        error: dict[str, Any] | None = None,
-        resume_at: float | None = None,
-        idle_yields: int = 0,
+        output_json: str | None,
+        error: dict[str, Any] | None,
+        resume_at: float | None,
+        idle_yields: int,
     ) -> Outcome:
-        self._has_ended = True
+        self.log.take()
         if self.report.stopped_at is None and self.report.reason is None:
             self.ended, self.error = status, error
         return new_outcome(status, resume_at)
-
-    async def _update_run(self, changes: dict[str, Any]) -> bool:
-        return True
-
-    async def _flush_logs(self) -> None:
-        self.log.take()
 
     # -- verdicts -------------------------------------------------------------------------
 

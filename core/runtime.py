@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .jobs import Job
     from .lease import LeaseKeeper
-    from .otel import RunTracer
     from .store.base import Store
+    from .tracing import Tracer
     from .usage import Prices
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ class Runtime:
     """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
     retention_seconds: float | None = None
     """How long finished runs are kept (a job's `retention` wins); None: forever."""
-    tracer: RunTracer | None = None
+    tracer: Tracer | None = None
     """OpenTelemetry spans (core/otel.py `instrument`); None: no tracing, nothing imported."""
     base_url: str | None = None
     """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""

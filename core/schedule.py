@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from .errors import ConfigError
-
-if TYPE_CHECKING:
-    from .triggers import CronTrigger, IntervalTrigger
 
 MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -112,21 +109,39 @@ def latest_interval_slot(seconds: float, now: datetime) -> datetime:
     return datetime.fromtimestamp(ts - ts % seconds, tz=UTC)
 
 
-def next_fire_times(
-    trigger: CronTrigger | IntervalTrigger, now: datetime, count: int
-) -> list[datetime]:
+class CronSpec(Protocol):
+    """What a cron trigger (or schedule) says: its expression and time zone."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def expr(self) -> str: ...
+    @property
+    def timezone(self) -> str | None: ...
+
+
+class IntervalSpec(Protocol):
+    """What an interval trigger (or schedule) says: its period."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def seconds(self) -> float: ...
+
+
+def next_fire_times(trigger: CronSpec | IntervalSpec, now: datetime, count: int) -> list[datetime]:
     """The next `count` times (UTC, strictly after `now`) at which `trigger` fires."""
     if not 0 <= count <= MAX_FIRE_TIMES:
         raise ValueError(f"count must be within 0-{MAX_FIRE_TIMES}, got {count}")
     # By kind, not isinstance: triggers.py imports this module (no import cycle in core/).
     if trigger.kind == "cron":
-        cron = cast("CronTrigger", trigger)
+        cron = cast("CronSpec", trigger)
         times: list[datetime] = []
         for moment in cron_times_after(cron.expr, now, timezone=cron.timezone):
             if len(times) >= count:
                 break
             times.append(moment)
         return times
-    seconds = cast("IntervalTrigger", trigger).seconds
+    seconds = cast("IntervalSpec", trigger).seconds
     start = latest_interval_slot(seconds, now)
     return [start + timedelta(seconds=seconds * n) for n in range(1, count + 1)]

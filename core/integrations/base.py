@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from ..io import IO
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TaskRunner(Protocol):
+    """What a handle needs of `io` (core/io imports this module, so not `IO` itself)."""
+
+    @property
+    def run_task(self) -> Callable[..., Awaitable[Any]]: ...
 
 _TASK_OPTIONS = "__triggerfish_task__"
 TASK_OPTION_NAMES = frozenset({"name", "retry", "icon", "properties"})
@@ -76,7 +80,7 @@ class IntegrationHandle:
     is not a task, so a replay repeats it.
     """
 
-    def __init__(self, io: IO, name: str, client: Any) -> None:
+    def __init__(self, io: TaskRunner, name: str, client: Any) -> None:
         self._io = io
         self.name = name
         self.client = client

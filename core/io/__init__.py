@@ -1,7 +1,7 @@
 """`IO`: what a run function calls (`io.run_task`, `io.wait`, `io.logger`, ...).
 
 A thin facade: each io primitive is a module of this package that plugs into the
-invocation (core/engine.py, `Invocation`'s plug-in surface). Adding a primitive is one
+invocation through `Port` (core/port.py, which the engine implements). Adding a primitive is one
 module here and one method on `IO` that calls it inside ``invocation.io_call()``.
 
     tasks.py    io.run_task           waits.py   io.wait
@@ -26,8 +26,8 @@ from .tasks import TaskFunction
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..engine import Invocation
     from ..integrations.base import IntegrationHandle
+    from ..port import Port
     from ..retry import RetryPolicy
 
 # The other primitives (fetch, events, values, parallel, children, event and request waits)
@@ -42,7 +42,7 @@ class IO:
 
     def __init__(
         self,
-        invocation: Invocation,
+        invocation: Port,
         integrations: dict[str, Any],
         *,
         auth: dict[str, Any] | None = None,

@@ -23,14 +23,14 @@ from ..starts import create_run, derived_id, payload_json
 from ..types import TaskStatus
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
     from ..store.base import RunRecord
 
 CHILD_RECHECK_SECONDS = 600.0
 """A parent waiting on a child reads the child run itself this often (crash recovery)."""
 
 
-async def invoke_and_wait(inv: Invocation, key: str, job_id: str, payload: Any) -> Any:
+async def invoke_and_wait(inv: Port, key: str, job_id: str, payload: Any) -> Any:
     """Starts the child run once and returns its output (see the module docstring)."""
     job = inv.runtime.jobs.get(job_id)
     if job is None:

@@ -28,14 +28,14 @@ from ..wakes import wake
 from .records import wait_for_wake
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 TIMEOUT_ERROR = "WaitTimeout"
 """The error type a timed-out wait is recorded with."""
 
 
 async def wait_for_event(
-    inv: Invocation,
+    inv: Port,
     key: str,
     name: str,
     *,
@@ -97,7 +97,7 @@ async def wait_for_event(
         raise TaskFailed(key, error) from None
 
 
-def recheck_at_end(inv: Invocation, task_id: str) -> None:
+def recheck_at_end(inv: Port, task_id: str) -> None:
     """An event that resolved a wait while this invocation was ending found the run leased;
     once the lease is released, look again and wake the run if one did."""
     waits: list[str] | None = inv.scratch.get(__name__)

@@ -8,11 +8,11 @@ from .. import events
 from .tasks import run_task
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 
 async def send_event(
-    inv: Invocation, key: str, name: str, payload: Any, *, id: str | None
+    inv: Port, key: str, name: str, payload: Any, *, id: str | None
 ) -> dict[str, Any]:
     """Sends the event (id `<run id>:<key>` unless given) inside a task named after it."""
     event_id = id or f"{inv.run.id}:{key}"

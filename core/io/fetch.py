@@ -20,10 +20,10 @@ from ..wakes import wake
 from .tasks import next_attempt, run_task
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 
-async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> Any:
+async def background_fetch(inv: Port, key: str, message: FetchMessage) -> Any:
     """A fetch done by the dispatcher's worker; inline when there is none."""
     send = getattr(inv.runtime.dispatcher, "send_fetch", None)
     if send is None:
@@ -63,7 +63,7 @@ async def background_fetch(inv: Invocation, key: str, message: FetchMessage) -> 
     raise inv.suspend(waiting.resume_at, "wait")
 
 
-def _sent_fetches(inv: Invocation) -> list[str]:
+def _sent_fetches(inv: Port) -> list[str]:
     """The fetches this invocation sent; the first one registers the recheck at its end."""
     sent: list[str] | None = inv.scratch.get(__name__)
     if sent is None:
@@ -76,7 +76,7 @@ def _sent_fetches(inv: Invocation) -> list[str]:
     return sent
 
 
-async def _recheck_fetches(inv: Invocation, sent: list[str], outcome: Outcome) -> Outcome:
+async def _recheck_fetches(inv: Port, sent: list[str], outcome: Outcome) -> Outcome:
     """A fetch recorded while this invocation was ending must not wait for the recheck.
 
     The worker's own wake-up may have found the run still leased; now that the lease is

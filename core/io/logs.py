@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 
 class RunLogger:
     """`io.logger`: log lines stored with the run, never written twice by replays."""
 
-    def __init__(self, invocation: Invocation) -> None:
+    def __init__(self, invocation: Port) -> None:
         self._invocation = invocation
 
     def debug(self, message: str, **fields: Any) -> None:

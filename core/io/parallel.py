@@ -19,7 +19,7 @@ from ..errors import Suspend, TaskFailed
 from .tasks import run_task
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 
 class _NotStarted(Exception):
@@ -27,7 +27,7 @@ class _NotStarted(Exception):
 
 
 async def parallel(
-    inv: Invocation,
+    inv: Port,
     key: str,
     items: Iterable[Any],
     fn: Callable[[Any], Any],

@@ -1,4 +1,4 @@
-"""Two record shapes io primitives share, built on the Invocation's plug-in surface.
+"""Two record shapes io primitives share, built on the Port's plug-in surface.
 
     recorded_value   a value made once and recorded COMPLETED; replays return it (io.random,
                      io.now)
@@ -16,12 +16,12 @@ from ..serialize import dump_json, load_json
 from ..types import TaskStatus
 
 if TYPE_CHECKING:
-    from ..engine import Claim, Invocation
+    from ..port import Claim, Port
     from ..store.base import TaskRecord
 
 
 async def recorded_value(
-    inv: Invocation, claim: Claim, make: Callable[[], Any], *, kind: str, name: str | None = None
+    inv: Port, claim: Claim, make: Callable[[], Any], *, kind: str, name: str | None = None
 ) -> Any:
     """`make()` once for this run, recorded under the claimed key; replays return that value."""
     inv.check_kind(claim, kind)
@@ -39,7 +39,7 @@ async def recorded_value(
 
 
 async def wait_for_wake(
-    inv: Invocation,
+    inv: Port,
     claim: Claim,
     *,
     kind: str,

@@ -27,7 +27,7 @@ from .tasks import run_task
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..engine import Invocation
+    from ..port import Port
 
 REQUEST_KIND = "request"
 SEND_KEY = "send url"
@@ -35,7 +35,7 @@ SEND_KEY = "send url"
 
 
 async def wait_for_request(
-    inv: Invocation, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta
+    inv: Port, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta
 ) -> Any:
     """The JSON body of the first POST to the callback URL handed to `fn` (module doc)."""
     if not callable(fn):
@@ -73,7 +73,7 @@ async def wait_for_request(
 
 
 async def _send_url(
-    inv: Invocation, key: str, wait: TaskRecord, fn: Callable[[str], Any]
+    inv: Port, key: str, wait: TaskRecord, fn: Callable[[str], Any]
 ) -> None:
     """Runs `fn(url)` once, as the wait's subtask; a replay neither makes a token nor calls fn."""
 

@@ -18,7 +18,7 @@ from ..serialize import dump_json
 from .records import recorded_value
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 STATUS_STATES = ("loading", "success", "failure")
 """The states a status may have (Trigger.dev v2's); None means no state."""
@@ -47,7 +47,7 @@ def validate(label: Any, state: Any, data: Any, *, label_required: bool) -> None
 class RunStatusHandle:
     """What `io.create_status` returns: `await status.update(key, label=, state=, data=)`."""
 
-    def __init__(self, inv: Invocation, key: str, status_id: str, value: dict[str, Any]) -> None:
+    def __init__(self, inv: Port, key: str, status_id: str, value: dict[str, Any]) -> None:
         self._invocation = inv
         self.key = key
         self.id = status_id
@@ -79,7 +79,7 @@ class RunStatusHandle:
 
 
 async def create_status(
-    inv: Invocation, key: str, *, label: str, state: str | None, data: dict[str, Any] | None
+    inv: Port, key: str, *, label: str, state: str | None, data: dict[str, Any] | None
 ) -> RunStatusHandle:
     """Records the status's first value once and returns its handle."""
     validate(label, state, data, label_required=True)

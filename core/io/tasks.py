@@ -34,7 +34,7 @@ from ..types import TaskStatus
 from .threads import run_in_thread
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
     from ..retry import RetryPolicy
     from ..store.base import TaskRecord
 
@@ -44,7 +44,7 @@ TaskFunction = Callable[[], Any]
 
 
 async def run_task(
-    inv: Invocation,
+    inv: Port,
     key: str,
     fn: TaskFunction,
     *,
@@ -161,7 +161,7 @@ def _was_interrupted(recorded: TaskRecord) -> bool:
 
 
 async def _interrupted(
-    inv: Invocation, key: str, recorded: TaskRecord, retry: RetryPolicy | None
+    inv: Port, key: str, recorded: TaskRecord, retry: RetryPolicy | None
 ) -> Any:
     """Records an interrupted at_most_once attempt as failed (TaskInterrupted): WAITING for
     its retry when the policy allows one, else ERRORED. Never runs fn here.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .records import recorded_value
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 
 def _number(name: str, value: Any) -> float:
@@ -19,7 +19,7 @@ def _number(name: str, value: Any) -> float:
     return float(value)
 
 
-async def random(inv: Invocation, key: str, *, min: float, max: float, round: bool) -> float | int:
+async def random(inv: Port, key: str, *, min: float, max: float, round: bool) -> float | int:
     """A uniform number in [min, max) (an integer in [min, max] when `round`), recorded once."""
     low, high = _number("min", min), _number("max", max)
     if not low < high:
@@ -36,7 +36,7 @@ async def random(inv: Invocation, key: str, *, min: float, max: float, round: bo
     return value
 
 
-async def now(inv: Invocation, key: str) -> datetime:
+async def now(inv: Port, key: str) -> datetime:
     """The time this call first ran (an aware UTC datetime), recorded once."""
 
     def make() -> str:

@@ -9,11 +9,11 @@ from ..times import MAX_SECONDS, checked_seconds
 from .records import wait_for_wake
 
 if TYPE_CHECKING:
-    from ..engine import Invocation
+    from ..port import Port
 
 
 async def wait(
-    inv: Invocation, key: str, seconds: float | timedelta | None, *, until: datetime | None
+    inv: Port, key: str, seconds: float | timedelta | None, *, until: datetime | None
 ) -> None:
     """Records a wait until `now + seconds` or `until`, and suspends the run until then.
 

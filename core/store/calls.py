@@ -1,11 +1,14 @@
-"""`call_store`: how async code calls a (synchronous) store primitive."""
+"""`call_store`: how async code calls a (synchronous) store primitive; `call_or_abort`: how
+an invocation does, a failure stopping the invocation rather than reaching user code."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..errors import StoreError
 from ..usage import count_store_call
 
 if TYPE_CHECKING:
@@ -21,3 +24,28 @@ async def call_store(store: Store, fn: Callable[..., T], *args: Any, **kwargs: A
     if store.offload:
         return await asyncio.to_thread(fn, *args, **kwargs)
     return fn(*args, **kwargs)
+
+
+class StoreAbort(BaseException):
+    """Carries a StoreError out of an invocation, past user code (which must not see or
+    swallow it): the invocation stops and the run resumes later from its records."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def call_or_abort(store: Store, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A store call inside an invocation: a StoreError becomes a `StoreAbort`."""
+    try:
+        if not store.offload:  # in-process store: no thread, no introspection
+            result = fn(*args, **kwargs)
+            if inspect.iscoroutine(result):
+                return await result
+            count_store_call(getattr(fn, "__name__", ""))  # usage (call_store's count)
+            return result
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args, **kwargs)
+        return await call_store(store, fn, *args, **kwargs)
+    except StoreError as exc:
+        raise StoreAbort(exc) from exc
