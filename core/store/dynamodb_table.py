@@ -2,7 +2,7 @@
 
 One table, conditional single-item writes (`_put`, `_update`), consistent reads (`_get`),
 queries on every index shard at once (`_each`), large outputs in S3 (`_output_attributes`),
-and records decoded from items (`_run`, `_task`). Every botocore failure becomes a
+and records decoded from items (`_run`, `_task`, `get_run`). Every botocore failure becomes a
 StoreError; a conditional write that botocore retried and that then failed its condition is
 read back, and counts as written when the item shows our own write (`_is_own_write`).
 
