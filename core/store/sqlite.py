@@ -3,19 +3,18 @@
 WAL mode; each conditional write is one transaction, so several processes can share one
 file: a single conditional statement (INSERT OR IGNORE, the put_task upsert) commits on its
 own; a read-then-write is one `BEGIN IMMEDIATE` transaction that reads the row and writes
-it only when the condition holds.
+it only when the condition holds. The tables and the records' JSON text are in
+store/sqlite_rows.py.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import sqlite3
-import sys
 import threading
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,59 +33,18 @@ from .base import (
     TaskRecord,
     decode_cursor,
     encode_cursor,
-    record_from_fields,
     retried_run_changes,
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, status TEXT NOT NULL,
-    created_at REAL NOT NULL, due_at REAL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_queued ON runs (job_id, created_at, id) WHERE status = 'QUEUED';
-CREATE INDEX IF NOT EXISTS runs_expiring ON runs (json_extract(data, '$.expires_at'))
-    WHERE json_extract(data, '$.expires_at') IS NOT NULL;
-CREATE TABLE IF NOT EXISTS tasks (
-    run_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, id));
-CREATE TABLE IF NOT EXISTS logs (
-    run_id TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (run_id, key));
-CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS concurrency (
-    job_id TEXT NOT NULL, slot INTEGER NOT NULL, holder TEXT NOT NULL,
-    PRIMARY KEY (job_id, slot));
-CREATE TABLE IF NOT EXISTS slots (
-    schedule_id TEXT NOT NULL, slot TEXT NOT NULL, expires_at REAL,
-    PRIMARY KEY (schedule_id, slot));
-CREATE TABLE IF NOT EXISTS event_waits (
-    name TEXT NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (name, run_id, task_id));
-CREATE TABLE IF NOT EXISTS events_due (id TEXT PRIMARY KEY, deliver_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS events_due_at ON events_due (deliver_at);
-CREATE TABLE IF NOT EXISTS callbacks (token_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
-"""
-
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-
-
-def _dump(record: Any) -> str:
-    """A record as JSON text, straight from its fields (no deep copy: the text is the copy).
-
-    SQLite's JSON functions (the indexes, put_task's condition) refuse NaN and Infinity, so
-    a non-finite number in a record's fields is stored as the largest float; reads clamp
-    such times (`models.utc`), as they do DynamoDB's largest number.
-    """
-    try:
-        return _encode(record.__dict__)
-    except ValueError:
-        return _encode({name: _finite(value) for name, value in record.__dict__.items()})
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return -sys.float_info.max if value < 0 else sys.float_info.max
-    return value
+from .sqlite_rows import (
+    PUT_TASK,
+    RUN_FIELDS,
+    SCHEMA,
+    changed_run,
+    dump,
+    leased,
+    load_run,
+    load_task,
+)
 
 
 class _Transaction:
@@ -128,26 +86,6 @@ class _Transaction:
             store._lock.release()
 
 
-def _changed(run: RunRecord, changes: dict[str, Any]) -> RunRecord:
-    """`run.with_changes(changes)` for known field names, without the frozen `__init__`
-    (`dataclasses.replace`, ~8 µs): on every lease and end write."""
-    changed = object.__new__(RunRecord)
-    values = changed.__dict__
-    values.update(run.__dict__)
-    values.update(changes)
-    return changed
-
-
-def _run(data: str) -> RunRecord:
-    return record_from_fields(RunRecord, json.loads(data))
-
-
-def _task(data: str) -> TaskRecord:
-    return record_from_fields(TaskRecord, json.loads(data))
-
-
-_RUN_FIELDS = {f.name for f in fields(RunRecord)}
-
 logger = logging.getLogger(__name__)
 
 MAX_OUTPUT_WARNINGS_KEPT = 10_000
@@ -157,16 +95,6 @@ MAX_RUNS_REMEMBERED = 1024
 reading one back is a text comparison, not a decode: only runs not yet final, whose text
 is at most MAX_RUN_TEXT_REMEMBERED characters (at most ~10 MB in all)."""
 MAX_RUN_TEXT_REMEMBERED = 4096
-
-_FINAL_TASK_STATUSES = ", ".join(f"'{s.value}'" for s in TaskStatus if s.is_final)
-_PUT_TASK = f"""
-INSERT INTO tasks (run_id, id, data) VALUES (?, ?, ?)
-ON CONFLICT (run_id, id) DO UPDATE SET data = excluded.data
-WHERE json_extract(tasks.data, '$.status') NOT IN ({_FINAL_TASK_STATUSES})
-  AND json_extract(tasks.data, '$.attempts') <= ?
-"""
-"""`put_task`'s condition (`is_task_overwritable`) as one upsert: absent, or not final and
-not a later attempt than ours; `rowcount` is 0 when the stored record wins."""
 
 
 class SQLiteStore:
@@ -185,7 +113,7 @@ class SQLiteStore:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -210,7 +138,7 @@ class SQLiteStore:
         written = self._written_runs.get(run_id)
         if written is not None and written[0] == row[0]:
             return written[1]  # the stored text is the one this store wrote: same record
-        return _run(row[0])
+        return load_run(row[0])
 
     def _remember_run(self, run: RunRecord, text: str) -> None:
         """The record as last written by this store, to skip decoding its text on the next
@@ -231,7 +159,7 @@ class SQLiteStore:
         remembered[run.id] = (text, run)
 
     def _write_run(self, db: sqlite3.Connection, run: RunRecord) -> None:
-        text = _dump(run)
+        text = dump(run)
         db.execute(
             "UPDATE runs SET status = ?, due_at = ?, data = ? WHERE id = ?",
             (run.status.value, run.due_at, text, run.id),
@@ -239,7 +167,7 @@ class SQLiteStore:
         self._remember_run(run, text)
 
     def create_run(self, run: RunRecord) -> bool:
-        text = _dump(run)
+        text = dump(run)
         created = self._one_statement(
             "INSERT OR IGNORE INTO runs (id, job_id, status, created_at, due_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -277,7 +205,7 @@ class SQLiteStore:
                 )
             if not is_lease_ours_to_take:
                 return None
-            taken = _leased(run, owner, now, lease_expires_at, is_lost=expired_owner is not None)
+            taken = leased(run, owner, now, lease_expires_at, is_lost=expired_owner is not None)
             self._write_run(db, taken)
             return taken
 
@@ -291,19 +219,19 @@ class SQLiteStore:
             is_early = run.resume_at is not None and run.resume_at > now
             if run.status is RunStatus.WAITING and is_early:
                 return None
-            taken = _leased(run, owner, now, lease_expires_at, is_lost=False)
+            taken = leased(run, owner, now, lease_expires_at, is_lost=False)
             self._write_run(db, taken)
             return taken
 
     def update_run(self, run_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
-        unknown = set(changes) - _RUN_FIELDS
+        unknown = set(changes) - RUN_FIELDS
         if unknown:
             raise ValueError(f"unknown run fields: {sorted(unknown)}")
         with self._write() as db:
             run = self._read_run(db, run_id)
             if run is None or run.status.is_final or run.lease_owner != owner:
                 return False
-            self._write_run(db, _changed(run, changes))
+            self._write_run(db, changed_run(run, changes))
         output_json = changes.get("output_json")
         if output_json is not None:
             room = MAX_INLINE_OUTPUT_BYTES - len(run.payload_json.encode())
@@ -354,7 +282,7 @@ class SQLiteStore:
     def put_task(self, task: TaskRecord) -> bool:
         # One statement: the condition (`is_task_overwritable`, on the stored JSON) and the
         # write are atomic, and committed (durable) before this returns.
-        if self._one_statement(_PUT_TASK, (task.run_id, task.id, _dump(task), task.attempts)) != 1:
+        if self._one_statement(PUT_TASK, (task.run_id, task.id, dump(task), task.attempts)) != 1:
             return False
         if task.output_json is not None:
             self._warn_large_output(task.run_id, task.key, task.output_json,
@@ -366,7 +294,7 @@ class SQLiteStore:
             row = self._db.execute(
                 "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (run_id, task_id)
             ).fetchone()
-        return None if row is None else _task(row[0])
+        return None if row is None else load_task(row[0])
 
     def load_history(self, run_id: str) -> History:
         with self._lock:
@@ -378,7 +306,7 @@ class SQLiteStore:
             ).fetchall()
         history = History(pages=1)
         for (data,) in task_rows:
-            task = _task(data)
+            task = load_task(data)
             history.tasks[task.id] = task
         for (data,) in log_rows:
             log = LogRecord(**json.loads(data))
@@ -391,17 +319,17 @@ class SQLiteStore:
         with self._write() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO logs (run_id, key, data) VALUES (?, ?, ?)",
-                [(log.run_id, log.key, _dump(log)) for log in logs],
+                [(log.run_id, log.key, dump(log)) for log in logs],
             )
 
     def create_event(self, event: EventRecord) -> bool:
         if not event.is_due_indexed:
             return self._one_statement(
-                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
+                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, dump(event))
             ) == 1
         with self._write() as db:  # a delayed event: the event and its due entry together
             cursor = db.execute(
-                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, _dump(event))
+                "INSERT OR IGNORE INTO events (id, data) VALUES (?, ?)", (event.id, dump(event))
             )
             if cursor.rowcount == 1:
                 db.execute("INSERT OR REPLACE INTO events_due (id, deliver_at) VALUES (?, ?)",
@@ -431,7 +359,7 @@ class SQLiteStore:
             if "run_ids" in changes:
                 changes = {**changes, "run_ids": tuple(changes["run_ids"])}
             changed = replace(event, **changes)
-            db.execute("UPDATE events SET data = ? WHERE id = ?", (_dump(changed), event_id))
+            db.execute("UPDATE events SET data = ? WHERE id = ?", (dump(changed), event_id))
             if changed.is_due_indexed:
                 db.execute("INSERT OR REPLACE INTO events_due (id, deliver_at) VALUES (?, ?)",
                            (event_id, changed.deliver_at))  # fmt: skip
@@ -451,7 +379,7 @@ class SQLiteStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO event_waits (name, run_id, task_id, data) VALUES (?, ?, ?, ?)",
-                (wait.name, wait.run_id, wait.task_id, _dump(wait)),
+                (wait.name, wait.run_id, wait.task_id, dump(wait)),
             )
             return cursor.rowcount == 1
 
@@ -473,7 +401,7 @@ class SQLiteStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO callbacks (token_hash, data) VALUES (?, ?)",
-                (callback.token_hash, _dump(callback)),
+                (callback.token_hash, dump(callback)),
             )
             return cursor.rowcount == 1
 
@@ -510,7 +438,7 @@ class SQLiteStore:
                 f"SELECT data FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
                 (*params, limit + 1),
             ).fetchall()
-        runs = [_run(data) for (data,) in rows[:limit]]
+        runs = [load_run(data) for (data,) in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = runs[-1]
@@ -604,7 +532,7 @@ class SQLiteStore:
                 "SELECT id, data FROM runs WHERE json_extract(data, '$.expires_at') IS NOT NULL"
                 " AND json_extract(data, '$.expires_at') <= ? LIMIT ?", (now, limit),
             ).fetchall()  # fmt: skip
-            purged = [run_id for run_id, data in rows if _run(data).status.is_final]
+            purged = [run_id for run_id, data in rows if load_run(data).status.is_final]
             for run_id in purged:
                 for table in ("tasks", "logs"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
@@ -627,14 +555,14 @@ class SQLiteStore:
             row = db.execute(
                 "SELECT data FROM tasks WHERE run_id = ? AND id = ?", (task.run_id, task.id)
             ).fetchone()
-            existing = None if row is None else _task(row[0])
+            existing = None if row is None else load_task(row[0])
             if existing is None or existing.status is not TaskStatus.ERRORED:
                 return False
             if existing.attempts != failed_attempts:
                 return False
             db.execute(
                 "UPDATE tasks SET data = ? WHERE run_id = ? AND id = ?",
-                (_dump(task), task.run_id, task.id),
+                (dump(task), task.run_id, task.id),
             )
             return True
 
@@ -646,22 +574,3 @@ class SQLiteStore:
             retried = run.with_changes({**retried_run_changes(now), "retries": run.retries + 1})
             self._write_run(db, retried)
             return retried
-
-
-def _leased(
-    run: RunRecord, owner: str, now: float, lease_expires_at: float, *, is_lost: bool
-) -> RunRecord:
-    """The run as taking its lease leaves it (`acquire_lease` and `lease_run`)."""
-    return _changed(
-        run,
-        {
-            "status": RunStatus.EXECUTING,
-            "lease_owner": owner,
-            "lease_expires_at": lease_expires_at,
-            "due_at": lease_expires_at,
-            "invocation_count": run.invocation_count + 1,
-            "started_at": run.started_at if run.started_at is not None else now,
-            "updated_at": now,
-            "lost_leases": run.lost_leases + (1 if is_lost else 0),
-        }
-    )
