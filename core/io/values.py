@@ -7,6 +7,7 @@ import random as _random
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from .records import recorded_value
 
 if TYPE_CHECKING:
@@ -22,8 +23,11 @@ def _number(name: str, value: Any) -> float:
 async def random(inv: Port, key: str, *, min: float, max: float, round: bool) -> float | int:
     """A uniform number in [min, max) (an integer in [min, max] when `round`), recorded once."""
     low, high = _number("min", min), _number("max", max)
-    if not low < high:
-        raise ValueError(f"io.random min must be less than max, got min={min!r} max={max!r}")
+    if low > high:
+        raise ConfigError(f"io.random min must be at most max, got min={min!r} max={max!r}")
+    if low == high:  # v2 answers the one possible value, with a warning in the run's log
+        inv.write_log("WARN", f"io.random {key!r}: min == max ({min!r}), so the value is always "
+                      f"{min!r}", {})  # fmt: skip
     if round and math.ceil(low) > math.floor(high):
         raise ValueError(f"io.random round=True needs an integer between min={min!r} and max={max!r}")
 

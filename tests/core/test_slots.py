@@ -170,3 +170,23 @@ async def test_canceling_a_slot_holder_wakes_the_oldest_queued_run(store: Any) -
     await client.cancel_run(holder.id)
 
     assert list(dispatcher.due) == [queued.id]
+
+
+async def test_a_parent_waiting_on_a_child_of_its_own_limited_job_frees_the_slot_for_it(
+    store: Any,
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="tree", trigger=invoke_trigger(), concurrency_limit=1)
+    async def tree(payload: Any, io: IO, ctx: Context) -> Any:
+        if payload["depth"] == 0:
+            return "leaf"
+        child = await io.invoke_and_wait("child", "tree", {"depth": payload["depth"] - 1})
+        return f"parent of {child}"
+
+    parent = await client.invoke("tree", {"depth": 1})
+    assert (await client.execute(parent.id)).status is RunStatus.WAITING
+    (child,) = [r for r in (await client.list_runs(job_id="tree")).runs if r.id != parent.id]
+    assert (await client.execute(child.id)).status is RunStatus.COMPLETED  # not QUEUED
+    assert (await client.execute(parent.id)).status is RunStatus.COMPLETED
+    assert (await client.get_run(parent.id)).output == "parent of leaf"

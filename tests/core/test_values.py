@@ -44,7 +44,7 @@ async def test_random_and_now_are_recorded_once_and_replayed_after_a_wait(store:
 @pytest.mark.parametrize(
     ("options", "words"),
     [
-        ({"min": 5, "max": 5}, "min must be less than max"),
+        ({"min": 6, "max": 5}, "min must be at most max"),
         ({"min": float("nan")}, "min must be a finite number"),
         ({"max": float("inf")}, "max must be a finite number"),
         ({"min": 0.2, "max": 0.8, "round": True}, "needs an integer"),
@@ -67,3 +67,21 @@ async def test_random_rejects_bad_bounds_naming_the_field(
     assert failed.status is RunStatus.FAILED
     assert words in failed.error["message"]
     assert failed.tasks == []
+
+
+async def test_random_with_min_equal_to_max_returns_it_with_a_warning_once(store: Any) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="same", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> Any:
+        value = await io.random("r", min=5, max=5)
+        whole = await io.random("w", min=3, max=3, round=True)
+        await io.wait("nap", seconds=60)  # a replay must not log the warnings again
+        return [value, whole]
+
+    run = await client.invoke("same", None)
+    await drive(client, run.id)
+    done = await client.get_run(run.id)
+    assert done.status is RunStatus.COMPLETED and done.output == [5, 3]
+    warnings = [log.message for log in done.logs if log.level == "WARN"]
+    assert len(warnings) == 2 and "min == max" in warnings[0]
