@@ -45,6 +45,7 @@ from .triggers import (
     webhook_trigger,
 )
 from .types import RunStatus, TaskStatus
+from .version import __version__ as __version__
 
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher

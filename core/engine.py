@@ -158,7 +158,7 @@ class Invocation(EndWrites):
             runtime.store, runtime.clock, run.id, owner=owner,
             expires_at=run.lease_expires_at or now, deadline=deadline,
         )  # fmt: skip
-        self.log = RunLog(run.id, history)
+        self.log = RunLog(run.id, history, job_id=run.job_id)
         self.executed_count = 0
         self.replayed_count = 0
         self._timed_count = 0

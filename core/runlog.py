@@ -56,8 +56,9 @@ class RunLog:
     is not written again.
     """
 
-    def __init__(self, run_id: str, history: History) -> None:
+    def __init__(self, run_id: str, history: History, *, job_id: str | None = None) -> None:
         self.run_id = run_id
+        self.job_id = job_id
         self.history = history
         self._counters: dict[str, int] = {}
         self._pending: list[LogRecord] = []
@@ -84,7 +85,8 @@ class RunLog:
             "%s%s",
             message,
             "".join(f" {name}={value!r}" for name, value in plain_fields.items()),
-            extra={"run_id": self.run_id, "task_key": task_key, "fields": plain_fields},
+            extra={"run_id": self.run_id, "job_id": self.job_id, "task_key": task_key,
+                   "fields": plain_fields},
         )
 
     def take(self) -> list[LogRecord]:

@@ -13,7 +13,7 @@ from triggerfish.core import Client
 
 from .context import LambdaContext, deadline_of
 from .events import EventKind, kind_of
-from .logs import install_json_logging, request_id
+from .logs import install_json_logging, invocation_fields, lambda_fields
 from .sqs import handle_records
 
 logger = logging.getLogger(__name__)
@@ -41,17 +41,24 @@ class Handler:
     later HTTP events working (an ``asyncio.run`` per invocation would close it).
     """
 
-    def __init__(self, client: Client, *, api_key: str | None = None) -> None:
+    def __init__(
+        self, client: Client, *, api_key: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         if client.dispatcher is None:
             logger.warning("no dispatcher (TRIGGERFISH_QUEUE_URL unset): runs advance on ticks")
             client.dispatcher = TickerDispatcher()
         self.client = client
         self.api_key = api_key
+        self.environ = os.environ if environ is None else environ
+        self._cold_start = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
     def __call__(self, event: Any, context: LambdaContext | None = None) -> Any:
-        request_id.set(getattr(context, "aws_request_id", None))
+        # Read per invocation: the runtime sets the trace header anew for each one.
+        invocation_fields.set(lambda_fields(context, self.environ, cold_start=self._cold_start))
+        self._cold_start = self._cold_start and context is None
         kind = kind_of(event)
         if kind is EventKind.HTTP:
             return self._answer_http(event, context)
@@ -162,9 +169,11 @@ def create_handler(
 
     The deadline of every invocation is ``context.get_remaining_time_in_millis()``. On
     Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) with logging not configured by the user, the
-    ``triggerfish`` logger writes JSON lines (`logs`); ``TRIGGERFISH_LOG_FORMAT=text``
-    keeps plain logging. `environ` (default ``os.environ``) is the adapter's one read of
-    the environment.
+    ``triggerfish`` logger writes JSON lines with AWS Lambda Powertools' keys (`logs`);
+    ``TRIGGERFISH_LOG_FORMAT=text`` keeps plain logging. `environ` (default ``os.environ``,
+    read at each invocation for the X-Ray trace id) is the adapter's one read of the
+    environment.
     """
-    install_json_logging(os.environ if environ is None else environ)
-    return Handler(client, api_key=api_key)
+    environ = os.environ if environ is None else environ
+    install_json_logging(environ, service=client.id)
+    return Handler(client, api_key=api_key, environ=environ)

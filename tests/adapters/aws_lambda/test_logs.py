@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from triggerfish.adapters.aws_lambda.logs import install_json_logging
-from triggerfish.core import ConfigError
+from triggerfish.adapters.aws_lambda import create_handler
+from triggerfish.adapters.aws_lambda.logs import install_json_logging, invocation_fields
+from triggerfish.core import Client, ConfigError, SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,6 +44,9 @@ SCRIPT = textwrap.dedent(
 
     class Context:
         aws_request_id = "req-0123"
+        function_name = "logs-worker"
+        memory_limit_in_mb = "1024"
+        invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:logs-worker"
         def get_remaining_time_in_millis(self):
             return 10_000
 
@@ -79,10 +85,60 @@ def test_an_sqs_resume_on_lambda_logs_json_lines_with_the_run_id(tmp_path: Path)
     (invocation,) = [p for p in parsed if p["logger"] == "triggerfish.core.engine"]
     assert invocation["run_id"] == run_id and invocation["job_id"] == "report"
     assert invocation["invocation"] == 1 and invocation["status"] == "COMPLETED"
-    assert invocation["level"] == "INFO" and invocation["timestamp"].endswith("Z")
+    assert invocation["level"] == "INFO"
     (user_line,) = [p for p in parsed if p["logger"] == "triggerfish.runs"]
     assert user_line["run_id"] == run_id and user_line["fields"] == {"rows": 3}
+    assert user_line["job_id"] == "report"
     assert user_line["message"].startswith("building")
+
+
+def test_lines_carry_the_keys_of_powertools_logger_with_the_run(tmp_path: Path) -> None:
+    """AWS Lambda Powertools' Logger keys (issue 20), so one Logs Insights query reads both."""
+    lines, summary = run_handler(
+        tmp_path, AWS_LAMBDA_FUNCTION_NAME="logs-worker", POWERTOOLS_SERVICE_NAME="billing",
+        _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    )  # fmt: skip
+    parsed = [json.loads(line) for line in lines]
+    (user_line,) = [p for p in parsed if p["logger"] == "triggerfish.runs"]
+    assert user_line["level"] == "INFO" and user_line["message"].startswith("building")
+    assert user_line["service"] == "billing"
+    assert user_line["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert user_line["cold_start"] is True
+    assert user_line["function_name"] == "logs-worker"
+    assert user_line["function_request_id"] == user_line["request_id"] == "req-0123"
+    assert user_line["function_memory_size"] == 1024
+    assert user_line["function_arn"].endswith(":function:logs-worker")
+    assert (user_line["run_id"], user_line["job_id"]) == (summary["run_id"], "report")
+    # Powertools' `use_rfc3339` timestamp: ISO 8601 with milliseconds and the UTC offset
+    stamp = datetime.fromisoformat(user_line["timestamp"])
+    assert stamp.utcoffset() == timedelta(0)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", user_line["timestamp"])
+
+
+def test_service_is_the_client_id_and_no_trace_id_without_the_variables(tmp_path: Path) -> None:
+    lines, _ = run_handler(tmp_path, AWS_LAMBDA_FUNCTION_NAME="logs-worker")
+    parsed = [json.loads(line) for line in lines]
+    assert parsed and {line["service"] for line in parsed} == {"logs"}
+    assert not any("xray_trace_id" in line for line in parsed)
+
+
+def test_cold_start_is_true_for_the_first_invocation_only(tmp_path: Path) -> None:
+    class Context:
+        aws_request_id = "req-1"
+        function_name = "fn"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 10_000
+
+    client = Client("cold", store=SQLiteStore(tmp_path / "runs.db"))
+    handler = create_handler(client, environ={"_X_AMZN_TRACE_ID": "Root=1-abc-def;Sampled=0"})
+    seen = []
+    for _ in range(2):
+        handler({"unknown": True}, Context())
+        seen.append(dict(invocation_fields.get() or {}))
+    assert [fields["cold_start"] for fields in seen] == [True, False]
+    assert {fields["xray_trace_id"] for fields in seen} == {"1-abc-def"}
+    assert seen[0]["function_name"] == "fn" and seen[0]["function_request_id"] == "req-1"
 
 
 def test_off_lambda_or_with_text_format_nothing_is_printed(tmp_path: Path) -> None:
