@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from triggerfish.core import Client, RunStatus
-from triggerfish.core.client import MAX_LIST_LIMIT
+from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 
 from ..edge import CURSOR_ERRORS, check_cursor

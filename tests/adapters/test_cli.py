@@ -373,3 +373,18 @@ async def test_joined_writes_keep_their_order_and_count_in_the_buffer_size() -> 
     assert transport.sent == [] and joined.get_write_buffer_size() == 14
     await asyncio.sleep(0)
     assert transport.sent == [b"head body tail"] and joined.get_write_buffer_size() == 0
+
+
+def test_python_dash_m_runs_the_same_command_as_the_console_script() -> None:
+    """`python -m triggerfish.adapters.cli` (the CLI is a package, adapters/cli/) lists every
+    command group's commands, as `triggerfish --help` does."""
+    module = subprocess.run(
+        [sys.executable, "-m", "triggerfish.adapters.cli", "--help"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    script = triggerfish("--help")
+    assert module.returncode == 0 and script.returncode == 0, module.stderr
+    for command in ("dev", "send-event", "invoke", "runs", "run", "cancel", "cancel-event",
+                    "retry", "init-table", "replay"):  # fmt: skip
+        assert f"\n    {command} " in module.stdout or f"\n    {command}\n" in module.stdout
+    assert module.stdout == script.stdout
