@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from triggerfish.core.version import version_text
+
 from . import dev, replay, runs, table
 from .base import CLIError
 from .remote import remote_options
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="triggerfish", description="Resumable background jobs: dev server and API client."
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     dev.add_parser(commands)
     runs.add_parsers(commands, remote_options())

@@ -388,3 +388,12 @@ def test_python_dash_m_runs_the_same_command_as_the_console_script() -> None:
                     "retry", "init-table", "replay"):  # fmt: skip
         assert f"\n    {command} " in module.stdout or f"\n    {command}\n" in module.stdout
     assert module.stdout == script.stdout
+
+
+def test_version_prints_the_package_version() -> None:
+    from triggerfish.core import __version__
+
+    done = subprocess.run([sys.executable, "-m", "triggerfish.adapters.cli", "--version"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0
+    assert done.stdout.startswith(f"triggerfish {__version__} (Python ")
