@@ -13,7 +13,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -113,20 +113,21 @@ class IO:
         method: str = "GET",
         headers: dict[str, str] | None = None,
         body: str | bytes | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Mapping[str, RetryPolicy | dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Fetches `url` once, outside this invocation when the dispatcher has a worker.
 
         Returns ``{"status", "headers", "body", "body_base64", "json"}``: `body` is the text
         (None for a binary answer, then in `body_base64`), `json` the parsed JSON answer.
-        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt, so `retry`
-        retries them. The run waits (no compute) while the request is in flight.
+        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt. `retry` is a
+        RetryPolicy (5xx, 429 and network errors retried) or, as in v2, a mapping of status
+        patterns ("429", "500-599", "5xx", "all") to a RetryPolicy or a dict of its fields:
+        a matched status is retried by its policy, an unmatched one is not retried
+        (core/fetch_retry.py). The run waits (no compute) while the request is in flight.
         """
-        if retry is not None and retry.retry_on is not None:
-            raise ConfigError(
-                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
-                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
-            )
+        from ..fetch_retry import checked_fetch_retry
+
+        checked = checked_fetch_retry(retry, where=f"background_fetch {key!r}")
         from ..fetch import FETCH_SCHEMES, FetchMessage
         from . import fetch
 
@@ -136,7 +137,7 @@ class IO:
             )
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
-            headers=headers or {}, retry=retry, **FetchMessage.encode_body(body),
+            headers=headers or {}, retry=checked, **FetchMessage.encode_body(body),
         )  # fmt: skip
         async with self._invocation.io_call():
             result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)
