@@ -131,9 +131,7 @@ async def test_the_worker_retries_by_status_pattern_too(
         RetryPolicy(retry_on=ValueError),
     ],
 )
-async def test_anything_else_is_a_config_error_naming_retry(
-    tmp_path: Any, retry: Any
-) -> None:
+async def test_anything_else_is_a_config_error_naming_retry(tmp_path: Any, retry: Any) -> None:
     from triggerfish.core import SQLiteStore
 
     client = make_client(SQLiteStore(tmp_path / "runs.db"))

@@ -145,7 +145,7 @@ async def test_an_io_call_after_a_swallowed_suspension_still_does_not_start(stor
     async def swallow(payload: Any, io: IO, ctx: Context) -> Any:
         try:
             await io.wait("pause", seconds=60)
-        except BaseException:  # noqa: BLE001 - what the test is about
+        except BaseException:  # noqa: BLE001, S110 - what the test is about
             pass
         return await io.run_task("after", lambda: calls.append("after"))
 
