@@ -74,7 +74,9 @@ class IO:
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
-        arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        argument, or one: the `TaskContext` (key, attempt, run id, an idempotency key
+        stable across attempts and replays); it may be sync or async; `io.run_task`
+        inside it makes a subtask.
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         """
@@ -254,8 +256,8 @@ def _check_task_options(
     """A ConfigError naming the option, before anything is recorded: a record with a bad
     `name`, `icon` or `properties` would make the run unreadable (get_run, the API)."""
     if not callable(fn):
-        raise ConfigError(f"io.run_task {key!r}: fn must be a zero-argument callable, "
-                          f"got {type(fn).__name__}")  # fmt: skip
+        raise ConfigError(f"io.run_task {key!r}: fn must be a callable taking no argument or"
+                          f" a TaskContext, got {type(fn).__name__}")  # fmt: skip
     if name is None and icon is None and retry is None and properties is None:
         return  # the common call: nothing more to check
     where = f"io.run_task {key!r}"

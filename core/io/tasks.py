@@ -17,7 +17,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..errors import (
     ConditionFailed,
@@ -30,6 +30,7 @@ from ..errors import (
 )
 from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
+from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
 from .threads import run_in_thread
 
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("triggerfish.core.engine")
 
-TaskFunction = Callable[[], Any]
+TaskFunction = Callable[[], Any] | Callable[[TaskContext], Any]
+"""A task's fn: no parameter, or one that gets the `TaskContext`; sync or async."""
 
 
 class RetryByError(Protocol):
@@ -84,9 +86,13 @@ async def run_task(
         started = await inv.record(task)
         if started is not task:
             return inv.replay(key, started)
+    if takes_context(fn):  # v2's `task` argument: key, attempt, idempotency key
+        context = TaskContext(key, idempotency_key_for(inv.run.id, claim.task_id), attempt,
+                              inv.run.id)  # fmt: skip
+        fn = functools.partial(cast("Callable[[TaskContext], Any]", fn), context)
     with inv.in_task(task):
         try:
-            result = await call_task_fn(fn)
+            result = await call_task_fn(fn)  # type: ignore[arg-type]
             output_json = dump_json(result, key=key)
         except Suspend as suspension:
             if at_most_once and suspension.reason in ("wait", "yield"):
