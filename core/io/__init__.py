@@ -181,16 +181,44 @@ class IO:
                 self._invocation, key, items, fn, max_concurrency=max_concurrency
             )
 
-    async def invoke_and_wait(self, key: str, job_id: str, payload: Any = None) -> Any:
+    async def invoke_and_wait(
+        self, key: str, job_id: str, payload: Any = None, *, raise_on_failure: bool = True
+    ) -> Any:
         """Starts a run of `job_id` once and waits (holding no invocation) for its end.
 
         Returns the child's output; a child that fails, is canceled or times out raises
-        `TaskFailed` whose error names the child run id and its status.
+        `TaskFailed` whose error names the child run id and its status. With
+        `raise_on_failure=False` returns v2's shape instead: ``{"ok": True, "output": ...}``
+        or ``{"ok": False, "error": {...}}``.
         """
         from . import children
 
         async with self._invocation.io_call():
+            if not raise_on_failure:
+                return await children.invoke_and_wait_result(self._invocation, key, job_id,
+                                                             payload)  # fmt: skip
             return await children.invoke_and_wait(self._invocation, key, job_id, payload)
+
+    async def invoke(
+        self,
+        key: str,
+        job_id: str,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        callback_url: str | None = None,
+    ) -> dict[str, str]:
+        """Starts a run of `job_id` once (a task) and goes on; returns ``{"id": run_id}``.
+
+        `id` names the run (idempotent: a run that exists under it is not started again).
+        With `callback_url`, the finished run is POSTed there as JSON ``{"id", "status",
+        "output" | "error"}``, at least once (core/run_callbacks.py).
+        """
+        from . import children
+
+        async with self._invocation.io_call():
+            return await children.invoke(self._invocation, key, job_id, payload, id=id,
+                                         callback_url=callback_url)  # fmt: skip
 
     async def create_status(
         self,
