@@ -123,5 +123,10 @@ def test_takes_context_reads_the_signature() -> None:
     def defaulted(task: Any = None) -> None: ...
     def star(*args: Any) -> None: ...
 
+    def two(a: Any, task: Any) -> None: ...
+
     assert [takes_context(f) for f in (none, one, defaulted, star, print)] == [
         False, True, False, False, False]  # fmt: skip
+    partials = (functools.partial(one, 1), functools.partial(two, 1),
+                functools.partial(two, task=1), functools.partial(two, 1, 2))  # fmt: skip
+    assert [takes_context(p) for p in partials] == [False, True, True, False]
