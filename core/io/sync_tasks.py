@@ -37,7 +37,7 @@ import time
 import weakref
 from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, FunctionType
 from typing import Any
 
 from .threads import run_in_thread
@@ -101,6 +101,18 @@ async def run_sync_fn(fn: Callable[[], Any], key: str) -> Any:
     else:
         _known[code] = state + 1  # type: ignore[index]
     return result
+
+
+def is_plain_sync_function(fn: Callable[[], Any]) -> bool:
+    """A `def` or lambda that is no `async def` and carries no attributes (so no marker from
+    `inspect.markcoroutinefunction`): sync for sure, without `inspect`'s ~3 µs of checks."""
+    code = getattr(fn, "__code__", None)
+    return (
+        type(fn) is FunctionType
+        and not fn.__dict__
+        and code is not None
+        and not code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+    )
 
 
 def _timed(fn: Callable[[], Any], took: list[float]) -> Any:

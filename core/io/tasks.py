@@ -31,7 +31,7 @@ from ..errors import (
 from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
 from ..types import TaskStatus
-from .sync_tasks import run_sync_fn
+from .sync_tasks import is_plain_sync_function, run_sync_fn
 
 if TYPE_CHECKING:
     from ..engine import Invocation
@@ -137,7 +137,7 @@ async def call_task_fn(fn: Callable[[], Any], key: str = "") -> Any:
     asyncio.to_thread; see core/io/sync_tasks.py), so a blocking call stalls neither the
     lease heartbeat nor other runs. An awaitable a sync fn returns is awaited on the loop.
     """
-    if _is_coroutine_function(fn) or is_async_callable(fn):
+    if _is_coroutine_function(fn) or (not is_plain_sync_function(fn) and is_async_callable(fn)):
         result = fn()
     else:
         result = await run_sync_fn(fn, key)
