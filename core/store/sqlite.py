@@ -47,7 +47,6 @@ from .sqlite_rows import (
     load_task,
 )
 
-
 _WAKEABLE = (RunStatus.WAITING, RunStatus.WAITING_ON_CONNECTIONS)
 """The statuses `wake_run` brings forward (a wait, or a connection now set)."""
 
