@@ -202,3 +202,47 @@ def test_the_dashboard_form_sets_a_connection_and_never_shows_it(site: Site) -> 
         site.assert_completed_once_woken(run_id)
         again = browser.get("/connections")
         assert "not set" not in again.text and SECRET not in again.text
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def test_the_dashboard_form_in_chromium_wakes_the_run(tmp_path: Path, serve: Any) -> None:
+    if not CHROMIUM.exists():
+        from support.servers import unavailable
+
+        unavailable(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+    from triggerfish.core import SQLiteStore
+
+    client = github_client(SQLiteStore(tmp_path / "runs.db"))
+    with serve(create_app(client)) as server, sync_playwright() as playwright:
+        site = Site(server.url, client)
+        run_id = site.invoke_waiting()
+        site.assert_not_polled(run_id)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)  # fmt: skip
+        page = browser.new_page()
+        page.goto(f"{server.url}/login")
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Connections", exact=True).click()
+        row = page.get_by_role("row").filter(has_text="stars/github")
+        expect(row).to_contain_text("not set")
+
+        row.get_by_label("Credentials for github").fill(f'{{"token": "{SECRET}"}}')
+        row.get_by_role("button", name="Set", exact=True).click()
+
+        expect(page.get_by_role("status")).to_have_text(
+            re.compile("Connection github set; 1 waiting run\\(s\\) woken.")
+        )
+        expect(page.get_by_role("row").filter(has_text="stars/github")).not_to_contain_text(
+            "not set"
+        )
+        assert SECRET not in page.content()
+        site.assert_completed_once_woken(run_id)
+        browser.close()
+    client.store.close()
