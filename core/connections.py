@@ -24,7 +24,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .store.base import ConnectionRecord, ConnectionWaitRecord
+from .store.base import ConnectionRecord, ConnectionWaitRecord, RunRecord
+from .types import RunStatus
 from .wakes import wake
 
 if TYPE_CHECKING:
@@ -102,11 +103,19 @@ async def set_connection(runtime: Runtime, name: str, credentials: Any) -> list[
         runtime.store.list_connection_waits, name
     )
     for wait in waits:
-        await wake(runtime, wait.run_id, now)
+        run: RunRecord | None = await runtime.call(runtime.store.get_run, wait.run_id)
+        if run is not None and _is_still_waiting(run):
+            await wake(runtime, wait.run_id, now)
+            woken.append(wait.run_id)
         await runtime.call(runtime.store.delete_connection_wait, name, wait.run_id)
-        woken.append(wait.run_id)
     logger.info("connection %s set; %d waiting runs woken", name, len(woken))
     return woken
+
+
+def _is_still_waiting(run: RunRecord) -> bool:
+    """Whether an indexed run may still wait on its connection: not finished, and not gone
+    on to another wait (an item left behind, its setter stopped before deleting it)."""
+    return not run.status.is_final and run.status is not RunStatus.WAITING
 
 
 async def read_connection(runtime: Runtime, name: str) -> Any | None:

@@ -233,3 +233,24 @@ def test_a_bad_declared_connection_name_is_refused_at_definition(tmp_path: Any) 
     with pytest.raises(ConfigError, match="connection of integration 'gh' must be 1 to 100"):
         client.define_job(id="j", trigger=invoke_trigger(), run=lambda p, io, ctx: None,
                           integrations={"gh": GitHub(connection="no spaces")})  # fmt: skip
+
+
+async def test_an_index_item_left_behind_does_not_wake_a_run_gone_on_to_another_wait(
+    store: Any,
+) -> None:
+    from triggerfish.core.store.base import ConnectionWaitRecord
+
+    client = github_client(store)
+
+    @client.define_job(id="napper", trigger=invoke_trigger())
+    async def napper(payload: Any, io: IO, ctx: Context) -> None:
+        await io.wait("nap", seconds=3600)
+
+    run = await client.invoke("napper", None)
+    waiting = await client.execute(run.id)
+    store.put_connection_wait(ConnectionWaitRecord(name="github", run_id=run.id,
+                                                   created_at=client.clock.time()))  # fmt: skip
+
+    assert await client.set_connection("github", {"token": SECRET}) == []
+    assert store.get_run(run.id).resume_at == waiting.resume_at
+    assert store.list_connection_waits("github") == []
