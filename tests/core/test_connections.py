@@ -254,3 +254,22 @@ async def test_an_index_item_left_behind_does_not_wake_a_run_gone_on_to_another_
     assert await client.set_connection("github", {"token": SECRET}) == []
     assert store.get_run(run.id).resume_at == waiting.resume_at
     assert store.list_connection_waits("github") == []
+
+
+async def test_replay_reads_a_connection_and_stops_at_a_missing_one_writing_nothing(
+    sqlite_or_moto_store: Any,
+) -> None:
+    from triggerfish.core.testing import replay
+
+    client = github_client(sqlite_or_moto_store)
+    run = await client.invoke("stars", None)
+    await client.execute(run.id)
+    sqlite_or_moto_store.delete_connection_wait("github", run.id)
+
+    waiting = await replay(client, run.id)
+    assert (waiting.compatible, waiting.divergence) == (True, None)
+    assert sqlite_or_moto_store.list_connection_waits("github") == [], "replay wrote nothing"
+    await client.set_connection("github", {"token": SECRET})
+    await drive(client, run.id)
+    done = await replay(client, run.id)
+    assert (done.compatible, done.divergence) == (True, None)
