@@ -37,6 +37,7 @@ async def create_run(
     event_timestamp: float | None = None,
     parent_run_id: str | None = None,
     parent_task_id: str | None = None,
+    callback_url: str | None = None,
 ) -> RunRecord:
     """Creates the run (PENDING, or INVALID_PAYLOAD) unless it exists, and dispatches it.
 
@@ -67,6 +68,7 @@ async def create_run(
         traceparent=runtime.tracer.traceparent() if runtime.tracer is not None else None,
         parent_run_id=parent_run_id,
         parent_task_id=parent_task_id,
+        callback_url=callback_url,
     )
     store = runtime.store
     if not await runtime.call(store.create_run, record):
