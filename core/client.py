@@ -11,6 +11,7 @@ methods is a few lines here that delegate to a module taking the runtime:
     retry_run                           retries.py
     execute                             engine.py
     tick, list_schedules                sweeper.py
+    set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
 thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
@@ -82,6 +83,7 @@ class Client:
         prices: Prices | None = None,
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
+        connection_key: str | None = None,
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
@@ -113,6 +115,10 @@ class Client:
         if base_url is not None and not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.runtime.base_url = base_url
+        if connection_key is not None:
+            from .sealing import parse_key  # no cryptography import: that waits for first use
+
+            self.runtime.connection_key = parse_key(connection_key)
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -390,3 +396,23 @@ class Client:
         """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
         now = self.clock.time() if now is None else now
         return sweeper.list_schedules(self.runtime, count=count, now=now)
+
+    # -- connections --------------------------------------------------------------------
+
+    async def set_connection(self, name: str, credentials: Any) -> list[str]:
+        """Stores a connection's credentials (JSON data), sealed with `connection_key`, and
+        wakes the runs WAITING_ON_CONNECTIONS on it; returns their ids.
+
+        Setting it again replaces it. ConfigError (nothing written) for a bad name, no
+        credentials, or no `connection_key`; see core/connections.py.
+        """
+        from . import connections
+
+        return await connections.set_connection(self.runtime, name, credentials)
+
+    async def list_connections(self) -> list[dict[str, Any]]:
+        """Each connection the jobs declare or the store holds: ``{"name", "set",
+        "updated_at", "integrations"}``, never the credentials."""
+        from . import connections
+
+        return await connections.list_connections(self.runtime)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .acquire import load_history, release_after_store_error, take_lease
+from .connections import recheck_connection
 from .errors import (
     DuplicateKeyError,
     NonDeterminismError,
@@ -223,13 +224,13 @@ class Invocation(EndWrites):
             self.run = replace(self.run, slot=slot)
             await self._update_run({"slot": slot})
         ctx = run_context(self.runtime, self.run, job)
-        integrations = await resolve_integrations(self.runtime, job, ctx)
-        if isinstance(integrations, Stop):
-            after = integrations.resume_after_seconds
-            retry_at = None if after is None else self.clock.time() + after
-            return await self.finish(
-                integrations.status, error=integrations.error, resume_at=retry_at
-            )
+        integrations = await self.call(resolve_integrations, self.runtime, job, ctx)
+        if isinstance(integrations, Stop):  # a connection set meanwhile wakes it: not polled
+            outcome = await self.finish(integrations.status, error=integrations.error)
+            if integrations.connection and outcome.status is RunStatus.WAITING_ON_CONNECTIONS:
+                connection = integrations.connection
+                await self.call(recheck_connection, self.runtime, connection, self.run.id)
+            return outcome
         io = IO(self, integrations.clients, auth=integrations.auth)
         current_parent.set(None)
         self.lease.start_heartbeat()

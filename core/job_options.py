@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from .checks import is_count
+from .connections import check_connection_name
 from .errors import ConfigError
 from .jobs import EndHook, Job, RunFunction, is_sync_function
 from .names import check_name
@@ -48,6 +49,10 @@ def define_job(
             "define_job integrations must be a mapping of names to integrations, got "
             f"{type(integrations).__name__}"
         )
+    for integration_name, integration in (integrations or {}).items():
+        connection = getattr(integration, "connection", None)
+        if connection is not None:
+            check_connection_name(connection, field=f"of integration {integration_name!r}")
     if id in jobs:
         raise ConfigError(f"a job with id {id!r} is already defined")
     if not isinstance(trigger, Trigger):

@@ -309,6 +309,7 @@ async def replay_run(owner: Runtime | HasRuntime, run_id: str) -> ReplayReport:
         environment=runtime.environment,
         organization=runtime.organization,
         yield_margin=0.0,
+        connection_key=runtime.connection_key,  # a stored connection is read, never written
     )
     job = runtime.jobs.get(run.job_id)
     # The gates may not write: a slot counts as held, a lost lease as none.
@@ -323,6 +324,8 @@ async def replay_run(owner: Runtime | HasRuntime, run_id: str) -> ReplayReport:
         await sandbox.start()
     except _WriteAttempt:
         sandbox._frontier()
+    except Suspend:  # the frontier reached in a gate (a connection not stored yet)
+        pass
     await _settle_orphans()
     return sandbox.conclude(run)
 

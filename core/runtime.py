@@ -52,6 +52,8 @@ class Runtime:
     """OpenTelemetry spans (core/otel.py `instrument`); None: no tracing, nothing imported."""
     base_url: str | None = None
     """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""
+    connection_key: bytes | None = None
+    """The key that seals stored connections (`Client(connection_key=)`, core/sealing.py)."""
     served_base_url: str | None = None
     """The base URL of the first request the ASGI app served; used when `base_url` is None."""
 

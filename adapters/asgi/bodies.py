@@ -155,3 +155,14 @@ async def read_model(request: Request, model: type[ModelT]) -> ModelT:
             422, "validation_error", f"request body is not a valid {model.__name__}: {names}",
             **details,
         ) from exc
+
+
+class ConnectionBody(BaseModel):
+    """The body of ``PUT /api/connections/{name}``."""
+
+    model_config = ConfigDict(extra="forbid", title="ConnectionBody")
+
+    credentials: str | int | float | bool | list[Any] | dict[str, Any] = Field(
+        description="The connection's credentials: a token, or an object of values (JSON, "
+        "not null, at most 64 KB); stored sealed, never shown again.",
+    )

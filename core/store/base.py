@@ -15,10 +15,13 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     move_hooks_due  run final, its hooks_due_at still the value the caller read
     retry_task      task ERRORED with the attempts we read              (client.retry_run)
     retry_run       run FAILED or TIMED_OUT                             (client.retry_run)
-    wake_run        run WAITING, not leased, due later than the new time (or not due)
+    wake_run        run WAITING or WAITING_ON_CONNECTIONS, not leased, due later than the
+                    new time (or not due)
     put_event_wait  wait absent                 (the event-wait index, io.wait_for_event)
     update_event    event in the expected status (delayed events: deliver, cancel)
     create_callback callback absent             (io.wait_for_request)
+    put_connection  connection absent, or stored no later than ours  (client.set_connection)
+    put_connection_wait  wait absent            (the connection-wait index)
 """
 
 from __future__ import annotations
@@ -189,6 +192,26 @@ class CallbackRecord(Record):
     expires_at: float | None = None
 
 
+@record
+class ConnectionRecord(Record):
+    """A stored connection: its credentials sealed (core/sealing.py), never plain text."""
+
+    name: str
+    sealed: str
+    created_at: float
+    updated_at: float
+
+
+@record
+class ConnectionWaitRecord(Record):
+    """A run WAITING_ON_CONNECTIONS in the connection-wait index, found by connection name;
+    `client.set_connection` wakes every run listed under the name it stores."""
+
+    name: str
+    run_id: str
+    created_at: float
+
+
 @dataclass
 class History:
     """Everything recorded under a run, loaded in one (paginated) query."""
@@ -254,7 +277,8 @@ class Store(Protocol):
     def get_concurrency_holder(self, job_id: str, slot: int) -> str | None: ...
     def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None: ...
     def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
-        """Moves a WAITING run's resume time forward to `at`: "woken", "leased" or "unchanged".
+        """Moves a WAITING (or WAITING_ON_CONNECTIONS) run's resume time forward to `at`:
+        "woken", "leased" or "unchanged".
 
         A finished run is "unchanged"; a lease that expired before `now` does not count.
         """
@@ -286,6 +310,22 @@ class Store(Protocol):
         """Stores a callback unless its token hash is taken."""
         ...
     def get_callback(self, token_hash: str) -> CallbackRecord | None: ...
+    def put_connection(self, connection: ConnectionRecord) -> bool:
+        """Stores a connection unless one with a later `updated_at` is stored; False then."""
+        ...
+    def get_connection(self, name: str) -> ConnectionRecord | None: ...
+    def list_connections(self) -> list[ConnectionRecord]:
+        """Every stored connection, by name."""
+        ...
+    def put_connection_wait(self, wait: ConnectionWaitRecord) -> bool:
+        """Adds a run to the connection-wait index; False when it is already there."""
+        ...
+    def list_connection_waits(self, name: str) -> list[ConnectionWaitRecord]:
+        """Every run indexed as waiting on the connection `name` (all shards)."""
+        ...
+    def delete_connection_wait(self, name: str, run_id: str) -> None:
+        """Removes a run from the index (woken, or found the connection); absent is fine."""
+        ...
     def close(self) -> None: ...
     def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
         """Deletes up to `limit` finished runs whose `expires_at` passed, with their tasks,

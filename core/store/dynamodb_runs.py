@@ -23,6 +23,8 @@ from .base import (
 from .dynamodb_table import DynamoDBTable
 from .items import RUN_FIELDS, encode, encoded, final_values, item_attributes, same_fields
 
+_WAKEABLE = (RunStatus.WAITING.value, RunStatus.WAITING_ON_CONNECTIONS.value)
+"""The statuses `wake_run` brings forward (a wait, or a connection now set)."""
 _LEASE_UPDATE = (
     "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
     " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
@@ -229,12 +231,13 @@ class DynamoDBRunWrites(DynamoDBTable):
         item = self._update(
             run_id,
             "SET resume_at = :at, due_at = :at, GSI3PK = :due, GSI3SK = :at",
-            f"#status = :waiting AND {is_free}"
+            f"#status IN (:waiting, :connections) AND {is_free}"
             " AND (attribute_not_exists(resume_at) OR resume_at > :at)",
             {":at": {"N": repr(at)}, ":now": {"N": repr(now)}, ":due": self._due_key(run_id),
-             ":waiting": {"S": RunStatus.WAITING.value}},
+             ":waiting": {"S": RunStatus.WAITING.value},
+             ":connections": {"S": RunStatus.WAITING_ON_CONNECTIONS.value}},
             "wake_run",
-            is_ours=lambda found: (found.get("status", {}).get("S") == RunStatus.WAITING.value
+            is_ours=lambda found: (found.get("status", {}).get("S") in _WAKEABLE
                                    and same_fields(found, encoded({"resume_at": at, "due_at": at}),
                                                     ["resume_at", "due_at"])),
         )  # fmt: skip
