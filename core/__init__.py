@@ -33,6 +33,7 @@ from .errors import (
     TriggerfishError,
     WaitTimeout,
 )
+from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
@@ -79,11 +80,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IO",
+    "Batch",
     "Client",
     "Clock",
+    "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
     "Context",
+    "Debounce",
     "Dispatcher",
     "DuplicateKeyError",
     "DynamoDBStore",
@@ -97,6 +101,7 @@ __all__ = [
     "Outcome",
     "OutputError",
     "PayloadTooLarge",
+    "RateLimit",
     "RetryPolicy",
     "Run",
     "RunList",
