@@ -63,8 +63,8 @@ class Job(Record):
         if self.schema is None:
             return payload
         if isinstance(self.trigger, EventTrigger) and self.trigger.batch is not None:
-            if not isinstance(payload, list):  # a batch not yet taken (core/batches.py)
-                return payload
+            if not isinstance(payload, list):  # one event's payload, checked before batching
+                return self.schema.model_validate(payload)
             return [self.schema.model_validate(item) for item in payload]
         return self.schema.model_validate(payload)
 
