@@ -38,6 +38,7 @@ from .io import IO
 from .jobs import Job
 from .outcome import Outcome
 from .store.base import Store
+from .task_context import TaskContext
 from .triggers import (
     cron_trigger,
     event_trigger,
@@ -118,6 +119,7 @@ __all__ = [
     "Suspend",
     "SystemClock",
     "Task",
+    "TaskContext",
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",

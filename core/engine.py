@@ -339,11 +339,9 @@ class Invocation(EndWrites):
         "wait" ends the invocation WAITING until `resume_at` (None: until woken);
         other reasons ("yield", "lease lost", "canceled") end it without waiting.
         """
-        if self._gate.suspended is None:
-            self._gate.suspended = Suspend(resume_at, reason=reason)
-            if self.runtime.tracer is not None:
-                self.runtime.tracer.suspended(self, resume_at, reason)
-        return self._gate.suspended
+        if self._gate.suspended is None and self.runtime.tracer is not None:
+            self.runtime.tracer.suspended(self, resume_at, reason)
+        return self._gate.suspend(resume_at, reason)
 
     async def check_budget(self) -> None:
         """Before new work: Suspend when the deadline is near, the run canceled or the lease lost."""

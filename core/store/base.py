@@ -82,8 +82,11 @@ class RunRecord(Record):
     parent_run_id: str | None = None
     """The run that started this one with io.invoke_and_wait, and its wait task's id."""
     parent_task_id: str | None = None
+    callback_url: str | None = None
+    """Where the finished run is POSTed (`io.invoke(..., callback_url=)`, core/run_callbacks.py)."""
     hooks_due_at: float | None = None
-    """Set while an on_success/on_failure hook of a finished run is still to be called."""
+    """Set while an on_success/on_failure hook (or the callback POST) of a finished run is
+    still to be called."""
     retries: int = 0
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
     idle_yields: int = 0
