@@ -30,6 +30,7 @@ from . import engine, env_config, job_options, runs, sweeper
 from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
+from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -40,6 +41,7 @@ from .runtime import Runtime
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
+    check_priority,
     create_run,
     derived_id,
     new_run_id,
@@ -237,7 +239,7 @@ class Client:
         trigger: Trigger,
         name: str | None = None,
         version: str = "0.0.1",
-        concurrency_limit: int | None = None,
+        concurrency_limit: int | ConcurrencyLimit | None = None,
         max_duration: float | timedelta | None = None,
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
@@ -245,18 +247,38 @@ class Client:
         retention: timedelta | None | str = "client",
         on_success: EndHook | None = None,
         on_failure: EndHook | None = None,
+        concurrency_key: KeyFunction | None = None,
+        rate_limit: RateLimit | None = None,
+        debounce: Debounce | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
         Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
         long its finished runs are kept (None: forever); by default the client's.
+        `concurrency_limit` is a number of slots or a shared limit
+        (`define_concurrency_limit`); `concurrency_key`, `rate_limit` and `debounce` are
+        flow control (core/flow.py).
         """
         return job_options.define_job(
             self.jobs, id, trigger=trigger, name=name, version=version,
             concurrency_limit=concurrency_limit, max_duration=max_duration,
             integrations=integrations, enabled=enabled, run=run, retention=retention,
-            on_success=on_success, on_failure=on_failure,
+            on_success=on_success, on_failure=on_failure, concurrency_key=concurrency_key,
+            rate_limit=rate_limit, debounce=debounce,
         )  # fmt: skip
+
+    def define_concurrency_limit(self, id: str, limit: int) -> ConcurrencyLimit:
+        """A concurrency limit several jobs share: `define_job(..., concurrency_limit=<it>)`.
+
+        Defining the same id again with the same limit returns it; another limit is a
+        ConfigError.
+        """
+        made = ConcurrencyLimit(id=id, limit=limit)
+        known = self.runtime.concurrency_limits.setdefault(made.id, made)
+        if known != made:
+            raise ConfigError(f"concurrency limit {id!r} is already defined with limit "
+                              f"{known.limit}, got {limit!r}")  # fmt: skip
+        return known
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id; JobNotFound otherwise."""
@@ -287,18 +309,20 @@ class Client:
         timestamp: datetime | None = None,
         deliver_at: datetime | None = None,
         deliver_after: float | timedelta | None = None,
+        priority: int = 0,
     ) -> Event:
         """Records an event, starts a run of every job it triggers and resolves the runs
         waiting on it (`io.wait_for_event`); idempotent on `id`.
 
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        `priority`: its runs leave their queues before those of lower priority.
         """
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
-            deliver_after=deliver_after,
+            deliver_after=deliver_after, priority=priority,
         )  # fmt: skip
 
     async def cancel_event(self, id: str) -> bool:
@@ -315,9 +339,16 @@ class Client:
         """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
         return self.runtime.base_url
 
-    async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
-        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
+    async def invoke(
+        self, job_id: str, payload: Any = None, *, id: str | None = None, priority: int = 0
+    ) -> Run:
+        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run.
+
+        `priority`: the run leaves its job's queues before runs of lower priority. A
+        debounced job returns the run this start joined.
+        """
         job = self.get_job(job_id)
+        priority = check_priority(priority, field="invoke priority")
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
         if id is not None and not RUN_ID_PATTERN.fullmatch(id):
@@ -325,8 +356,14 @@ class Client:
                 f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
             )
         run_id = id or new_run_id()
-        record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
-        return build_run(record, None)
+        text = payload_json(payload)
+        if job.debounce is None:
+            record = await create_run(self.runtime, job, text, run_id=run_id, priority=priority)
+            return build_run(record, None)
+        from .flow_starts import start_job_run
+
+        joined = await start_job_run(self.runtime, job, text, run_id=run_id, priority=priority)
+        return await self.get_run(joined, tasks=False)
 
     async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
         """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""

@@ -3,7 +3,8 @@
     execute(runtime, run_id, deadline)
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
-      3. pass the gates ............ time limits, payload, concurrency slot, integrations
+      3. pass the gates ............ time limits, flow control (core/flow_gates.py), payload,
+                                     integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -28,11 +29,11 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from . import flow_gates
 from .acquire import load_history, release_after_store_error, take_lease
 from .connections import recheck_connection
 from .errors import (
@@ -47,7 +48,6 @@ from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
     MAX_LOST_LEASES,
     Stop,
-    claim_concurrency_slot,
     lost_leases_error,
     max_duration_error,
     resolve_integrations,
@@ -62,7 +62,6 @@ from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .scopes import InTask, IoCall, IoGate, current_parent, traced
 from .serialize import describe_error, dump_json, load_json
-from .slots import recheck_after_queuing
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import StoreAbort, call_or_abort
 from .types import RunStatus, TaskStatus
@@ -208,21 +207,16 @@ class Invocation(EndWrites):
         timed_out = await self._check_time_limits(job)
         if timed_out is not None:
             return await self.finish(RunStatus.TIMED_OUT, error=timed_out)
+        stopped = await flow_gates.take_payload(self, job)  # debounce, batch
+        if stopped is not None:
+            return stopped
         try:
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
-        if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await self.call(
-                claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()
-            )
-            if slot is None:  # not polled: a freed slot wakes the oldest queued run
-                outcome = await self.finish(RunStatus.QUEUED)
-                if outcome.status is RunStatus.QUEUED:
-                    await self.call(recheck_after_queuing, self.runtime, job, self.run.id)
-                return outcome
-            self.run = replace(self.run, slot=slot)
-            await self._update_run({"slot": slot})
+        stopped = await flow_gates.claim_start(self, job, payload)  # rate limit, a slot
+        if stopped is not None:
+            return stopped
         ctx = run_context(self.runtime, self.run, job)
         integrations = await self.call(resolve_integrations, self.runtime, job, ctx)
         if isinstance(integrations, Stop):  # a connection set meanwhile wakes it: not polled

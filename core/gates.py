@@ -3,7 +3,7 @@
     killed MAX_LOST_LEASES times without progress -> TIMED_OUT
     past the job's max_duration                   -> TIMED_OUT (also before each new task;
                                                      counted from the first start, not queueing)
-    no free slot of the job's concurrency_limit   -> QUEUED, woken when a slot frees (slots.py)
+    flow control (rate, debounce, batch, slots)   -> QUEUED, see core/flow_gates.py
     an auth resolver answers None or raises       -> UNRESOLVED_AUTH (final), naming the integration
     a declared connection="name" not stored yet   -> WAITING_ON_CONNECTIONS, not polled: woken
                                                      by client.set_connection (connections.py)
@@ -19,8 +19,6 @@ from .connections import connection_of, read_connection, wait_for_connection
 from .context import Context, EventInfo, JobInfo, RunInfo
 from .errors import ConfigError
 from .serialize import describe_error
-from .slots import is_stale_holder
-from .store.calls import call_store
 from .times import to_datetime, utc
 from .types import RunStatus
 
@@ -29,7 +27,7 @@ if TYPE_CHECKING:
 
     from .jobs import Job
     from .runtime import Runtime
-    from .store.base import RunRecord, Store
+    from .store.base import RunRecord
 
 MAX_LOST_LEASES = 3
 """Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
@@ -125,33 +123,6 @@ def _built(
     setattr_(model, "__pydantic_extra__", None)
     setattr_(model, "__pydantic_private__", None)
     return model
-
-
-async def claim_concurrency_slot(
-    store: Store, job: Job, run_id: str, now: float
-) -> int | None:
-    """A slot of the job's `concurrency_limit` for this run, or None when all are busy.
-
-    A slot still held by a stale holder (a finished run, or one waiting without it: its
-    release was lost, or it was canceled) is taken over with a write conditional on it.
-    """
-    limit = job.concurrency_limit or 0
-    for slot in range(limit):
-        if await call_store(
-            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=None
-        ):
-            return slot
-    for slot in range(limit):
-        holder = await call_store(store, store.get_concurrency_holder, job.id, slot)
-        if holder is None:
-            continue
-        held = await call_store(store, store.get_run, holder)
-        is_stale = is_stale_holder(held, slot, now)
-        if is_stale and await call_store(
-            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=holder
-        ):
-            return slot
-    return None
 
 
 @dataclass

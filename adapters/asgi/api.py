@@ -53,7 +53,7 @@ async def send_event(request: Request) -> JSONResponse:
     body = await read_model(request, EventBody)
     event = await _client(request).send_event(
         body.name, body.payload, id=body.id, timestamp=body.timestamp,
-        deliver_at=body.deliver_at, deliver_after=body.deliver_after,
+        deliver_at=body.deliver_at, deliver_after=body.deliver_after, priority=body.priority,
     )  # fmt: skip
     return _json(event, 202)
 
@@ -69,7 +69,8 @@ async def invoke_job(request: Request) -> JSONResponse:
     client = _client(request)
     client.get_job(request.path_params["job_id"])
     body = await read_model(request, InvokeBody)
-    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id)
+    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id,
+                              priority=body.priority)  # fmt: skip
     location = str(request.url_for("api:get_run", run_id=run.id))
     return _json(run, 202, headers={"Location": location})
 

@@ -50,6 +50,10 @@ class Job(BaseModel):
     concurrency_limit: int | None = None
     max_duration: float | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    shared_concurrency_limit: str | None = None
+    concurrency_key: bool | None = None
+    rate_limit: dict[str, Any] | None = None
+    debounce: dict[str, Any] | None = None
 
 
 class JobList(BaseModel):

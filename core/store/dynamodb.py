@@ -2,12 +2,15 @@
 
     PK            SK              what
     RUN#<id>      RUN             the run (GSI1: by job, GSI2: by time, GSI3: due, sparse;
-                                  a QUEUED run's GSI3 key is its GSI1PK, sorted by creation)
+                                  a QUEUED run's GSI3 key is its GSI1PK, or JOB#<queue>#<n>
+                                  for a named queue, sorted by priority, then creation)
     RUN#<id>      TASK#<task id>  a task or wait
     RUN#<id>      LOG#<key>       a log line
     EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
     SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
-    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
+    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job (or of a named
+                                  queue: a shared limit, a concurrency key; core/queues.py)
+    FLOW#<name>   FLOW            flow state: a rate window, a debounce, a batch (versioned)
     EVENTWAIT#<name>#<n>  WAIT#<run>#<task>  an io.wait_for_event, found by event name
     CALLBACK#<sha256>     CALLBACK           an io.wait_for_request callback (expires)
     CONNECTIONS           CONNECTION#<name>  a stored connection (sealed credentials)
