@@ -8,6 +8,7 @@ methods is a few lines here that delegate to a module taking the runtime:
     send_event, cancel_event            events.py
     invoke, start_webhook_run           starts.py
     get_run, list_runs, cancel_run      runs.py
+    cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
     execute                             engine.py
     tick, list_schedules                sweeper.py
@@ -281,18 +282,20 @@ class Client:
         timestamp: datetime | None = None,
         deliver_at: datetime | None = None,
         deliver_after: float | timedelta | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Event:
         """Records an event, starts a run of every job it triggers and resolves the runs
         waiting on it (`io.wait_for_event`); idempotent on `id`.
 
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        `context` (a JSON object) is `ctx.event.context` in the runs it starts.
         """
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
-            deliver_after=deliver_after,
+            deliver_after=deliver_after, context=context,
         )  # fmt: skip
 
     async def cancel_event(self, id: str) -> bool:
@@ -351,6 +354,22 @@ class Client:
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
         return await runs.cancel_run(self.runtime, run_id)
+
+    async def cancel_runs_for_event(self, event_id: str) -> list[str]:
+        """Cancels every unfinished run the event started; returns the ids it canceled.
+
+        Raises EventNotFound for an unknown id. v2: `client.cancelRunsForEvent(id)`.
+        """
+        from . import event_runs
+
+        return await event_runs.cancel_runs_for_event(self.runtime, event_id)
+
+    async def get_run_statuses(self, run_id: str) -> dict[str, Any]:
+        """``{"run": {"id", "status", "output"}, "statuses": [...]}``: the run's statuses
+        (`io.create_status`) with its state, as JSON data; RunNotFound for an unknown id."""
+        from . import event_runs
+
+        return await event_runs.get_run_statuses(self.runtime, run_id)
 
     async def retry_run(self, run_id: str) -> Run:
         """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.

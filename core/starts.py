@@ -35,6 +35,7 @@ async def create_run(
     event_id: str | None = None,
     event_name: str | None = None,
     event_timestamp: float | None = None,
+    event_context_json: str | None = None,
     parent_run_id: str | None = None,
     parent_task_id: str | None = None,
 ) -> RunRecord:
@@ -61,6 +62,7 @@ async def create_run(
         event_id=event_id,
         event_name=event_name,
         event_timestamp=event_timestamp,
+        event_context_json=event_context_json,
         environment=runtime.environment,
         due_at=None if status.is_final else now,
         completed_at=now if status.is_final else None,

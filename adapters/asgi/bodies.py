@@ -71,6 +71,11 @@ class EventBody(BaseModel):
         default=None, gt=0, le=MAX_WAIT_SECONDS,
         description="Deliver the event this many seconds from now (at most 365 days).",
     )  # fmt: skip
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON object (at most 32 KB) that travels with the event: "
+        "ctx.event.context in the runs it starts, .context of an io.wait_for_event.",
+    )
 
     @model_validator(mode="after")
     def _one_delay(self) -> EventBody:

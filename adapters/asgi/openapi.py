@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from triggerfish.core import Event, Outcome, Run, RunList, RunStatus
+from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Status
 from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 
@@ -88,6 +88,30 @@ class CanceledEvent(BaseModel):
     canceled: bool
 
 
+class CanceledRuns(BaseModel):
+    """The answer of ``POST /api/events/{id}/cancel-runs``."""
+
+    id: str
+    canceled_run_ids: list[str] = Field(
+        description="The runs this call canceled (finished runs are left as they were)."
+    )
+
+
+class RunSummary(BaseModel):
+    """A run's id, status and output."""
+
+    id: str
+    status: RunStatus
+    output: Any = None
+
+
+class RunStatuses(BaseModel):
+    """The answer of ``GET /api/runs/{id}/statuses``: the run and its statuses."""
+
+    run: RunSummary
+    statuses: list[Status]
+
+
 class CallbackAnswer(BaseModel):
     """The answer of a first ``POST /api/callbacks/{token}``."""
 
@@ -105,6 +129,8 @@ _MODELS: list[type[BaseModel]] = [
     ScheduleList,
     Health,
     CanceledEvent,
+    CanceledRuns,
+    RunStatuses,
     CallbackAnswer,
     ErrorResponse,
 ]
@@ -192,6 +218,17 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "Whether it was canceled (false: already delivered or "
                           "canceled).", "CanceledEvent"),
+                    **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/events/{event_id}/cancel-runs": {
+            "post": {
+                "operationId": "cancel_runs_for_event",
+                "summary": "Cancel every unfinished run an event started.",
+                "parameters": [_path_id("event_id")],
+                "responses": {
+                    **_ok(200, "The ids of the runs canceled.", "CanceledRuns"),
                     **_errors(401, 404, 413),
                 },
             }
@@ -293,6 +330,17 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "A run with its task tree and logs.",
                 "parameters": run_id,
                 "responses": {**_ok(200, "The run.", "Run"), **_errors(401, 404)},
+            }
+        },
+        "/api/runs/{run_id}/statuses": {
+            "get": {
+                "operationId": "get_run_statuses",
+                "summary": "A run's id, status and output with its statuses (io.create_status).",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run and its statuses.", "RunStatuses"),
+                    **_errors(401, 404),
+                },
             }
         },
         "/api/runs/{run_id}/cancel": {

@@ -87,6 +87,8 @@ class RunRecord(Record):
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
     idle_yields: int = 0
     """Invocations in a row that yielded before executing a task (their backoff grows)."""
+    event_context_json: str | None = None
+    """The `context` of the event that started the run (`ctx.event.context`), as JSON text."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -150,6 +152,8 @@ class EventRecord(Record):
     """When a delayed event is (or was) due; while pending or delivering it is in the due index."""
     sent_at: float | None = None
     """Store-clock time it was delivered: event waits recorded after this do not match it."""
+    context_json: str | None = None
+    """The sender's `context` (a JSON object as text), None when it gave none."""
 
     @property
     def is_due_indexed(self) -> bool:

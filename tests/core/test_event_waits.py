@@ -38,7 +38,7 @@ def define_waiter(client: Any, **options: Any) -> None:
             got = await io.wait_for_event("paid", "order.paid", **options)
         except WaitTimeout as exc:
             return {"timeout": exc.key}
-        return {"got": got}
+        return {"got": got.payload}
 
 
 async def test_an_event_sent_from_another_process_wakes_the_waiting_run(store: Any) -> None:
@@ -47,7 +47,7 @@ async def test_an_event_sent_from_another_process_wakes_the_waiting_run(store: A
     run = await client.invoke("waiter", None)
 
     outcome = await client.execute(run.id)
-    assert outcome.status is RunStatus.WAITING and outcome.resume_at is None
+    assert outcome.status is RunStatus.WAITING  # until the event, or the default hour
     waiting = await client.get_run(run.id)
     (task,) = waiting.tasks
     assert (task.key, task.kind, task.status) == ("paid", "event", TaskStatus.WAITING)
@@ -75,10 +75,12 @@ async def test_an_event_sent_before_the_wait_began_does_not_count(store: Any) ->
 
     # A send that read the index late: the wait began after the event's send time.
     from triggerfish.core.event_waits import resolve_event_waits
+    from triggerfish.core.store.base import EventRecord
 
     early = client.clock.time() - 5
-    assert await resolve_event_waits(client.runtime, "order.paid", '{"late": 1}',
-                                     event_id="late", sent_at=early) == []  # fmt: skip
+    late = EventRecord(id="late", name="order.paid", timestamp=early, payload_json='{"late": 1}',
+                       sent_at=early)  # fmt: skip
+    assert await resolve_event_waits(client.runtime, late) == []
     assert (await client.get_run(run.id, tasks=False)).status is RunStatus.WAITING
     await client.send_event("order.paid", {"late": False})
     await client.execute(run.id)
@@ -132,7 +134,7 @@ async def test_the_schema_parses_the_payload_and_a_misfit_fails_naming_the_key(
 
     @client.define_job(id="typed", trigger=invoke_trigger())
     async def typed(payload: Any, io: IO, ctx: Context) -> Any:
-        paid = await io.wait_for_event("paid", "order.paid", schema=Paid)
+        paid = (await io.wait_for_event("paid", "order.paid", schema=Paid)).payload
         return {"is_model": isinstance(paid, Paid), "total": paid.total}
 
     good = await client.invoke("typed", None)
@@ -203,7 +205,7 @@ async def test_a_run_waiting_for_an_event_gives_its_concurrency_slot_back(store:
 
     @client.define_job(id="one-at-a-time", trigger=invoke_trigger(), concurrency_limit=1)
     async def one(payload: Any, io: IO, ctx: Context) -> Any:
-        return await io.wait_for_event("go", "go")
+        return (await io.wait_for_event("go", "go")).payload
 
     first = await client.invoke("one-at-a-time", None)
     second = await client.invoke("one-at-a-time", None)
