@@ -102,6 +102,24 @@ async def send_event(
     return event_from_record(record)
 
 
+def check_send_options(
+    runtime: Runtime,
+    name: str,
+    *,
+    id: str | None,
+    deliver_at: datetime | None,
+    deliver_after: float | timedelta | None,
+    context: Mapping[str, Any] | None,
+) -> None:
+    """The ConfigError `send_event` would raise for these options, raised before anything is
+    recorded (`io.send_event` checks them before its task, so a bad call fails at once)."""
+    check_name(name, field="send_event name")
+    if id:
+        check_name(id, field="send_event id")
+    _delivery_time(runtime, deliver_at, deliver_after)
+    _context_json(context)
+
+
 def _context_json(context: object) -> str | None:
     """The event's `context` as JSON text: a JSON object of at most MAX_CONTEXT_BYTES."""
     if context is None:

@@ -40,6 +40,8 @@ async def send_event(
 ) -> dict[str, Any]:
     """Sends the event (id ``<run id>:<key>`` unless given) inside a task named after it."""
     event_id = id or f"{inv.run.id}:{key}"
+    events.check_send_options(inv.runtime, name, id=event_id, deliver_at=deliver_at,
+                              deliver_after=deliver_after, context=context)  # fmt: skip
 
     async def send() -> dict[str, Any]:
         event = await events.send_event(
@@ -62,6 +64,14 @@ async def send_events(
 ) -> list[dict[str, Any]]:
     """Sends each event in order inside one task; returns them in the same order."""
     checked = _checked_items(key, items)
+    for index, item in enumerate(checked):
+        try:
+            events.check_send_options(
+                inv.runtime, item["name"], id=item.get("id"), deliver_at=deliver_at,
+                deliver_after=deliver_after, context=item.get("context"),
+            )  # fmt: skip
+        except ConfigError as exc:
+            raise ConfigError(f"io.send_events {key!r}: events[{index}]: {exc}") from None
 
     async def send() -> list[dict[str, Any]]:
         sent = []
