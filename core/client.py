@@ -6,7 +6,8 @@ methods is a few lines here that delegate to a module taking the runtime:
     define_job                          job_options.py
     from_env                            env_config.py
     send_event, cancel_event            events.py
-    invoke, start_webhook_run           starts.py
+    invoke                              starts.py
+    webhook_jobs, start_webhook_runs    webhooks.py
     get_run, list_runs, cancel_run      runs.py
     cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
@@ -22,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,6 @@ from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
     create_run,
-    derived_id,
     new_run_id,
     payload_json,
 )
@@ -261,11 +261,17 @@ class Client:
             raise JobNotFound(job_id) from None
 
     def webhook_job(self, trigger_id: str) -> Job:
-        """The job whose webhook trigger has this id; JobNotFound otherwise."""
+        """The first job whose webhook trigger has this id; JobNotFound otherwise."""
         for job in self.jobs.values():
             if isinstance(job.trigger, WebhookTrigger) and job.trigger.id == trigger_id:
                 return job
         raise JobNotFound(trigger_id)
+
+    def webhook_jobs(self, trigger_id: str) -> list[Job]:
+        """Every job whose webhook trigger has this id, in definition order (may be none)."""
+        from .webhooks import webhook_jobs
+
+        return webhook_jobs(self.runtime, trigger_id)
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""
@@ -325,15 +331,25 @@ class Client:
         record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
         return build_run(record, None)
 
-    async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
-        """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
-        job = self.webhook_job(trigger_id)
-        run_id = derived_id(delivery_id, job.id)
-        record = await create_run(
-            self.runtime, job, payload_json(payload), run_id=run_id,
-            event_name=f"webhook.{trigger_id}",
+    async def start_webhook_runs(
+        self,
+        trigger_id: str,
+        payload: Any,
+        *,
+        delivery_id: str,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        job_ids: Collection[str] | None = None,
+    ) -> list[Run]:
+        """Starts a run of every enabled job on this webhook id whose filter matches the
+        delivery (of `job_ids` only, when given); idempotent on `delivery_id`."""
+        from . import webhooks
+
+        records = await webhooks.start_webhook_runs(
+            self.runtime, trigger_id, payload, delivery_id=delivery_id, headers=headers,
+            query=query, job_ids=job_ids,
         )  # fmt: skip
-        return build_run(record, None)
+        return [build_run(record, None) for record in records]
 
     # -- reading and steering runs ------------------------------------------------------
 

@@ -112,6 +112,12 @@ class RunStatuses(BaseModel):
     statuses: list[Status]
 
 
+class WebhookNoRuns(BaseModel):
+    """The answer of a webhook delivery that no job's filter matched."""
+
+    run_ids: list[str]
+
+
 class CallbackAnswer(BaseModel):
     """The answer of a first ``POST /api/callbacks/{token}``."""
 
@@ -131,6 +137,7 @@ _MODELS: list[type[BaseModel]] = [
     CanceledEvent,
     CanceledRuns,
     RunStatuses,
+    WebhookNoRuns,
     CallbackAnswer,
     ErrorResponse,
 ]
@@ -389,7 +396,8 @@ def build_openapi() -> dict[str, Any]:
         "/webhooks/{trigger_id}": {
             "post": {
                 "operationId": "receive_webhook",
-                "summary": "A signed delivery to a webhook trigger; starts one run per delivery.",
+                "summary": "A signed delivery to a webhook trigger; starts a run of every enabled"
+                " job on the id whose filter matches (once per delivery).",
                 "security": [],
                 "parameters": [
                     _path_id("trigger_id"),
@@ -412,11 +420,13 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(
                         202,
-                        "The run of this delivery (the same run for a redelivery).",
+                        "The first run of this delivery, with run_ids: every run it started "
+                        "(the same runs for a redelivery).",
                         "Run",
                         location=True,
                     ),
-                    **_errors(400, 401, 404, 413),
+                    **_ok(200, "No job's filter matched: no run started.", "WebhookNoRuns"),
+                    **_errors(400, 401, 404, 409, 413),
                 },
             }
         },
