@@ -6,8 +6,10 @@ methods is a few lines here that delegate to a module taking the runtime:
     define_job                          job_options.py
     from_env                            env_config.py
     send_event, cancel_event            events.py
-    invoke, start_webhook_run           starts.py
+    invoke                              starts.py
+    webhook_jobs, start_webhook_runs    webhooks.py
     get_run, list_runs, cancel_run      runs.py
+    cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
     execute                             engine.py
     tick, list_schedules                sweeper.py
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +45,6 @@ from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
     check_priority,
     create_run,
-    derived_id,
     new_run_id,
     payload_json,
 )
@@ -288,11 +289,17 @@ class Client:
             raise JobNotFound(job_id) from None
 
     def webhook_job(self, trigger_id: str) -> Job:
-        """The job whose webhook trigger has this id; JobNotFound otherwise."""
+        """The first job whose webhook trigger has this id; JobNotFound otherwise."""
         for job in self.jobs.values():
             if isinstance(job.trigger, WebhookTrigger) and job.trigger.id == trigger_id:
                 return job
         raise JobNotFound(trigger_id)
+
+    def webhook_jobs(self, trigger_id: str) -> list[Job]:
+        """Every job whose webhook trigger has this id, in definition order (may be none)."""
+        from .webhooks import webhook_jobs
+
+        return webhook_jobs(self.runtime, trigger_id)
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""
@@ -310,6 +317,7 @@ class Client:
         deliver_at: datetime | None = None,
         deliver_after: float | timedelta | None = None,
         priority: int = 0,
+        context: Mapping[str, Any] | None = None,
     ) -> Event:
         """Records an event, starts a run of every job it triggers and resolves the runs
         waiting on it (`io.wait_for_event`); idempotent on `id`.
@@ -317,12 +325,13 @@ class Client:
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
         `priority`: its runs leave their queues before those of lower priority.
+        `context` (a JSON object) is `ctx.event.context` in the runs it starts.
         """
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
-            deliver_after=deliver_after, priority=priority,
+            deliver_after=deliver_after, priority=priority, context=context,
         )  # fmt: skip
 
     async def cancel_event(self, id: str) -> bool:
@@ -365,15 +374,25 @@ class Client:
         joined = await start_job_run(self.runtime, job, text, run_id=run_id, priority=priority)
         return await self.get_run(joined, tasks=False)
 
-    async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
-        """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
-        job = self.webhook_job(trigger_id)
-        run_id = derived_id(delivery_id, job.id)
-        record = await create_run(
-            self.runtime, job, payload_json(payload), run_id=run_id,
-            event_name=f"webhook.{trigger_id}",
+    async def start_webhook_runs(
+        self,
+        trigger_id: str,
+        payload: Any,
+        *,
+        delivery_id: str,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        job_ids: Collection[str] | None = None,
+    ) -> list[Run]:
+        """Starts a run of every enabled job on this webhook id whose filter matches the
+        delivery (of `job_ids` only, when given); idempotent on `delivery_id`."""
+        from . import webhooks
+
+        records = await webhooks.start_webhook_runs(
+            self.runtime, trigger_id, payload, delivery_id=delivery_id, headers=headers,
+            query=query, job_ids=job_ids,
         )  # fmt: skip
-        return build_run(record, None)
+        return [build_run(record, None) for record in records]
 
     # -- reading and steering runs ------------------------------------------------------
 
@@ -394,6 +413,22 @@ class Client:
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
         return await runs.cancel_run(self.runtime, run_id)
+
+    async def cancel_runs_for_event(self, event_id: str) -> list[str]:
+        """Cancels every unfinished run the event started; returns the ids it canceled.
+
+        Raises EventNotFound for an unknown id. v2: `client.cancelRunsForEvent(id)`.
+        """
+        from . import event_runs
+
+        return await event_runs.cancel_runs_for_event(self.runtime, event_id)
+
+    async def get_run_statuses(self, run_id: str) -> dict[str, Any]:
+        """``{"run": {"id", "status", "output"}, "statuses": [...]}``: the run's statuses
+        (`io.create_status`) with its state, as JSON data; RunNotFound for an unknown id."""
+        from . import event_runs
+
+        return await event_runs.get_run_statuses(self.runtime, run_id)
 
     async def retry_run(self, run_id: str) -> Run:
         """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.

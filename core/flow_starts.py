@@ -29,6 +29,7 @@ async def start_job_run(
     event_name: str | None = None,
     event_timestamp: float | None = None,
     priority: int = 0,
+    event_context_json: str | None = None,
 ) -> str:
     """The id of the run this start makes or joins (`run_id` when no flow control applies)."""
     if (job.debounce is not None or batch_of(job) is not None) and _is_valid(job, text):
@@ -42,7 +43,7 @@ async def start_job_run(
                                          priority=priority)  # fmt: skip
     record = await create_run(runtime, job, text, run_id=run_id, event_id=event_id,
                               event_name=event_name, event_timestamp=event_timestamp,
-                              priority=priority)  # fmt: skip
+                              priority=priority, event_context_json=event_context_json)  # fmt: skip
     return record.id
 
 

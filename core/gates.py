@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,6 +69,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         "timestamp": utc(run.event_timestamp or run.created_at),
     }
     environment, organization = runtime.environment, runtime.organization
+    if run.event_context_json is not None:  # what the event's sender gave (issue 16)
+        event_info["context"] = json.loads(run.event_context_json)
     if _is_checked(run, job, environment, organization):
         # Every value is already of its field's type: the four frozen models are built as
         # pydantic's validation would build them, without validating (~5 us per invocation).
@@ -76,7 +79,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
             "job": _built(JobInfo, {"id": job.id, "version": job.version}),
             "environment": environment,
             "organization": organization,
-            "event": _built(EventInfo, {**event_info, "context": {}}, _EVENT_INFO_SET),
+            "event": _built(EventInfo, {**event_info, "context": event_info.get("context", {})},
+                            frozenset(event_info)),
         })  # fmt: skip
     return Context(
         run=RunInfo.model_validate(run_info),
@@ -85,10 +89,6 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         organization=organization,
         event=EventInfo.model_validate(event_info),
     )
-
-
-_EVENT_INFO_SET = frozenset({"id", "name", "timestamp"})
-"""The EventInfo fields run_context sets (`context` keeps its default, unset)."""
 
 
 def _is_checked(run: RunRecord, job: Job, environment: Any, organization: Any) -> bool:

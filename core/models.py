@@ -185,3 +185,6 @@ class Event(BaseModel):
     """``delivered``; for a delayed event ``pending``, ``delivering`` or ``canceled``."""
     deliver_at: datetime | None = None
     """When a delayed event is (or was) delivered; None for one delivered when sent."""
+    context: dict[str, Any] | None = None
+    """What the sender passed as `context` (None when nothing); runs it started read it as
+    `ctx.event.context`."""

@@ -54,6 +54,7 @@ async def send_event(request: Request) -> JSONResponse:
     event = await _client(request).send_event(
         body.name, body.payload, id=body.id, timestamp=body.timestamp,
         deliver_at=body.deliver_at, deliver_after=body.deliver_after, priority=body.priority,
+        context=body.context,
     )  # fmt: skip
     return _json(event, 202)
 
@@ -63,6 +64,13 @@ async def cancel_event(request: Request) -> JSONResponse:
     event_id = request.path_params["event_id"]
     canceled = await _client(request).cancel_event(event_id)
     return JSONResponse({"id": event_id, "canceled": canceled})
+
+
+async def cancel_runs_for_event(request: Request) -> JSONResponse:
+    """Cancels the unfinished runs an event started: ``{"id", "canceled_run_ids"}``."""
+    event_id = request.path_params["event_id"]
+    canceled = await _client(request).cancel_runs_for_event(event_id)
+    return JSONResponse({"id": event_id, "canceled_run_ids": canceled})
 
 
 async def invoke_job(request: Request) -> JSONResponse:
@@ -122,6 +130,11 @@ async def list_runs(request: Request) -> JSONResponse:
 async def get_run(request: Request) -> JSONResponse:
     run = await _client(request).get_run(request.path_params["run_id"])
     return _json(run)
+
+
+async def get_run_statuses(request: Request) -> JSONResponse:
+    statuses = await _client(request).get_run_statuses(request.path_params["run_id"])
+    return JSONResponse(statuses)
 
 
 async def run_events(request: Request) -> Response:
@@ -222,6 +235,12 @@ def api_routes() -> list[BaseRoute]:
     return [
         Route("/events", send_event, methods=["POST"], name="send_event"),
         Route("/events/{event_id}/cancel", cancel_event, methods=["POST"], name="cancel_event"),
+        Route(
+            "/events/{event_id}/cancel-runs",
+            cancel_runs_for_event,
+            methods=["POST"],
+            name="cancel_runs_for_event",
+        ),
         *callback_routes(),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
@@ -229,6 +248,9 @@ def api_routes() -> list[BaseRoute]:
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
         Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
+        Route(
+            "/runs/{run_id}/statuses", get_run_statuses, methods=["GET"], name="get_run_statuses"
+        ),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
         Route("/runs/{run_id}/retry", retry_run, methods=["POST"], name="retry_run"),

@@ -76,6 +76,11 @@ class EventBody(BaseModel):
         default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, strict=True,
         description="Runs it starts leave their queues before those of lower priority.",
     )  # fmt: skip
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON object (at most 32 KB) that travels with the event: "
+        "ctx.event.context in the runs it starts, .context of an io.wait_for_event.",
+    )
 
     @model_validator(mode="after")
     def _one_delay(self) -> EventBody:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from triggerfish.core import Event, Outcome, Run, RunList, RunStatus
+from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Status
 from triggerfish.core.connections import CONNECTION_NAME_PATTERN
 from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
@@ -116,6 +116,36 @@ class ConnectionSet(BaseModel):
     woken_run_ids: list[str] = Field(description="The runs it woke (WAITING_ON_CONNECTIONS).")
 
 
+class CanceledRuns(BaseModel):
+    """The answer of ``POST /api/events/{id}/cancel-runs``."""
+
+    id: str
+    canceled_run_ids: list[str] = Field(
+        description="The runs this call canceled (finished runs are left as they were)."
+    )
+
+
+class RunSummary(BaseModel):
+    """A run's id, status and output."""
+
+    id: str
+    status: RunStatus
+    output: Any = None
+
+
+class RunStatuses(BaseModel):
+    """The answer of ``GET /api/runs/{id}/statuses``: the run and its statuses."""
+
+    run: RunSummary
+    statuses: list[Status]
+
+
+class WebhookNoRuns(BaseModel):
+    """The answer of a webhook delivery that no job's filter matched."""
+
+    run_ids: list[str]
+
+
 class CallbackAnswer(BaseModel):
     """The answer of a first ``POST /api/callbacks/{token}``."""
 
@@ -133,6 +163,9 @@ _MODELS: list[type[BaseModel]] = [
     ScheduleList,
     Health,
     CanceledEvent,
+    CanceledRuns,
+    RunStatuses,
+    WebhookNoRuns,
     CallbackAnswer,
     ConnectionBody,
     ConnectionList,
@@ -225,6 +258,17 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "Whether it was canceled (false: already delivered or "
                           "canceled).", "CanceledEvent"),
+                    **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/events/{event_id}/cancel-runs": {
+            "post": {
+                "operationId": "cancel_runs_for_event",
+                "summary": "Cancel every unfinished run an event started.",
+                "parameters": [_path_id("event_id")],
+                "responses": {
+                    **_ok(200, "The ids of the runs canceled.", "CanceledRuns"),
                     **_errors(401, 404, 413),
                 },
             }
@@ -328,6 +372,17 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {**_ok(200, "The run.", "Run"), **_errors(401, 404)},
             }
         },
+        "/api/runs/{run_id}/statuses": {
+            "get": {
+                "operationId": "get_run_statuses",
+                "summary": "A run's id, status and output with its statuses (io.create_status).",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run and its statuses.", "RunStatuses"),
+                    **_errors(401, 404),
+                },
+            }
+        },
         "/api/runs/{run_id}/cancel": {
             "post": {
                 "operationId": "cancel_run",
@@ -400,7 +455,8 @@ def build_openapi() -> dict[str, Any]:
         "/webhooks/{trigger_id}": {
             "post": {
                 "operationId": "receive_webhook",
-                "summary": "A signed delivery to a webhook trigger; starts one run per delivery.",
+                "summary": "A signed delivery to a webhook trigger; starts a run of every enabled"
+                " job on the id whose filter matches (once per delivery).",
                 "security": [],
                 "parameters": [
                     _path_id("trigger_id"),
@@ -423,11 +479,13 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(
                         202,
-                        "The run of this delivery (the same run for a redelivery).",
+                        "The first run of this delivery, with run_ids: every run it started "
+                        "(the same runs for a redelivery).",
                         "Run",
                         location=True,
                     ),
-                    **_errors(400, 401, 404, 413),
+                    **_ok(200, "No job's filter matched: no run started.", "WebhookNoRuns"),
+                    **_errors(400, 401, 404, 409, 413),
                 },
             }
         },

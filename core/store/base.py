@@ -104,6 +104,8 @@ class RunRecord(Record):
     """The flow state a debounced or batched run takes its payload from (core/flow_state.py)."""
     rate_at: float | None = None
     """The start time its job's rate limit gave the run (core/rates.py); None: not asked yet."""
+    event_context_json: str | None = None
+    """The `context` of the event that started the run (`ctx.event.context`), as JSON text."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -169,6 +171,8 @@ class EventRecord(Record):
     """Store-clock time it was delivered: event waits recorded after this do not match it."""
     priority: int = 0
     """The priority of the runs it starts (`send_event(priority=)`)."""
+    context_json: str | None = None
+    """The sender's `context` (a JSON object as text), None when it gave none."""
 
     @property
     def is_due_indexed(self) -> bool:
