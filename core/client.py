@@ -29,6 +29,7 @@ from . import engine, env_config, job_options, runs, sweeper
 from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
+from .ids import ID_PATTERN, check_id
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -55,8 +56,8 @@ if TYPE_CHECKING:
     from .lease import LeaseKeeper
     from .models import Event, Run, RunList
 
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""Run ids a caller may choose: safe in URLs and store keys as they are."""
+RUN_ID_PATTERN = re.compile(ID_PATTERN)
+"""Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
 DEFAULT_RETENTION = timedelta(days=30)
 """Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 
@@ -287,7 +288,10 @@ class Client:
 
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        `id` follows the one rule for ids (core/ids.py), as over HTTP and in the CLI.
         """
+        if id is not None:
+            check_id(id, field="send_event id")
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
@@ -314,10 +318,8 @@ class Client:
         job = self.get_job(job_id)
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
-        if id is not None and not RUN_ID_PATTERN.fullmatch(id):
-            raise ConfigError(
-                f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
-            )
+        if id is not None:
+            check_id(id, field="invoke id")
         run_id = id or new_run_id()
         record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
         return build_run(record, None)
