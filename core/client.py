@@ -86,23 +86,13 @@ class Client:
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
-        if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
-            raise ConfigError(
-                f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
-                f"{store!r}"
-            )
-        if isinstance(yield_margin, int | float) and yield_margin < 0:
-            raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
-        if yield_margin is not None:
-            try:
-                yield_margin = checked_seconds(yield_margin, field="yield_margin")
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+        _check_store(store)
+        yield_margin = _checked_yield_margin(yield_margin)
         self.id = id
         self.api_key = api_key
         self.runtime = Runtime(
             store=store,
-            clock=clock or SystemClock(),
+            clock=SystemClock(),
             environment=environment,
             organization=organization,
             auth_resolvers=dict(auth_resolvers or {}),
@@ -110,10 +100,12 @@ class Client:
             prices=prices,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        # Through the setters: one check for a value given here or set later (issue 21.5).
+        if clock is not None:
+            self.clock = clock
         self.retention = retention
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.runtime.base_url = base_url
+        self.base_url = base_url
+        self.prices = prices
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -128,6 +120,7 @@ class Client:
 
     @store.setter
     def store(self, store: Store) -> None:
+        _check_store(store)
         self.runtime.store = store
 
     @property
@@ -137,6 +130,10 @@ class Client:
 
     @clock.setter
     def clock(self, clock: Clock) -> None:
+        if not callable(getattr(clock, "time", None)) or not callable(getattr(clock, "sleep", None)):
+            raise ConfigError(
+                f"Client clock must be a Clock (SystemClock(), SkippingClock()), got {clock!r}"
+            )
         self.runtime.clock = clock
 
     @property
@@ -181,8 +178,35 @@ class Client:
         return self.runtime.yield_margin
 
     @yield_margin.setter
-    def yield_margin(self, yield_margin: float | None) -> None:
-        self.runtime.yield_margin = yield_margin
+    def yield_margin(self, yield_margin: float | timedelta | None) -> None:
+        self.runtime.yield_margin = _checked_yield_margin(yield_margin)
+
+    @property
+    def base_url(self) -> str | None:
+        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs.
+
+        None: the ASGI app's first served request gives it (docs/reference.md).
+        """
+        return self.runtime.base_url
+
+    @base_url.setter
+    def base_url(self, base_url: str | None) -> None:
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
+        ):
+            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.runtime.base_url = base_url
+
+    @property
+    def prices(self) -> Prices | None:
+        """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
+        return self.runtime.prices
+
+    @prices.setter
+    def prices(self, prices: Prices | None) -> None:
+        if prices is not None and not isinstance(prices, Prices):
+            raise ConfigError(f"prices must be a Prices or None, got {type(prices).__name__}")
+        self.runtime.prices = prices
 
     @property
     def retention(self) -> timedelta | None:
@@ -308,11 +332,6 @@ class Client:
 
         return await events.cancel_event(self.runtime, id)
 
-    @property
-    def base_url(self) -> str | None:
-        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
-        return self.runtime.base_url
-
     async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
         """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
         job = self.get_job(job_id)
@@ -392,3 +411,24 @@ class Client:
         """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
         now = self.clock.time() if now is None else now
         return sweeper.list_schedules(self.runtime, count=count, now=now)
+
+
+def _check_store(store: object) -> None:
+    """A ConfigError unless `store` looks like a Store (the constructor and the setter)."""
+    if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
+        raise ConfigError(
+            f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
+            f"{store!r}"
+        )
+
+
+def _checked_yield_margin(yield_margin: float | timedelta | None) -> float | None:
+    """Seconds (0 or more, finite) or None; a ConfigError naming `yield_margin` otherwise."""
+    if yield_margin is None:
+        return None
+    if isinstance(yield_margin, int | float) and yield_margin < 0:
+        raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
+    try:
+        return checked_seconds(yield_margin, field="yield_margin")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
