@@ -345,11 +345,15 @@ class Invocation(EndWrites):
         "wait" ends the invocation WAITING until `resume_at` (None: until woken);
         other reasons ("yield", "lease lost", "canceled") end it without waiting.
         """
-        if self._gate.suspended is None:
-            self._gate.suspended = Suspend(resume_at, reason=reason)
+        first = self._gate.suspended
+        if first is None:
+            self._gate.suspended = first = Suspend(resume_at, reason=reason)
             if self.runtime.tracer is not None:
                 self.runtime.tracer.suspended(self, resume_at, reason)
-        return self._gate.suspended
+        elif reason == first.reason == "wait" and resume_at is not None and (
+                first.resume_at is None or resume_at < first.resume_at):
+            first.resume_at = resume_at  # concurrent waits (gather, parallel): the earliest wins
+        return first
 
     async def check_budget(self) -> None:
         """Before new work: Suspend when the deadline is near, the run canceled or the lease lost."""
