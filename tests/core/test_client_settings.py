@@ -82,14 +82,13 @@ def test_each_setting_set_later_is_what_the_runtime_sees() -> None:
     assert client.base_url is None
 
 
-async def test_a_client_whose_clock_was_swapped_skips_a_days_wait() -> None:
-    client = _client()
+async def test_a_client_whose_clock_was_swapped_skips_a_days_wait(triggerfish_use: Any) -> None:
+    client = triggerfish_use(_client())  # the pytest plugin's swap: the setters above
 
     @client.define_job(id="patient", trigger=invoke_trigger())
     async def patient(payload: Any, io: IO, ctx: Context) -> str:
         await io.wait("a day", seconds=86400)
         return "done"
 
-    client.clock = SkippingClock()
     run = await client.invoke("patient")
     assert (await drive(client, run.id)).status.value == "COMPLETED"
