@@ -180,7 +180,7 @@ class ClientSwap:
 
 def load_client(target: str) -> Client:
     """The client named ``module:attribute`` by the ini option."""
-    from .client import Client
+    from triggerfish.core import Client  # the package: nothing below client.py imports it
 
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
@@ -231,7 +231,7 @@ def triggerfish_client(
 ) -> Client:
     """Your client (ini ``triggerfish_client``) or a fresh ``Client("test")``, on the
     test's store and SkippingClock, without dispatcher."""
-    from .client import Client
+    from triggerfish.core import Client  # the package: nothing below client.py imports it
 
     target = str(request.config.getini(INI_CLIENT) or "")
     if target:
