@@ -33,10 +33,12 @@ from .errors import (
     TriggerfishError,
     WaitTimeout,
 )
+from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
 from .store.base import Store
+from .task_context import TaskContext
 from .triggers import (
     cron_trigger,
     event_trigger,
@@ -79,11 +81,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IO",
+    "Batch",
     "Client",
     "Clock",
+    "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
     "Context",
+    "Debounce",
     "Dispatcher",
     "DuplicateKeyError",
     "DynamoDBStore",
@@ -97,6 +102,7 @@ __all__ = [
     "Outcome",
     "OutputError",
     "PayloadTooLarge",
+    "RateLimit",
     "RetryPolicy",
     "Run",
     "RunList",
@@ -113,6 +119,7 @@ __all__ = [
     "Suspend",
     "SystemClock",
     "Task",
+    "TaskContext",
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",

@@ -89,6 +89,7 @@ async def drive(
     A SkippingClock jumps over timers and retry backoffs. When all that is left to skip to
     is the timeout of an `io.wait_for_request` or `io.wait_for_event`, `drive` returns
     (status WAITING, `report.waiting_for` naming the waits) unless `skip_timeouts`.
+    Returns early when the run is WAITING_ON_CONNECTIONS (`client.set_connection` wakes it).
     Each invocation gets `budget_seconds` of (clock) time as its deadline. With another
     clock, waits of up to MAX_REAL_WAIT_SECONDS are slept through; longer ones are a
     ConfigError that says to use a SkippingClock.
@@ -114,6 +115,8 @@ async def drive(
                 f"run {run_id} is QUEUED behind its job's concurrency_limit: drive the runs "
                 "holding the slots first (a freed slot wakes the oldest queued run)"
             )
+        if outcome.resume_at is None and outcome.status is RunStatus.WAITING_ON_CONNECTIONS:
+            return report  # an outside answer: client.set_connection wakes it
         if outcome.resume_at is None:
             raise RuntimeError(f"run {run_id} is {outcome.status.value} with nothing to resume")
         wait_seconds = outcome.resume_at - clock.time()
