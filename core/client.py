@@ -33,6 +33,7 @@ from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
 from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
+from .ids import ID_PATTERN, check_id
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -59,8 +60,8 @@ if TYPE_CHECKING:
     from .lease import LeaseKeeper
     from .models import Event, Run, RunList
 
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""Run ids a caller may choose: safe in URLs and store keys as they are."""
+RUN_ID_PATTERN = re.compile(ID_PATTERN)
+"""Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
 DEFAULT_RETENTION = timedelta(days=30)
 """Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 
@@ -90,23 +91,13 @@ class Client:
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
-        if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
-            raise ConfigError(
-                f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
-                f"{store!r}"
-            )
-        if isinstance(yield_margin, int | float) and yield_margin < 0:
-            raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
-        if yield_margin is not None:
-            try:
-                yield_margin = checked_seconds(yield_margin, field="yield_margin")
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+        _check_store(store)
+        yield_margin = _checked_yield_margin(yield_margin)
         self.id = id
         self.api_key = api_key
         self.runtime = Runtime(
             store=store,
-            clock=clock or SystemClock(),
+            clock=SystemClock(),
             environment=environment,
             organization=organization,
             auth_resolvers=dict(auth_resolvers or {}),
@@ -114,10 +105,12 @@ class Client:
             prices=prices,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        # Through the setters: one check for a value given here or set later (issue 21.5).
+        if clock is not None:
+            self.clock = clock
         self.retention = retention
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.runtime.base_url = base_url
+        self.base_url = base_url
+        self.prices = prices
         if connection_key is not None:
             from .sealing import parse_key  # no cryptography import: that waits for first use
 
@@ -136,6 +129,7 @@ class Client:
 
     @store.setter
     def store(self, store: Store) -> None:
+        _check_store(store)
         self.runtime.store = store
 
     @property
@@ -145,6 +139,10 @@ class Client:
 
     @clock.setter
     def clock(self, clock: Clock) -> None:
+        if not callable(getattr(clock, "time", None)) or not callable(getattr(clock, "sleep", None)):
+            raise ConfigError(
+                f"Client clock must be a Clock (SystemClock(), SkippingClock()), got {clock!r}"
+            )
         self.runtime.clock = clock
 
     @property
@@ -189,8 +187,35 @@ class Client:
         return self.runtime.yield_margin
 
     @yield_margin.setter
-    def yield_margin(self, yield_margin: float | None) -> None:
-        self.runtime.yield_margin = yield_margin
+    def yield_margin(self, yield_margin: float | timedelta | None) -> None:
+        self.runtime.yield_margin = _checked_yield_margin(yield_margin)
+
+    @property
+    def base_url(self) -> str | None:
+        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs.
+
+        None: the ASGI app's first served request gives it (docs/reference.md).
+        """
+        return self.runtime.base_url
+
+    @base_url.setter
+    def base_url(self, base_url: str | None) -> None:
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
+        ):
+            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.runtime.base_url = base_url
+
+    @property
+    def prices(self) -> Prices | None:
+        """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
+        return self.runtime.prices
+
+    @prices.setter
+    def prices(self, prices: Prices | None) -> None:
+        if prices is not None and not isinstance(prices, Prices):
+            raise ConfigError(f"prices must be a Prices or None, got {type(prices).__name__}")
+        self.runtime.prices = prices
 
     @property
     def retention(self) -> timedelta | None:
@@ -326,7 +351,10 @@ class Client:
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
         `priority`: its runs leave their queues before those of lower priority.
         `context` (a JSON object) is `ctx.event.context` in the runs it starts.
+        `id` follows the one rule for ids (core/ids.py), as over HTTP and in the CLI.
         """
+        if id is not None:
+            check_id(id, field="send_event id")
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
@@ -343,11 +371,6 @@ class Client:
 
         return await events.cancel_event(self.runtime, id)
 
-    @property
-    def base_url(self) -> str | None:
-        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
-        return self.runtime.base_url
-
     async def invoke(
         self, job_id: str, payload: Any = None, *, id: str | None = None, priority: int = 0
     ) -> Run:
@@ -360,10 +383,8 @@ class Client:
         priority = check_priority(priority, field="invoke priority")
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
-        if id is not None and not RUN_ID_PATTERN.fullmatch(id):
-            raise ConfigError(
-                f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
-            )
+        if id is not None:
+            check_id(id, field="invoke id")
         run_id = id or new_run_id()
         text = payload_json(payload)
         if job.debounce is None:
@@ -488,3 +509,24 @@ class Client:
         from . import connections
 
         return await connections.list_connections(self.runtime)
+
+
+def _check_store(store: object) -> None:
+    """A ConfigError unless `store` looks like a Store (the constructor and the setter)."""
+    if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
+        raise ConfigError(
+            f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
+            f"{store!r}"
+        )
+
+
+def _checked_yield_margin(yield_margin: float | timedelta | None) -> float | None:
+    """Seconds (0 or more, finite) or None; a ConfigError naming `yield_margin` otherwise."""
+    if yield_margin is None:
+        return None
+    if isinstance(yield_margin, int | float) and yield_margin < 0:
+        raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
+    try:
+        return checked_seconds(yield_margin, field="yield_margin")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

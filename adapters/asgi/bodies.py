@@ -20,12 +20,13 @@ from pydantic import (
 )
 from starlette.requests import Request
 from triggerfish.core.durations import MAX_WAIT_SECONDS
+from triggerfish.core.ids import ID_PATTERN, ID_RULE
 from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
 from triggerfish.core.names import MAX_NAME_BYTES
 from triggerfish.core.serialize import nests_deeper
 from triggerfish.core.store.base import MAX_PRIORITY
 
-from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH
+from ..edge import MAX_JSON_DEPTH
 from .errors import APIError, validation_details
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
