@@ -30,6 +30,7 @@ from .errors import (
     Suspend,
     TaskFailed,
     TaskInterrupted,
+    TaskTimeout,
     TriggerfishError,
     WaitTimeout,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",
+    "TaskTimeout",
     "TriggerfishError",
     "WaitTimeout",
     "cron_trigger",

@@ -40,7 +40,7 @@ from .errors import (
     OutputError,
     StoreError,
     Suspend,
-    TaskFailed,
+    task_failed,
 )
 from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
@@ -337,7 +337,7 @@ class Invocation(EndWrites):
             self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
             return load_json(recorded.output_json)
-        raise TaskFailed(key, recorded.error or {})
+        raise task_failed(key, recorded.error or {})
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:
         """A Suspend to raise, remembered: user code that swallows it cannot go on working.
