@@ -10,7 +10,8 @@ methods is a few lines here that delegate to a module taking the runtime:
     get_run, list_runs, cancel_run      runs.py
     retry_run                           retries.py
     execute                             engine.py
-    tick, list_schedules                sweeper.py
+    tick, next_fire_times               sweeper.py
+    pause_job, resume_job               pauses.py      (issue 19: fleet operations)
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
 thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
@@ -390,3 +391,28 @@ class Client:
         """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
         now = self.clock.time() if now is None else now
         return sweeper.list_schedules(self.runtime, count=count, now=now)
+
+    # -- fleet operations (issue 19) ----------------------------------------------------
+
+    async def pause_job(self, job_id: str) -> bool:
+        """Pauses a job: its new runs wait QUEUED; running ones finish their current
+        invocation, then wait QUEUED. True when it was not paused already; JobNotFound.
+
+        Other processes see the pause within `pause_flags.PAUSE_CACHE_SECONDS`.
+        """
+        from . import pauses
+
+        return await pauses.pause_job(self.runtime, job_id)
+
+    async def resume_job(self, job_id: str) -> bool:
+        """Resumes a paused job and wakes its queued runs, oldest first; True when it was
+        paused. Safe to repeat."""
+        from . import pauses
+
+        return await pauses.resume_job(self.runtime, job_id)
+
+    async def is_job_paused(self, job_id: str) -> bool:
+        """Whether the job is paused, read from the store (JobNotFound for an unknown job)."""
+        from . import pauses
+
+        return await pauses.is_job_paused(self.runtime, job_id)

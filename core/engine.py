@@ -3,7 +3,7 @@
     execute(runtime, run_id, deadline)
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
-      3. pass the gates ............ time limits, payload, concurrency slot, integrations
+      3. pass the gates ............ time limits, payload, paused job, concurrency slot, integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -56,6 +56,7 @@ from .io import IO
 from .jobs import validation_error
 from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
 from .outcome import Outcome, new_outcome
+from .pause_flags import is_job_paused
 from .port import Claim, EndHook, ParentTask, check_key, kind_family, task_id_for
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
@@ -211,6 +212,8 @@ class Invocation(EndWrites):
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
+        if await self.call(is_job_paused, self.runtime, job.id):  # waits for resume_job
+            return await self.finish(RunStatus.QUEUED)
         if job.concurrency_limit is not None and self.run.slot is None:
             slot = await self.call(
                 claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()

@@ -7,7 +7,10 @@ QUEUED run by a wake-up, never polled.
     run QUEUED (no free slot)                      -> not due; re-checks once for a slot freed
                                                       while it was queuing (else waits to be woken)
     safety sweep (Client.tick, every QUEUE_SWEEP_SECONDS) -> wakes queued runs of jobs with a
-                                                      free slot, in case a wake-up was lost
+                                                      free slot, in case a wake-up was lost,
+                                                      and of jobs with no limit (a run queued
+                                                      by a paused job's late-seen resume)
+    job paused (core/pauses.py)                    -> nobody is woken until it resumes
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from .errors import StoreError
+from .pause_flags import is_job_paused
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -27,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 QUEUE_SWEEP_SECONDS = 60.0
 """How often the sweeper looks for queued runs behind a free slot (a lost wake-up)."""
+QUEUE_SWEEP_BATCH = 100
+"""The most queued runs of a job with no concurrency_limit one sweep wakes."""
 
 _last_sweep: WeakKeyDictionary[Runtime, float] = WeakKeyDictionary()
 
@@ -57,7 +63,7 @@ async def free_slots(runtime: Runtime, job: Job) -> int:
 async def wake_queued(runtime: Runtime, job_id: str, count: int = 1) -> list[str]:
     """Makes the job's `count` oldest QUEUED runs due now (a conditional write, so any
     sweeper finds them too) and dispatches them; they claim a slot when they start."""
-    if count <= 0:
+    if count <= 0 or await is_job_paused(runtime, job_id):
         return []
     run_ids = await runtime.call(runtime.store.list_queued_runs, job_id, limit=count)
     now = runtime.clock.time()
@@ -87,13 +93,13 @@ async def recheck_after_queuing(runtime: Runtime, job: Job, run_id: str) -> None
 
 
 async def sweep_queues(runtime: Runtime) -> list[str]:
-    """The safety sweep: for each job with free slots, wake as many of its oldest queued runs."""
+    """The safety sweep: for each job with free slots, wake as many of its oldest queued runs
+    (a job with no limit: up to QUEUE_SWEEP_BATCH; a paused job: none)."""
     woken: list[str] = []
     for job in runtime.jobs.values():
-        if not job.concurrency_limit:
-            continue
         if await runtime.call(runtime.store.list_queued_runs, job.id, limit=1):
-            woken += await wake_queued(runtime, job.id, await free_slots(runtime, job))
+            count = await free_slots(runtime, job) if job.concurrency_limit else QUEUE_SWEEP_BATCH
+            woken += await wake_queued(runtime, job.id, count)
     return woken
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from .errors import ConfigError, PayloadTooLarge
 from .jobs import validation_error
+from .pause_flags import is_job_paused
 from .serialize import dump_json, load_json
 from .store.base import MAX_PAYLOAD_ROOM_BYTES, RunRecord
 from .types import RunStatus
@@ -38,7 +39,8 @@ async def create_run(
     parent_run_id: str | None = None,
     parent_task_id: str | None = None,
 ) -> RunRecord:
-    """Creates the run (PENDING, or INVALID_PAYLOAD) unless it exists, and dispatches it.
+    """Creates the run (PENDING, QUEUED when its job is paused, or INVALID_PAYLOAD) unless it
+    exists, and dispatches a PENDING one.
 
     An existing run of the same job is returned as it is (a retried start is idempotent);
     one of another job is a ConfigError.
@@ -49,6 +51,8 @@ async def create_run(
         job.parse_payload(load_json(payload_json))
     except ValidationError as exc:
         status, error = RunStatus.INVALID_PAYLOAD, validation_error(exc)
+    if status is RunStatus.PENDING and await is_job_paused(runtime, job.id):
+        status = RunStatus.QUEUED  # in the job's queue until resume_job (core/pauses.py)
     record = RunRecord(
         id=run_id,
         job_id=job.id,
@@ -62,7 +66,7 @@ async def create_run(
         event_name=event_name,
         event_timestamp=event_timestamp,
         environment=runtime.environment,
-        due_at=None if status.is_final else now,
+        due_at=now if status is RunStatus.PENDING else None,
         completed_at=now if status.is_final else None,
         traceparent=runtime.tracer.traceparent() if runtime.tracer is not None else None,
         parent_run_id=parent_run_id,
@@ -76,7 +80,7 @@ async def create_run(
                 f"run id {run_id!r} already belongs to a run of job {existing.job_id!r}"
             )
         return existing or record
-    if not status.is_final:
+    if status is RunStatus.PENDING:
         await runtime.dispatch(run_id, now)
     return record
 

@@ -69,7 +69,8 @@ async def drive(
     budget_seconds: float | None = None,
     max_invocations: int = DEFAULT_MAX_INVOCATIONS,
 ) -> DriveReport:
-    """Calls `client.execute` until the run is final; a SkippingClock jumps over waits.
+    """Calls `client.execute` until the run is final (or QUEUED while its job is paused);
+    a SkippingClock jumps over waits.
 
     Each invocation gets `budget_seconds` of (clock) time as its deadline. With another
     clock, waits of up to MAX_REAL_WAIT_SECONDS are slept through; longer ones are a
@@ -87,6 +88,9 @@ async def drive(
         if outcome.status.is_final:
             return report
         if outcome.resume_at is None and outcome.status is RunStatus.QUEUED:
+            run = await client.get_run(run_id, tasks=False)
+            if await client.is_job_paused(run.job_id):
+                return report  # queued until client.resume_job(job_id) wakes it
             raise RuntimeError(
                 f"run {run_id} is QUEUED behind its job's concurrency_limit: drive the runs "
                 "holding the slots first (a freed slot wakes the oldest queued run)"

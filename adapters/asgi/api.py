@@ -74,8 +74,25 @@ async def invoke_job(request: Request) -> JSONResponse:
 
 
 async def list_jobs(request: Request) -> JSONResponse:
-    jobs = [describe_job(job) for job in _client(request).jobs.values()]
+    client = _client(request)
+    jobs = [describe_job(job) for job in client.jobs.values()]
+    for job in jobs:
+        job["paused"] = await client.is_job_paused(job["id"])
     return JSONResponse({"jobs": jobs})
+
+
+async def pause_job(request: Request) -> JSONResponse:
+    """Pauses a job: ``{"job_id", "paused": true, "changed"}``; 404 for an unknown job."""
+    job_id = request.path_params["job_id"]
+    changed = await _client(request).pause_job(job_id)
+    return JSONResponse({"job_id": job_id, "paused": True, "changed": changed})
+
+
+async def resume_job(request: Request) -> JSONResponse:
+    """Resumes a job and wakes its queued runs: ``{"job_id", "paused": false, "changed"}``."""
+    job_id = request.path_params["job_id"]
+    changed = await _client(request).resume_job(job_id)
+    return JSONResponse({"job_id": job_id, "paused": False, "changed": changed})
 
 
 async def list_schedules(request: Request) -> JSONResponse:
@@ -201,6 +218,8 @@ def api_routes() -> list[BaseRoute]:
         *callback_routes(),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
+        Route("/jobs/{job_id}/pause", pause_job, methods=["POST"], name="pause_job"),
+        Route("/jobs/{job_id}/resume", resume_job, methods=["POST"], name="resume_job"),
         Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),

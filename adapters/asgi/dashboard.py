@@ -40,6 +40,7 @@ from triggerfish.core.types import RunStatus
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
+from .dashboard_fleet import fleet_routes
 from .events import DEFAULT_EVENTS_INTERVAL_SECONDS, run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
@@ -98,6 +99,7 @@ def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
             methods=["POST"],
             name="dashboard_logout",
         ),
+        *fleet_routes(dashboard),
         Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="dashboard_static"),
     ]
 
@@ -111,6 +113,7 @@ class _JobSummary:
     is_capped: bool
     latest: list[Run]
     next_fire: datetime | None = None
+    paused: bool = False
 
 
 class _Dashboard:
@@ -204,6 +207,7 @@ class _Dashboard:
             is_capped=page.next_cursor is not None,
             latest=page.runs[:LATEST_RUNS_PER_JOB],
             next_fire=self._next_fire(job),
+            paused=await self.client.is_job_paused(job.id),
         )
 
     def _next_fire(self, job: Job) -> datetime | None:
@@ -247,6 +251,7 @@ class _Dashboard:
             job=job,
             trigger=trigger_text(job.describe()["trigger"]),
             next_fire=self._next_fire(job),
+            paused=await self.client.is_job_paused(job.id),
             runs=page.runs,
             status=status,
             statuses=list(RUN_BADGES),

@@ -21,6 +21,7 @@ from triggerfish.core.schedule import MAX_FIRE_TIMES
 
 from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
 from .bodies import EventBody, InvokeBody
+from .openapi_fleet import FLEET_MODELS, fleet_paths
 
 
 class ErrorDetail(BaseModel):
@@ -49,6 +50,7 @@ class Job(BaseModel):
     concurrency_limit: int | None = None
     max_duration: float | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    paused: bool = False
 
 
 class JobList(BaseModel):
@@ -107,6 +109,7 @@ _MODELS: list[type[BaseModel]] = [
     CanceledEvent,
     CallbackAnswer,
     ErrorResponse,
+    *FLEET_MODELS,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
@@ -373,6 +376,7 @@ def build_openapi() -> dict[str, Any]:
             }
         },
     }
+    paths.update(fleet_paths(_ok, _errors, _path_id))
     return {
         "openapi": "3.1.0",
         "info": {

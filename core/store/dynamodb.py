@@ -10,6 +10,8 @@
     JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
     EVENTWAIT#<name>#<n>  WAIT#<run>#<task>  an io.wait_for_event, found by event name
     CALLBACK#<sha256>     CALLBACK           an io.wait_for_request callback (expires)
+    JOB#<job>     PAUSED          present while the job is paused (store/dynamodb_fleet.py)
+    SCHEDULES#<n> SCHEDULE#<id>   a schedule made at run time, n its id's shard
 
 A delayed event waits in the due index under GSI3PK `EVENTDUE#<n>` (n from its id), beside
 the runs' `DUE#<n>` partitions; event waits are sharded by run id, so one hot event name
@@ -44,6 +46,7 @@ from ..errors import StoreError
 from ..usage import count_dynamodb_call, note_batch_items
 from .base import load_table_definition
 from .blobs import S3Blobs
+from .dynamodb_fleet import DynamoDBFleet
 from .dynamodb_queries import DynamoDBQueries
 from .dynamodb_records import (
     CALLBACK_TTL_SECONDS,
@@ -82,7 +85,7 @@ MAX_SHARDS = 256
 """Every listing and sweep reads every shard, so the count stays bounded."""
 
 
-class DynamoDBStore(DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries):
+class DynamoDBStore(DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries, DynamoDBFleet):
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 
     offload = True

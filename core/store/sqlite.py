@@ -35,6 +35,7 @@ from .base import (
     encode_cursor,
     retried_run_changes,
 )
+from .sqlite_fleet import SQLiteFleet
 from .sqlite_rows import (
     PUT_TASK,
     RUN_FIELDS,
@@ -97,7 +98,7 @@ is at most MAX_RUN_TEXT_REMEMBERED characters (at most ~10 MB in all)."""
 MAX_RUN_TEXT_REMEMBERED = 4096
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteFleet):
     """The embedded store: one SQLite file (or ":memory:"), shared safely by processes."""
 
     offload = False

@@ -1,0 +1,147 @@
+"""Fleet operations over HTTP under real uvicorn (issue 19): pause and resume a job, bulk
+cancel and retry, stored schedules; the CLI and the dashboard's forms on the same server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from triggerfish.core import IO, Client, Context, invoke_trigger
+
+API_KEY = "fleet-key-0123456789"
+TRIGGERFISH = Path(sys.executable).with_name("triggerfish")
+
+
+class Server:
+    """The app serving a client with a quick job and a failing one, and an HTTP client."""
+
+    def __init__(self, url: str, client: Client, broken: dict[str, bool]) -> None:
+        self.url = url
+        self.client = client
+        self.broken = broken
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {API_KEY}"},
+                                 timeout=15.0)  # fmt: skip
+
+    def wait_for(self, run_id: str, *statuses: str, timeout_seconds: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout_seconds
+        run: Any = None
+        while time.monotonic() < deadline:
+            run = self.http.get(f"/api/runs/{run_id}").json()
+            if run["status"] in statuses:
+                return run
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} never reached {statuses}; last seen {run}")
+
+    def invoke(self, job_id: str, payload: Any = None) -> str:
+        answer = self.http.post(f"/api/jobs/{job_id}/invoke", json={"payload": payload})
+        assert answer.status_code == 202, answer.text
+        run_id: str = answer.json()["id"]
+        return run_id
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIGGERFISH_")}
+        env.update(TRIGGERFISH_URL=self.url, TRIGGERFISH_API_KEY=API_KEY)
+        return subprocess.run([str(TRIGGERFISH), *args], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+
+    @contextmanager
+    def browser(self) -> Iterator[httpx.Client]:
+        """A logged-in dashboard session (cookie) without the API key header."""
+        with httpx.Client(base_url=self.url, timeout=15.0) as browser:
+            login = browser.post("/login", data={"api_key": API_KEY, "next": "/"})
+            assert login.status_code == 303
+            yield browser
+
+
+@pytest.fixture
+def server(sqlite_or_moto_store: Any, serve: Any) -> Iterator[Server]:
+    from triggerfish.adapters.asgi import create_app
+
+    client = Client("fleet", store=sqlite_or_moto_store, api_key=API_KEY)
+    broken = {"now": True}
+
+    @client.define_job(id="quick", trigger=invoke_trigger())
+    async def quick(payload: Any, io: IO, ctx: Context) -> Any:
+        return await io.run_task("echo", lambda: payload)
+
+    @client.define_job(id="flaky", trigger=invoke_trigger())
+    async def flaky(payload: Any, io: IO, ctx: Context) -> Any:
+        def work() -> str:
+            if broken["now"]:
+                raise RuntimeError("broken for now")
+            return "fixed"
+
+        return await io.run_task("work", work)
+
+    with serve(create_app(client)) as running:
+        made = Server(running.url, client, broken)
+        yield made
+        made.http.close()
+
+
+def csrf_token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+# -- 19.6: pause and resume -------------------------------------------------------------
+
+
+def test_a_paused_job_queues_its_runs_until_resumed_over_the_api(server: Server) -> None:
+    paused = server.http.post("/api/jobs/quick/pause")
+    assert paused.status_code == 200
+    assert paused.json() == {"job_id": "quick", "paused": True, "changed": True}
+    assert server.http.post("/api/jobs/quick/pause").json()["changed"] is False
+    jobs = {j["id"]: j for j in server.http.get("/api/jobs").json()["jobs"]}
+    assert (jobs["quick"]["paused"], jobs["flaky"]["paused"]) == (True, False)
+
+    run_ids = [server.invoke("quick", n) for n in range(3)]
+    assert [server.http.get(f"/api/runs/{r}").json()["status"] for r in run_ids] == ["QUEUED"] * 3
+
+    resumed = server.http.post("/api/jobs/quick/resume")
+    assert resumed.json() == {"job_id": "quick", "paused": False, "changed": True}
+    outputs = [server.wait_for(r, "COMPLETED")["output"] for r in run_ids]
+    assert outputs == [0, 1, 2]
+    assert server.http.post("/api/jobs/nope/pause").status_code == 404
+    assert httpx.post(f"{server.url}/api/jobs/quick/pause").status_code == 401
+    spec = server.http.get("/openapi.json").json()
+    assert spec["paths"]["/api/jobs/{job_id}/pause"]["post"]["operationId"] == "pause_job"
+
+
+def test_the_cli_pauses_and_resumes_a_job(server: Server) -> None:
+    first = server.cli("pause", "quick")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "job quick: paused"
+    assert server.cli("pause", "quick").stdout.strip() == "job quick: paused (it was paused already)"
+    run_id = server.invoke("quick", "x")
+    assert server.http.get(f"/api/runs/{run_id}").json()["status"] == "QUEUED"
+    assert server.cli("resume", "quick").stdout.strip() == "job quick: running"
+    server.wait_for(run_id, "COMPLETED")
+    unknown = server.cli("pause", "nope")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: 404")
+
+
+def test_the_dashboard_pauses_and_resumes_a_job_from_its_page(server: Server) -> None:
+    with server.browser() as browser:
+        page = browser.get("/jobs/quick").text
+        assert "Pause job" in page and "Paused" not in page
+        forged = browser.post("/jobs/quick/pause", data={"csrf_token": "wrong"})
+        assert forged.status_code == 403
+        paused = browser.post("/jobs/quick/pause", data={"csrf_token": csrf_token(page)})
+        assert paused.status_code == 303 and paused.headers["location"].endswith("/jobs/quick")
+        page = browser.get("/jobs/quick").text
+        assert "Resume job" in page and "Paused" in page
+        assert "paused" in browser.get("/").text
+        browser.post("/jobs/quick/resume", data={"csrf_token": csrf_token(page)})
+        assert "Pause job" in browser.get("/jobs/quick").text
+    assert server.http.post("/api/jobs/quick/pause").json()["changed"] is True
