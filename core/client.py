@@ -12,6 +12,7 @@ methods is a few lines here that delegate to a module taking the runtime:
     execute                             engine.py
     tick, next_fire_times               sweeper.py
     pause_job, resume_job               pauses.py      (issue 19: fleet operations)
+    cancel_runs, retry_runs             bulk.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
 thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import engine, env_config, job_options, runs, sweeper
+from .bulk import MAX_BULK_RUNS
 from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
@@ -416,3 +418,43 @@ class Client:
         from . import pauses
 
         return await pauses.is_job_paused(self.runtime, job_id)
+
+    async def cancel_runs(
+        self,
+        job_id: str | None = None,
+        status: RunStatus | str | list[RunStatus | str] | None = None,
+        created_before: datetime | None = None,
+        created_after: datetime | None = None,
+        *,
+        limit: int = MAX_BULK_RUNS,
+    ) -> list[str]:
+        """Cancels every unfinished run the filter matches; returns the ids it canceled.
+
+        `status`: one or a list (default every unfinished status); `created_before` and
+        `created_after`: aware datetimes (bounds excluded). At most `limit` (1 to
+        MAX_BULK_RUNS) runs per call: call again until it returns []. Safe to repeat.
+        """
+        from . import bulk
+
+        return await bulk.cancel_runs(
+            self.runtime, job_id=job_id, status=status, created_before=created_before,
+            created_after=created_after, limit=limit,
+        )  # fmt: skip
+
+    async def retry_runs(
+        self,
+        job_id: str | None = None,
+        status: RunStatus | str | list[RunStatus | str] | None = None,
+        created_before: datetime | None = None,
+        created_after: datetime | None = None,
+        *,
+        limit: int = MAX_BULK_RUNS,
+    ) -> list[str]:
+        """Retries (as `retry_run`) every FAILED or TIMED_OUT run the filter matches; returns
+        the ids it retried. The filter and `limit` as for `cancel_runs`. Safe to repeat."""
+        from . import bulk
+
+        return await bulk.retry_runs(
+            self.runtime, job_id=job_id, status=status, created_before=created_before,
+            created_after=created_after, limit=limit,
+        )  # fmt: skip

@@ -20,6 +20,7 @@ from . import events
 from .bodies import EventBody, InvokeBody, read_model
 from .callbacks import callback_routes
 from .errors import invalid_field
+from .fleet_bodies import BulkRunsBody
 
 DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
 """Milliseconds the caller of ``/execute`` allows the invocation, counted from arrival."""
@@ -158,6 +159,18 @@ async def retry_run(request: Request) -> JSONResponse:
     return _json(run)
 
 
+async def cancel_runs(request: Request) -> JSONResponse:
+    """Cancels every unfinished run a filter matches: ``{"run_ids": [...]}``."""
+    body = await read_model(request, BulkRunsBody)
+    return JSONResponse({"run_ids": await _client(request).cancel_runs(**body.filters())})
+
+
+async def retry_runs(request: Request) -> JSONResponse:
+    """Retries every FAILED or TIMED_OUT run a filter matches: ``{"run_ids": [...]}``."""
+    body = await read_model(request, BulkRunsBody)
+    return JSONResponse({"run_ids": await _client(request).retry_runs(**body.filters())})
+
+
 async def execute_run(request: Request) -> JSONResponse:
     client = _client(request)
     now = client.clock.time()
@@ -222,6 +235,8 @@ def api_routes() -> list[BaseRoute]:
         Route("/jobs/{job_id}/resume", resume_job, methods=["POST"], name="resume_job"),
         Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
+        Route("/runs/cancel", cancel_runs, methods=["POST"], name="cancel_runs"),
+        Route("/runs/retry", retry_runs, methods=["POST"], name="retry_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
         Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),

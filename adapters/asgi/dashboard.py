@@ -252,6 +252,7 @@ class _Dashboard:
             trigger=trigger_text(job.describe()["trigger"]),
             next_fire=self._next_fire(job),
             paused=await self.client.is_job_paused(job.id),
+            done=_done_note(request.query_params.get("done")),
             runs=page.runs,
             status=status,
             statuses=list(RUN_BADGES),
@@ -412,3 +413,13 @@ def _safe_next(request: Request, given: Any) -> str:
     ):
         return given
     return home
+
+
+def _done_note(given: str | None) -> str | None:
+    """The note after a selection's action (``?done=3 canceled``): "3 run(s) canceled."."""
+    if given is None:
+        return None
+    count, _, verb = given.partition(" ")
+    if not count.isdigit() or len(count) > 4 or verb not in ("canceled", "retried"):
+        return None
+    return f"{count} run(s) {verb}."

@@ -21,7 +21,7 @@ from triggerfish.core.schedule import MAX_FIRE_TIMES
 
 from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
 from .bodies import EventBody, InvokeBody
-from .openapi_fleet import FLEET_MODELS, fleet_paths
+from .openapi_fleet import FLEET_BODIES, FLEET_MODELS, fleet_paths
 
 
 class ErrorDetail(BaseModel):
@@ -110,6 +110,7 @@ _MODELS: list[type[BaseModel]] = [
     CallbackAnswer,
     ErrorResponse,
     *FLEET_MODELS,
+    *FLEET_BODIES,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
@@ -160,7 +161,8 @@ def build_openapi() -> dict[str, Any]:
     """The whole document (paths relative to the app's root; ``servers`` adds a prefix)."""
     _, top = models_json_schema(
         [
-            (model, "serialization" if model not in (EventBody, InvokeBody) else "validation")
+            (model, "validation" if model in (EventBody, InvokeBody, *FLEET_BODIES)
+             else "serialization")
             for model in _MODELS
         ],
         ref_template="#/components/schemas/{model}",
@@ -376,7 +378,7 @@ def build_openapi() -> dict[str, Any]:
             }
         },
     }
-    paths.update(fleet_paths(_ok, _errors, _path_id))
+    paths.update(fleet_paths(_ok, _errors, _path_id, _body))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .fleet_bodies import BulkRunsAnswer, BulkRunsBody
+
 
 class JobPauseAnswer(BaseModel):
     """The answer of ``POST /api/jobs/{id}/pause`` and ``/resume``."""
@@ -17,7 +19,9 @@ class JobPauseAnswer(BaseModel):
     changed: bool
 
 
-FLEET_MODELS: list[type[BaseModel]] = [JobPauseAnswer]
+FLEET_MODELS: list[type[BaseModel]] = [JobPauseAnswer, BulkRunsAnswer]
+FLEET_BODIES: list[type[BaseModel]] = [BulkRunsBody]
+"""Request bodies (their validation schema)."""
 """Models the fleet routes answer with, added to the document's schemas."""
 
 
@@ -25,10 +29,32 @@ def fleet_paths(
     ok: Callable[..., dict[str, Any]],
     errors: Callable[..., dict[str, Any]],
     path_id: Callable[[str], dict[str, Any]],
+    body: Callable[..., dict[str, Any]],
 ) -> dict[str, Any]:
     """The fleet routes' path items, built with openapi.py's helpers."""
     job_id = [path_id("job_id")]
+    bulk = {
+        "requestBody": body("BulkRunsBody", required=False),
+        "responses": {
+            **ok(200, "The ids acted on.", "BulkRunsAnswer"), **errors(400, 401, 413, 422)
+        },
+    }
     return {
+        "/api/runs/cancel": {
+            "post": {
+                "operationId": "cancel_runs",
+                "summary": "Cancel every unfinished run a filter matches (job, status, "
+                "creation time).",
+                **bulk,
+            }
+        },
+        "/api/runs/retry": {
+            "post": {
+                "operationId": "retry_runs",
+                "summary": "Retry every FAILED or TIMED_OUT run a filter matches.",
+                **bulk,
+            }
+        },
         "/api/jobs/{job_id}/pause": {
             "post": {
                 "operationId": "pause_job",

@@ -145,3 +145,78 @@ def test_the_dashboard_pauses_and_resumes_a_job_from_its_page(server: Server) ->
         browser.post("/jobs/quick/resume", data={"csrf_token": csrf_token(page)})
         assert "Pause job" in browser.get("/jobs/quick").text
     assert server.http.post("/api/jobs/quick/pause").json()["changed"] is True
+
+
+# -- 19.7: bulk cancel and retry ----------------------------------------------------------
+
+
+def failed_runs(server: Server, count: int) -> list[str]:
+    run_ids = [server.invoke("flaky", n) for n in range(count)]
+    for run_id in run_ids:
+        server.wait_for(run_id, "FAILED")
+    return run_ids
+
+
+def test_bulk_retry_and_cancel_by_filter_answer_the_ids_acted_on(server: Server) -> None:
+    failed = failed_runs(server, 2)
+    server.http.post("/api/jobs/quick/pause")
+    queued = [server.invoke("quick", n) for n in range(2)]
+    server.broken["now"] = False
+
+    retried = server.http.post("/api/runs/retry", json={"job_id": "flaky", "status": ["failed"]})
+    assert retried.status_code == 200
+    assert sorted(retried.json()["run_ids"]) == sorted(failed)
+    assert [server.wait_for(r, "COMPLETED")["output"] for r in failed] == ["fixed", "fixed"]
+    assert server.http.post("/api/runs/retry", json={}).json() == {"run_ids": []}
+
+    later = server.http.post("/api/runs/cancel", json={
+        "job_id": "quick", "created_after": "2999-01-01T00:00:00"}).json()  # fmt: skip
+    assert later == {"run_ids": []}
+    canceled = server.http.post("/api/runs/cancel", json={"job_id": "quick", "limit": 1}).json()
+    assert canceled == {"run_ids": [queued[1]]}  # newest first, one per call
+    again = server.http.post("/api/runs/cancel", json={"job_id": "quick"}).json()
+    assert again == {"run_ids": [queued[0]]}
+    assert server.http.post("/api/runs/cancel", json={"job_id": "quick"}).json() == {"run_ids": []}
+
+    bad = server.http.post("/api/runs/cancel", json={"status": "SLEEPING", "limit": 5000})
+    assert bad.status_code == 422
+    fields = {".".join(f["loc"]) for f in bad.json()["error"]["fields"]}
+    assert fields == {"body.status.0", "body.limit"}
+    assert httpx.post(f"{server.url}/api/runs/cancel", json={}).status_code == 401
+    spec = server.http.get("/openapi.json").json()
+    assert spec["paths"]["/api/runs/retry"]["post"]["operationId"] == "retry_runs"
+    assert "BulkRunsBody" in spec["components"]["schemas"]
+
+
+def test_the_cli_retries_and_cancels_runs_by_filter(server: Server) -> None:
+    failed = failed_runs(server, 1)
+    server.broken["now"] = False
+    result = server.cli("retry-runs", "--job", "flaky", "--status", "FAILED")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1 run(s) retried", f"  {failed[0]}"]
+    server.wait_for(failed[0], "COMPLETED")
+    server.http.post("/api/jobs/quick/pause")
+    queued = server.invoke("quick")
+    canceled = server.cli("cancel-runs", "--job", "quick", "--created-before", "2999-01-01")
+    assert canceled.stdout.splitlines() == ["1 run(s) canceled", f"  {queued}"]
+    bad = server.cli("cancel-runs", "--status", "SLEEPING")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: 422")
+
+
+def test_the_dashboard_cancels_or_retries_the_runs_selected_on_a_job_page(server: Server) -> None:
+    failed = failed_runs(server, 2)
+    server.broken["now"] = False
+    with server.browser() as browser:
+        page = browser.get("/jobs/flaky").text
+        assert page.count('type="checkbox" name="run_id"') == 2
+        assert "Retry selected" in page and "Cancel selected" in page
+        token = csrf_token(page)
+        forged = browser.post("/jobs/flaky/runs", data={"action": "retry", "run_id": failed})
+        assert forged.status_code == 403
+        answer = browser.post("/jobs/flaky/runs", data={
+            "csrf_token": token, "action": "retry", "run_id": [failed[0], "run_other"]})  # fmt: skip
+        assert answer.status_code == 303
+        shown = browser.get(answer.headers["location"]).text
+        assert "1 run(s) retried." in shown
+    assert server.wait_for(failed[0], "COMPLETED")["output"] == "fixed"
+    assert server.http.get(f"/api/runs/{failed[1]}").json()["status"] == "FAILED"
