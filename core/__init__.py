@@ -26,6 +26,7 @@ from .errors import (
     PayloadTooLarge,
     RunNotFound,
     RunNotRetryable,
+    ScheduleNotFound,
     StoreError,
     Suspend,
     TaskFailed,
@@ -50,7 +51,7 @@ from .version import __version__ as __version__
 
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher
-    from .models import Event, LogLine, Run, RunList, Status, StatusValue, Task
+    from .models import Event, LogLine, Run, RunList, Schedule, Status, StatusValue, Task
     from .retry import RetryPolicy
     from .store.dynamodb import DynamoDBStore
     from .store.sqlite import SQLiteStore
@@ -60,7 +61,9 @@ _LAZY = {
     # the API models: an SQS resume builds none of them (only Outcome)
     **{
         name: (_MODELS, name)
-        for name in ("Event", "LogLine", "Run", "RunList", "Status", "StatusValue", "Task")
+        for name in (
+            "Event", "LogLine", "Run", "RunList", "Schedule", "Status", "StatusValue", "Task"
+        )
     },
     "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
     "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
@@ -106,6 +109,8 @@ __all__ = [
     "RunStatus",
     "SQLiteStore",
     "SQSDispatcher",
+    "Schedule",
+    "ScheduleNotFound",
     "SkippingClock",
     "Status",
     "StatusValue",

@@ -13,6 +13,8 @@ methods is a few lines here that delegate to a module taking the runtime:
     tick, next_fire_times               sweeper.py
     pause_job, resume_job               pauses.py      (issue 19: fleet operations)
     cancel_runs, retry_runs             bulk.py
+    create_schedule, list_schedules, pause_schedule, resume_schedule, delete_schedule
+                                        schedules.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
 thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
@@ -56,7 +58,7 @@ from .usage import Prices, retention_seconds
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .lease import LeaseKeeper
-    from .models import Event, Run, RunList
+    from .models import Event, Run, RunList, Schedule
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 """Run ids a caller may choose: safe in URLs and store keys as they are."""
@@ -387,12 +389,14 @@ class Client:
         """
         return await sweeper.tick(self.runtime, self.clock.time() if now is None else now)
 
-    def list_schedules(
+    def next_fire_times(
         self, *, count: int = 5, now: float | None = None
     ) -> list[dict[str, Any]]:
-        """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        """Each job's declared cron or interval trigger and its next `count` fire times
+        (ISO 8601, UTC); not async. Before issue 19 this was `list_schedules`, which now
+        lists every schedule (declared and stored) as `Schedule`s."""
         now = self.clock.time() if now is None else now
-        return sweeper.list_schedules(self.runtime, count=count, now=now)
+        return sweeper.next_fire_times(self.runtime, count=count, now=now)
 
     # -- fleet operations (issue 19) ----------------------------------------------------
 
@@ -458,3 +462,60 @@ class Client:
             self.runtime, job_id=job_id, status=status, created_before=created_before,
             created_after=created_after, limit=limit,
         )  # fmt: skip
+
+    async def create_schedule(
+        self,
+        job_id: str,
+        *,
+        cron: str | None = None,
+        interval: float | timedelta | None = None,
+        timezone: str | None = None,
+        payload: dict[str, Any] | None = None,
+        id: str | None = None,
+    ) -> Schedule:
+        """Stores a schedule that starts runs of `job_id`, fired once per slot like declared
+        triggers. `cron` (with an IANA `timezone`, default UTC) or `interval` (seconds or a
+        timedelta, at least 60); `payload`: a dict each run's payload starts from ("ts",
+        "last_timestamp", "schedule_id" are added). An `id` of your own makes it idempotent:
+        creating it again updates it. JobNotFound; ConfigError naming a bad option.
+        """
+        from . import schedules
+
+        return await schedules.create_schedule(
+            self.runtime, job_id, cron=cron, interval=interval, timezone=timezone,
+            payload=payload, id=id,
+        )  # fmt: skip
+
+    async def list_schedules(self, job_id: str | None = None) -> list[Schedule]:
+        """Every schedule (of one job): declared triggers (`declared`, id = the job's id)
+        first, then stored ones by id."""
+        from . import schedules
+
+        return await schedules.list_schedules(self.runtime, job_id)
+
+    async def get_schedule(self, id: str) -> Schedule:
+        """One stored schedule; ScheduleNotFound otherwise."""
+        from . import schedules
+
+        return await schedules.get_schedule(self.runtime, id)
+
+    async def pause_schedule(self, id: str) -> Schedule:
+        """Stops a stored schedule firing until `resume_schedule`; safe to repeat.
+
+        ScheduleNotFound for an unknown id; a declared one is a ConfigError (use pause_job).
+        """
+        from . import schedules
+
+        return await schedules.set_paused(self.runtime, id, paused=True)
+
+    async def resume_schedule(self, id: str) -> Schedule:
+        """Lets a paused schedule fire again from its next slot (missed ones are skipped)."""
+        from . import schedules
+
+        return await schedules.set_paused(self.runtime, id, paused=False)
+
+    async def delete_schedule(self, id: str) -> bool:
+        """Deletes a stored schedule; False when there is none. Its runs are kept."""
+        from . import schedules
+
+        return await schedules.delete_schedule(self.runtime, id)

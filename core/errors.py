@@ -5,6 +5,7 @@
     ├── RunNotFound (LookupError)         an unknown run id
     ├── EventNotFound (LookupError)       an unknown event id (cancel_event)
     ├── JobNotFound (LookupError)         an unknown job id
+    ├── ScheduleNotFound (LookupError)    an unknown schedule id
     ├── DuplicateKeyError (ValueError)    a task key reused under one parent
     ├── OutputError (ValueError)          an output that cannot be stored
     ├── PayloadTooLarge (ValueError)      a payload over the size limit
@@ -48,6 +49,14 @@ class JobNotFound(TriggerfishError, LookupError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"no job with id {job_id!r}")
         self.job_id = job_id
+
+
+class ScheduleNotFound(TriggerfishError, LookupError):
+    """No stored schedule has this id."""
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"no schedule with id {schedule_id!r}")
+        self.schedule_id = schedule_id
 
 
 class DuplicateKeyError(TriggerfishError, ValueError):

@@ -25,6 +25,7 @@ __all__ = [
     "Outcome",
     "Run",
     "RunList",
+    "Schedule",
     "Status",
     "StatusValue",
     "Task",
@@ -181,3 +182,22 @@ class Event(BaseModel):
     """``delivered``; for a delayed event ``pending``, ``delivering`` or ``canceled``."""
     deliver_at: datetime | None = None
     """When a delayed event is (or was) delivered; None for one delivered when sent."""
+
+
+class Schedule(BaseModel):
+    """A schedule: made at run time (`client.create_schedule`) or declared in code (a job's
+    cron or interval trigger, `declared` True, its id the job's)."""
+
+    model_config = _DEFERRED
+
+    id: str
+    job_id: str
+    cron: str | None = None
+    interval: float | None = Field(default=None, description="Seconds between fires.")
+    timezone: str | None = None
+    payload: Any = None
+    paused: bool = False
+    next_at: datetime | None = Field(
+        default=None, description="When it fires next (None while paused)."
+    )
+    declared: bool = False

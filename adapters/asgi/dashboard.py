@@ -252,6 +252,7 @@ class _Dashboard:
             trigger=trigger_text(job.describe()["trigger"]),
             next_fire=self._next_fire(job),
             paused=await self.client.is_job_paused(job.id),
+            schedules=[s for s in await self.client.list_schedules(job.id) if not s.declared],
             done=_done_note(request.query_params.get("done")),
             runs=page.runs,
             status=status,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from triggerfish.core.bulk import MAX_BULK_RUNS
 from triggerfish.core.types import RunStatus
 
+from ..edge import ID_PATTERN, ID_RULE
 from .bodies import TIMESTAMP_SCHEMA_PATTERN
 
 
@@ -75,3 +76,23 @@ class BulkRunsAnswer(BaseModel):
 
 
 
+
+
+class ScheduleBody(BaseModel):
+    """The body of ``POST /api/schedules``: a schedule of a job (`client.create_schedule`)."""
+
+    model_config = ConfigDict(extra="forbid", title="ScheduleBody")
+
+    job_id: str = Field(min_length=1, description="The job whose runs it starts.")
+    cron: str | None = Field(default=None, description="A cron expression (5 fields or a "
+                             "macro such as @daily); give cron or interval.")  # fmt: skip
+    interval: float | None = Field(default=None, ge=60, description="Seconds between runs "
+                                   "(at least 60).")  # fmt: skip
+    timezone: str | None = Field(default=None, description="IANA zone of a cron (default UTC).")
+    payload: dict[str, Any] | None = Field(
+        default=None, description='A JSON object each run\'s payload starts from ("ts", '
+        '"last_timestamp" and "schedule_id" are added).',
+    )  # fmt: skip
+    id: str | None = Field(default=None, pattern=ID_PATTERN,
+                           description=f"An id of your own ({ID_RULE}): creating it again "
+                           "updates that schedule.")  # fmt: skip

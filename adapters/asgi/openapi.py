@@ -15,11 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from triggerfish.core import Event, Outcome, Run, RunList, RunStatus
+from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Schedule
 from triggerfish.core.runs import MAX_LIST_LIMIT
-from triggerfish.core.schedule import MAX_FIRE_TIMES
 
-from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
+from .api import DEADLINE_HEADER, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
 from .bodies import EventBody, InvokeBody
 from .openapi_fleet import FLEET_BODIES, FLEET_MODELS, fleet_paths
 
@@ -59,22 +58,18 @@ class JobList(BaseModel):
     jobs: list[Job]
 
 
-class Schedule(BaseModel):
-    """A cron or interval job: its trigger and its next fire times (ISO 8601, UTC)."""
+class ListedSchedule(Schedule):
+    """A schedule as ``GET /api/schedules`` lists it: with its next fire times."""
 
-    job_id: str
-    enabled: bool
-    trigger: dict[str, Any] = Field(
-        description='{"kind": "cron", "cron": expr, "timezone"?: IANA name} or '
-        '{"kind": "interval", "seconds": n}'
-    )
-    next_fire_times: list[str]
+    model_config = ConfigDict(title="ListedSchedule")
+
+    next_fire_times: list[str] = Field(description="ISO 8601, UTC; none while paused.")
 
 
 class ScheduleList(BaseModel):
-    """Every scheduled job of the client."""
+    """Every schedule of the client: declared triggers and stored schedules."""
 
-    schedules: list[Schedule]
+    schedules: list[ListedSchedule]
 
 
 class Health(BaseModel):
@@ -104,6 +99,7 @@ _MODELS: list[type[BaseModel]] = [
     RunList,
     Outcome,
     JobList,
+    Schedule,
     ScheduleList,
     Health,
     CanceledEvent,
@@ -236,28 +232,6 @@ def build_openapi() -> dict[str, Any]:
                         location=True,
                     ),
                     **_errors(400, 401, 404, 409, 413, 422),
-                },
-            }
-        },
-        "/api/schedules": {
-            "get": {
-                "operationId": "list_schedules",
-                "summary": "Each cron or interval job's trigger and its next fire times.",
-                "parameters": [
-                    {
-                        "name": "count",
-                        "in": "query",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_FIRE_TIMES,
-                            "default": DEFAULT_FIRE_TIMES,
-                        },
-                        "description": "How many next fire times per schedule.",
-                    },
-                ],
-                "responses": {
-                    **_ok(200, "The schedules.", "ScheduleList"), **_errors(401, 422)
                 },
             }
         },

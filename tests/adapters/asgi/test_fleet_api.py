@@ -220,3 +220,68 @@ def test_the_dashboard_cancels_or_retries_the_runs_selected_on_a_job_page(server
         assert "1 run(s) retried." in shown
     assert server.wait_for(failed[0], "COMPLETED")["output"] == "fixed"
     assert server.http.get(f"/api/runs/{failed[1]}").json()["status"] == "FAILED"
+
+
+# -- 19.9: schedules made at run time -----------------------------------------------------
+
+
+def test_schedules_are_created_listed_paused_resumed_and_deleted_over_the_api(
+    server: Server,
+) -> None:
+    made = server.http.post("/api/schedules", json={
+        "job_id": "quick", "cron": "0 9 * * MON", "timezone": "Europe/Berlin",
+        "payload": {"tenant": "a"}, "id": "weekly-a"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert {k: body[k] for k in ("id", "job_id", "cron", "interval", "timezone", "payload",
+                                 "paused", "declared")} == {
+        "id": "weekly-a", "job_id": "quick", "cron": "0 9 * * MON", "interval": None,
+        "timezone": "Europe/Berlin", "payload": {"tenant": "a"}, "paused": False,
+        "declared": False}  # fmt: skip
+    assert body["next_at"] is not None
+    interval = server.http.post("/api/schedules", json={"job_id": "flaky", "interval": 3600})
+    assert interval.status_code == 201 and interval.json()["id"].startswith("sched_")
+
+    listed = server.http.get("/api/schedules", params={"job": "quick", "count": 2}).json()
+    assert [s["id"] for s in listed["schedules"]] == ["weekly-a"]
+    assert len(listed["schedules"][0]["next_fire_times"]) == 2
+    assert len(server.http.get("/api/schedules").json()["schedules"]) == 2
+
+    paused = server.http.post("/api/schedules/weekly-a/pause").json()
+    assert (paused["paused"], paused["next_at"]) == (True, None)
+    assert server.http.get("/api/schedules/weekly-a").json()["paused"] is True
+    assert server.http.post("/api/schedules/weekly-a/resume").json()["paused"] is False
+    assert server.http.delete("/api/schedules/weekly-a").json() == {"id": "weekly-a",
+                                                                    "deleted": True}  # fmt: skip
+    gone = server.http.delete("/api/schedules/weekly-a")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "schedule_not_found"
+    assert server.http.post("/api/schedules/weekly-a/pause").status_code == 404
+
+    bad = server.http.post("/api/schedules", json={"job_id": "quick", "cron": "99 * * * *"})
+    assert bad.status_code == 422 and "is invalid" in bad.json()["error"]["message"]
+    both = server.http.post("/api/schedules", json={"job_id": "quick"})
+    assert both.status_code == 422 and "exactly one of cron= and interval=" in both.text
+    assert server.http.post("/api/schedules", json={"job_id": "nope", "interval": 60}
+                            ).status_code == 404  # fmt: skip
+    assert httpx.get(f"{server.url}/api/schedules").status_code == 401
+    spec = server.http.get("/openapi.json").json()
+    assert spec["paths"]["/api/schedules"]["post"]["operationId"] == "create_schedule"
+    assert "delete" in spec["paths"]["/api/schedules/{schedule_id}"]
+
+
+def test_the_cli_manages_schedules_and_the_dashboard_shows_them(server: Server) -> None:
+    made = server.cli("create-schedule", "quick", "--interval", "3600", "--id", "hourly",
+                      "--payload", '{"tenant": "b"}')  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("schedule hourly of quick: every 3600s, next ")
+    listed = server.cli("schedules", "--job", "quick")
+    assert listed.stdout.splitlines()[0].split() == ["ID", "JOB", "WHEN", "NEXT", "KIND"]
+    assert "hourly" in listed.stdout and "stored" in listed.stdout
+    assert server.cli("pause-schedule", "hourly").stdout.strip() == "schedule hourly: paused"
+    with server.browser() as browser:
+        page = browser.get("/jobs/quick").text
+        assert "Schedules" in page and "hourly" in page and "every 3600 s" in page
+    assert server.cli("resume-schedule", "hourly").stdout.startswith("schedule hourly: next ")
+    assert server.cli("delete-schedule", "hourly").stdout.strip() == "schedule hourly: deleted"
+    missing = server.cli("delete-schedule", "hourly")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: 404 schedule_not_found")
