@@ -204,13 +204,21 @@ async def retry_run(request: Request) -> JSONResponse:
 async def cancel_runs(request: Request) -> JSONResponse:
     """Cancels every unfinished run a filter matches: ``{"run_ids": [...]}``."""
     body = await read_model(request, BulkRunsBody)
-    return JSONResponse({"run_ids": await _client(request).cancel_runs(**body.filters())})
+    try:
+        run_ids = await _client(request).cancel_runs(**body.filters())
+    except ConfigError as exc:
+        raise APIError(422, "validation_error", str(exc)) from exc
+    return JSONResponse({"run_ids": run_ids})
 
 
 async def retry_runs(request: Request) -> JSONResponse:
     """Retries every FAILED or TIMED_OUT run a filter matches: ``{"run_ids": [...]}``."""
     body = await read_model(request, BulkRunsBody)
-    return JSONResponse({"run_ids": await _client(request).retry_runs(**body.filters())})
+    try:
+        run_ids = await _client(request).retry_runs(**body.filters())
+    except ConfigError as exc:
+        raise APIError(422, "validation_error", str(exc)) from exc
+    return JSONResponse({"run_ids": run_ids})
 
 
 async def execute_run(request: Request) -> JSONResponse:

@@ -24,7 +24,7 @@ class BulkRunsBody(BaseModel):
 
     job_id: str | None = Field(default=None, min_length=1, description="Only runs of this job.")
     status: list[RunStatus] | None = Field(
-        default=None, description="Run statuses, any case (one status alone is taken as a "
+        default=None, min_length=1, description="Run statuses, any case (one status alone is taken as a "
         "list of one); default: every status the action applies to (unfinished ones to "
         "cancel, FAILED and TIMED_OUT to retry).",
     )  # fmt: skip
