@@ -35,10 +35,12 @@ from .errors import (
     TriggerfishError,
     WaitTimeout,
 )
+from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
 from .store.base import Store
+from .task_context import TaskContext
 from .triggers import (
     cron_trigger,
     event_trigger,
@@ -83,11 +85,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IO",
+    "Batch",
     "Client",
     "Clock",
+    "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
     "Context",
+    "Debounce",
     "Dispatcher",
     "DuplicateKeyError",
     "DynamoDBStore",
@@ -101,6 +106,7 @@ __all__ = [
     "Outcome",
     "OutputError",
     "PayloadTooLarge",
+    "RateLimit",
     "RetryPolicy",
     "Run",
     "RunList",
@@ -119,6 +125,7 @@ __all__ = [
     "Suspend",
     "SystemClock",
     "Task",
+    "TaskContext",
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",

@@ -15,6 +15,7 @@ methods is a few lines here that delegate to a module taking the runtime:
     cancel_runs, retry_runs             bulk.py
     create_schedule, list_schedules, pause_schedule, resume_schedule, delete_schedule
                                         schedules.py
+    set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
 thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
@@ -34,6 +35,7 @@ from .bulk import MAX_BULK_RUNS
 from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
+from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -44,6 +46,7 @@ from .runtime import Runtime
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
+    check_priority,
     create_run,
     derived_id,
     new_run_id,
@@ -87,6 +90,7 @@ class Client:
         prices: Prices | None = None,
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
+        connection_key: str | None = None,
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
@@ -118,6 +122,10 @@ class Client:
         if base_url is not None and not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.runtime.base_url = base_url
+        if connection_key is not None:
+            from .sealing import parse_key  # no cryptography import: that waits for first use
+
+            self.runtime.connection_key = parse_key(connection_key)
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -236,7 +244,7 @@ class Client:
         trigger: Trigger,
         name: str | None = None,
         version: str = "0.0.1",
-        concurrency_limit: int | None = None,
+        concurrency_limit: int | ConcurrencyLimit | None = None,
         max_duration: float | timedelta | None = None,
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
@@ -244,18 +252,38 @@ class Client:
         retention: timedelta | None | str = "client",
         on_success: EndHook | None = None,
         on_failure: EndHook | None = None,
+        concurrency_key: KeyFunction | None = None,
+        rate_limit: RateLimit | None = None,
+        debounce: Debounce | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
         Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
         long its finished runs are kept (None: forever); by default the client's.
+        `concurrency_limit` is a number of slots or a shared limit
+        (`define_concurrency_limit`); `concurrency_key`, `rate_limit` and `debounce` are
+        flow control (core/flow.py).
         """
         return job_options.define_job(
             self.jobs, id, trigger=trigger, name=name, version=version,
             concurrency_limit=concurrency_limit, max_duration=max_duration,
             integrations=integrations, enabled=enabled, run=run, retention=retention,
-            on_success=on_success, on_failure=on_failure,
+            on_success=on_success, on_failure=on_failure, concurrency_key=concurrency_key,
+            rate_limit=rate_limit, debounce=debounce,
         )  # fmt: skip
+
+    def define_concurrency_limit(self, id: str, limit: int) -> ConcurrencyLimit:
+        """A concurrency limit several jobs share: `define_job(..., concurrency_limit=<it>)`.
+
+        Defining the same id again with the same limit returns it; another limit is a
+        ConfigError.
+        """
+        made = ConcurrencyLimit(id=id, limit=limit)
+        known = self.runtime.concurrency_limits.setdefault(made.id, made)
+        if known != made:
+            raise ConfigError(f"concurrency limit {id!r} is already defined with limit "
+                              f"{known.limit}, got {limit!r}")  # fmt: skip
+        return known
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id; JobNotFound otherwise."""
@@ -286,18 +314,20 @@ class Client:
         timestamp: datetime | None = None,
         deliver_at: datetime | None = None,
         deliver_after: float | timedelta | None = None,
+        priority: int = 0,
     ) -> Event:
         """Records an event, starts a run of every job it triggers and resolves the runs
         waiting on it (`io.wait_for_event`); idempotent on `id`.
 
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        `priority`: its runs leave their queues before those of lower priority.
         """
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
-            deliver_after=deliver_after,
+            deliver_after=deliver_after, priority=priority,
         )  # fmt: skip
 
     async def cancel_event(self, id: str) -> bool:
@@ -314,9 +344,16 @@ class Client:
         """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
         return self.runtime.base_url
 
-    async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
-        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
+    async def invoke(
+        self, job_id: str, payload: Any = None, *, id: str | None = None, priority: int = 0
+    ) -> Run:
+        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run.
+
+        `priority`: the run leaves its job's queues before runs of lower priority. A
+        debounced job returns the run this start joined.
+        """
         job = self.get_job(job_id)
+        priority = check_priority(priority, field="invoke priority")
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
         if id is not None and not RUN_ID_PATTERN.fullmatch(id):
@@ -324,8 +361,14 @@ class Client:
                 f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
             )
         run_id = id or new_run_id()
-        record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
-        return build_run(record, None)
+        text = payload_json(payload)
+        if job.debounce is None:
+            record = await create_run(self.runtime, job, text, run_id=run_id, priority=priority)
+            return build_run(record, None)
+        from .flow_starts import start_job_run
+
+        joined = await start_job_run(self.runtime, job, text, run_id=run_id, priority=priority)
+        return await self.get_run(joined, tasks=False)
 
     async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
         """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
@@ -519,3 +562,23 @@ class Client:
         from . import schedules
 
         return await schedules.delete_schedule(self.runtime, id)
+
+    # -- connections --------------------------------------------------------------------
+
+    async def set_connection(self, name: str, credentials: Any) -> list[str]:
+        """Stores a connection's credentials (JSON data), sealed with `connection_key`, and
+        wakes the runs WAITING_ON_CONNECTIONS on it; returns their ids.
+
+        Setting it again replaces it. ConfigError (nothing written) for a bad name, no
+        credentials, or no `connection_key`; see core/connections.py.
+        """
+        from . import connections
+
+        return await connections.set_connection(self.runtime, name, credentials)
+
+    async def list_connections(self) -> list[dict[str, Any]]:
+        """Each connection the jobs declare or the store holds: ``{"name", "set",
+        "updated_at", "integrations"}``, never the credentials."""
+        from . import connections
+
+        return await connections.list_connections(self.runtime)

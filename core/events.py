@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from .durations import aware_timestamp, duration_seconds
 from .errors import ConfigError, EventNotFound
 from .event_waits import resolve_event_waits
+from .flow_starts import start_job_run
 from .names import check_name
 from .serialize import load_json
-from .starts import create_run, derived_id, payload_json
+from .starts import check_priority, derived_id, payload_json
 from .store.base import (
     EVENT_CANCELED,
     EVENT_DELIVERED,
@@ -53,13 +54,16 @@ async def send_event(
     timestamp: datetime | None = None,
     deliver_at: datetime | None = None,
     deliver_after: float | timedelta | None = None,
+    priority: int = 0,
 ) -> Event:
     """Records an event and starts a run of every job it triggers; idempotent on `id`.
 
     With `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta) the
-    event is stored pending and delivered at that time by the sweeper.
+    event is stored pending and delivered at that time by the sweeper. `priority` orders
+    its runs in their queues (higher first, then older).
     """
     check_name(name, field="send_event name")
+    priority = check_priority(priority, field="send_event priority")
     if id:  # "" is no id, as before
         check_name(id, field="send_event id")
     ts_given = None if timestamp is None else _timestamp_seconds(timestamp)
@@ -76,12 +80,12 @@ async def send_event(
     ts = now if ts_given is None else ts_given
     if due is not None and due > now:
         pending = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
-                              status=EVENT_PENDING, deliver_at=due)  # fmt: skip
+                              status=EVENT_PENDING, deliver_at=due, priority=priority)  # fmt: skip
         if not await runtime.call(store.create_event, pending):
             stored = await runtime.call(store.get_event, event_id)
             return event_from_record(stored or pending)
         return event_from_record(pending)
-    run_ids = await _start_runs(runtime, event_id, name, text, ts)
+    run_ids = await _start_runs(runtime, event_id, name, text, ts, priority)
     record = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
                          run_ids=tuple(run_ids), sent_at=now)  # fmt: skip
     if not await runtime.call(store.create_event, record):
@@ -116,20 +120,19 @@ def _delivery_time(
 
 
 async def _start_runs(
-    runtime: Runtime, event_id: str, name: str, text: str, ts: float
+    runtime: Runtime, event_id: str, name: str, text: str, ts: float, priority: int = 0
 ) -> list[str]:
-    """One run per enabled job whose event trigger matches (ids derived: a retry makes none)."""
+    """One run per enabled job whose event trigger matches (ids derived: a retry makes none);
+    a debounced or batched job's event joins its debounce or batch (core/flow_starts.py)."""
     plain = load_json(text)
     run_ids: list[str] = []
     for job in runtime.jobs.values():
         trigger = job.trigger
         if job.enabled and isinstance(trigger, EventTrigger) and trigger.matches(name, plain):
-            run_id = derived_id(event_id, job.id)
-            await create_run(
-                runtime, job, text, run_id=run_id, event_id=event_id, event_name=name,
-                event_timestamp=ts,
-            )  # fmt: skip
-            run_ids.append(run_id)
+            run_ids.append(await start_job_run(
+                runtime, job, text, run_id=derived_id(event_id, job.id), event_id=event_id,
+                event_name=name, event_timestamp=ts, priority=priority,
+            ))  # fmt: skip
     return run_ids
 
 
@@ -154,7 +157,7 @@ async def _deliver(runtime: Runtime, event_id: str, now: float) -> list[str]:
                               changes=claim):  # fmt: skip
         return []  # canceled, or another sweeper took it
     run_ids = await _start_runs(runtime, event_id, event.name, event.payload_json,
-                                event.timestamp)  # fmt: skip
+                                event.timestamp, event.priority)  # fmt: skip
     await resolve_event_waits(runtime, event.name, event.payload_json, event_id=event_id,
                               sent_at=sent_at)  # fmt: skip
     done = {"status": EVENT_DELIVERED, "run_ids": run_ids}

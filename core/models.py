@@ -134,6 +134,10 @@ class Run(BaseModel):
     """When the finished run and its tasks, logs and blobs are deleted (retention)."""
     parent_run_id: str | None = None
     statuses: list[Status] = Field(default_factory=list)
+    priority: int = 0
+    """Higher leaves a queue first (`send_event(priority=)`, `invoke(priority=)`)."""
+    queued_reason: str | None = None
+    """Why a QUEUED run waits: "concurrency", "rate", "debounce", "batch" (None otherwise)."""
 
     @property
     def is_final(self) -> bool:

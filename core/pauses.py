@@ -1,10 +1,12 @@
 """`client.pause_job` and `client.resume_job` (issue 19.6), over the runtime.
 
-    pause_job   the store's flag set -> new runs of the job are created QUEUED (not due);
-                a run's next invocation finds the flag and ends QUEUED (no slot held);
+    pause_job   the store's flag set -> new runs of the job are created QUEUED (not due,
+                `queued_reason` "paused"); a run's next invocation finds the flag and ends
+                QUEUED in the job's own queue (no slot held);
                 queued runs are not woken while it lasts (core/slots.py `wake_queued`)
-    resume_job  the flag cleared -> the job's QUEUED runs are woken oldest first (as many
-                as it has free slots under a concurrency_limit; the rest as slots free)
+    resume_job  the flag cleared -> the runs in the job's own queue are woken in queue order
+                (priority, then age; as many as it has free slots under its own
+                concurrency_limit, the rest as slots free)
 
 A running invocation is not interrupted: it finishes, and the run waits at its next
 invocation. Nothing is lost: a queued run stays in the store until it is woken. How fast
@@ -60,8 +62,12 @@ async def drain_queue(runtime: Runtime, job_id: str) -> list[str]:
     """Wakes the job's queued runs, oldest first: all of them, or as many as it has free
     slots under a concurrency_limit. Returns the ids woken."""
     job = runtime.jobs[job_id]
-    if job.concurrency_limit:
-        return await wake_queued(runtime, job_id, await free_slots(runtime, job))
+    if job.concurrency_limit and job.concurrency_key is None and job.shared_limit is None:
+        # Its own queue is its slots' queue: as many as are free, the rest as slots free.
+        return await wake_queued(runtime, job_id, await free_slots(runtime, job_id,
+                                                                   job.concurrency_limit))
+    # Paused runs wait in the job's own queue; a keyed or shared limit queues them again
+    # under its own scope when they find no slot.
     woken: list[str] = []
     while True:
         batch = await wake_queued(runtime, job_id, RESUME_WAKE_BATCH)

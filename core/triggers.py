@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .errors import ConfigError
+from .flow import Batch
 from .names import check_name
 from .records import Record, record
 from .times import checked_seconds
@@ -36,6 +37,8 @@ class EventTrigger(Trigger):
 
     name: str = ""
     filter: Mapping[str, Any] | None = None
+    batch: Batch | None = None
+    """One run per batch of events, its payload their payloads in a list (core/batches.py)."""
 
     def matches(self, name: str, payload: Any) -> bool:
         """True when an event of `name` with `payload` should start a run."""
@@ -44,7 +47,11 @@ class EventTrigger(Trigger):
         return name == self.name and matches_filter(self.filter, payload)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "event": self.name}
+        summary: dict[str, Any] = {"kind": self.kind, "event": self.name}
+        if self.batch is not None:
+            summary["batch"] = {"max_size": self.batch.max_size,
+                                "max_wait": self.batch.max_wait_seconds}  # fmt: skip
+        return summary
 
 
 @record
@@ -109,18 +116,23 @@ def event_trigger(
     *,
     schema: type[BaseModel] | None = None,
     filter: Mapping[str, Any] | None = None,
+    batch: Batch | None = None,
 ) -> EventTrigger:
     """A trigger for events named `name` whose payload matches `filter` (see core.filters).
 
     `schema` validates their payloads; a bad filter raises ConfigError here, naming its path.
+    With `batch=Batch(max_size=, max_wait=)` one run takes a batch of events: its payload is
+    the list of their payloads, in arrival order.
     """
+    if batch is not None and not isinstance(batch, Batch):
+        raise ConfigError(f"event_trigger batch must be a Batch, got {type(batch).__name__}")
     check_name(name, field="event_trigger name")
     _check_schema(schema, "event_trigger")
     if filter is not None:
         from .filters import validate_filter
 
         validate_filter(filter)
-    return EventTrigger(kind="event", schema=schema, name=name, filter=filter)
+    return EventTrigger(kind="event", schema=schema, name=name, filter=filter, batch=batch)
 
 
 def invoke_trigger(schema: type[BaseModel] | None = None) -> InvokeTrigger:

@@ -11,15 +11,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from triggerfish.core import Client, RunStatus
-from triggerfish.core.errors import ConfigError, ScheduleNotFound
+from triggerfish.core import Client, ConfigError, RunStatus
+from triggerfish.core.connections import check_connection_name, credentials_json
+from triggerfish.core.errors import ScheduleNotFound
 from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 from triggerfish.core.schedules import upcoming
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from . import events
-from .bodies import EventBody, InvokeBody, read_model
+from .bodies import ConnectionBody, EventBody, InvokeBody, read_model
 from .callbacks import callback_routes
 from .errors import APIError, invalid_field
 from .fleet_bodies import BulkRunsBody, ScheduleBody
@@ -54,7 +55,7 @@ async def send_event(request: Request) -> JSONResponse:
     body = await read_model(request, EventBody)
     event = await _client(request).send_event(
         body.name, body.payload, id=body.id, timestamp=body.timestamp,
-        deliver_at=body.deliver_at, deliver_after=body.deliver_after,
+        deliver_at=body.deliver_at, deliver_after=body.deliver_after, priority=body.priority,
     )  # fmt: skip
     return _json(event, 202)
 
@@ -70,7 +71,8 @@ async def invoke_job(request: Request) -> JSONResponse:
     client = _client(request)
     client.get_job(request.path_params["job_id"])
     body = await read_model(request, InvokeBody)
-    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id)
+    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id,
+                              priority=body.priority)  # fmt: skip
     location = str(request.url_for("api:get_run", run_id=run.id))
     return _json(run, 202, headers={"Location": location})
 
@@ -233,6 +235,28 @@ async def execute_run(request: Request) -> JSONResponse:
     return _json(outcome)
 
 
+async def set_connection(request: Request) -> JSONResponse:
+    """Stores a connection's credentials (sealed) and wakes the runs waiting on it:
+    ``{"name", "set": true, "woken_run_ids"}``; the credentials are never answered."""
+    name = request.path_params["name"]
+    try:
+        check_connection_name(name)
+    except ConfigError as exc:
+        raise invalid_field(["path", "name"], str(exc)) from None
+    body = await read_model(request, ConnectionBody)
+    try:
+        credentials_json(body.credentials)
+    except ConfigError as exc:
+        raise invalid_field(["body", "credentials"], str(exc)) from None
+    woken = await _client(request).set_connection(name, body.credentials)
+    return JSONResponse({"name": name, "set": True, "woken_run_ids": woken})
+
+
+async def list_connections(request: Request) -> JSONResponse:
+    """Every connection the jobs declare or the store holds, and whether each is set."""
+    return JSONResponse({"connections": await _client(request).list_connections()})
+
+
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
@@ -300,4 +324,6 @@ def api_routes() -> list[BaseRoute]:
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
         Route("/runs/{run_id}/retry", retry_run, methods=["POST"], name="retry_run"),
+        Route("/connections", list_connections, methods=["GET"], name="list_connections"),
+        Route("/connections/{name}", set_connection, methods=["PUT"], name="set_connection"),
     ]

@@ -16,10 +16,11 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Schedule
+from triggerfish.core.connections import CONNECTION_NAME_PATTERN
 from triggerfish.core.runs import MAX_LIST_LIMIT
 
 from .api import DEADLINE_HEADER, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
-from .bodies import EventBody, InvokeBody
+from .bodies import ConnectionBody, EventBody, InvokeBody
 from .openapi_fleet import FLEET_BODIES, FLEET_MODELS, fleet_paths
 
 
@@ -49,6 +50,10 @@ class Job(BaseModel):
     concurrency_limit: int | None = None
     max_duration: float | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    shared_concurrency_limit: str | None = None
+    concurrency_key: bool | None = None
+    rate_limit: dict[str, Any] | None = None
+    debounce: dict[str, Any] | None = None
     paused: bool = False
 
 
@@ -85,6 +90,29 @@ class CanceledEvent(BaseModel):
     canceled: bool
 
 
+class Connection(BaseModel):
+    """A connection as ``GET /api/connections`` lists it: never its credentials."""
+
+    name: str
+    set: bool
+    updated_at: float | None = Field(description="When it was last set (epoch seconds).")
+    integrations: list[str] = Field(description='The "job/integration" pairs declaring it.')
+
+
+class ConnectionList(BaseModel):
+    """Every connection the jobs declare or the store holds."""
+
+    connections: list[Connection]
+
+
+class ConnectionSet(BaseModel):
+    """The answer of ``PUT /api/connections/{name}``."""
+
+    name: str
+    set: bool
+    woken_run_ids: list[str] = Field(description="The runs it woke (WAITING_ON_CONNECTIONS).")
+
+
 class CallbackAnswer(BaseModel):
     """The answer of a first ``POST /api/callbacks/{token}``."""
 
@@ -104,6 +132,9 @@ _MODELS: list[type[BaseModel]] = [
     Health,
     CanceledEvent,
     CallbackAnswer,
+    ConnectionBody,
+    ConnectionList,
+    ConnectionSet,
     ErrorResponse,
     *FLEET_MODELS,
     *FLEET_BODIES,
@@ -124,8 +155,9 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "The body is not valid JSON.",
         401: "Missing or wrong credentials.",
         404: "No such job, run, event, callback or webhook trigger.",
-        409: "The job is disabled, the callback was already answered or timed out, or (retry)"
-        " the run is not FAILED or TIMED_OUT.",
+        409: "The job is disabled, the callback was already answered or timed out, (retry)"
+        " the run is not FAILED or TIMED_OUT, or (connections) the server has no"
+        " connection key.",
         413: "The body (or the payload as JSON) is over the size limit.",
         422: "A field of the body, query or headers is invalid; `fields` names each.",
     }
@@ -157,7 +189,7 @@ def build_openapi() -> dict[str, Any]:
     """The whole document (paths relative to the app's root; ``servers`` adds a prefix)."""
     _, top = models_json_schema(
         [
-            (model, "validation" if model in (EventBody, InvokeBody, *FLEET_BODIES)
+            (model, "validation" if model in (EventBody, InvokeBody, ConnectionBody, *FLEET_BODIES)
              else "serialization")
             for model in _MODELS
         ],
@@ -314,6 +346,32 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "How the invocation ended.", "Outcome"),
                     **_errors(401, 404, 413, 422),
+                },
+            }
+        },
+        "/api/connections": {
+            "get": {
+                "operationId": "list_connections",
+                "summary": "Every connection the jobs declare or the store holds; never the"
+                " credentials.",
+                "responses": {
+                    **_ok(200, "The connections, by name.", "ConnectionList"),
+                    **_errors(401),
+                },
+            }
+        },
+        "/api/connections/{name}": {
+            "put": {
+                "operationId": "set_connection",
+                "summary": "Store a connection's credentials (sealed) and wake the runs"
+                " waiting on it.",
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string",
+                                           "pattern": CONNECTION_NAME_PATTERN.pattern.join("^$")}}],
+                "requestBody": _body("ConnectionBody", required=True),
+                "responses": {
+                    **_ok(200, "Stored; the runs it woke.", "ConnectionSet"),
+                    **_errors(400, 401, 409, 413, 422),
                 },
             }
         },

@@ -13,7 +13,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,9 @@ class IO:
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
-        arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        argument, or one: the `TaskContext` (key, attempt, run id, an idempotency key
+        stable across attempts and replays); it may be sync or async; `io.run_task`
+        inside it makes a subtask.
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         `timeout` (seconds or a timedelta): an attempt that runs longer fails, retried as
@@ -118,20 +120,21 @@ class IO:
         method: str = "GET",
         headers: dict[str, str] | None = None,
         body: str | bytes | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Mapping[str, RetryPolicy | dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Fetches `url` once, outside this invocation when the dispatcher has a worker.
 
         Returns ``{"status", "headers", "body", "body_base64", "json"}``: `body` is the text
         (None for a binary answer, then in `body_base64`), `json` the parsed JSON answer.
-        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt, so `retry`
-        retries them. The run waits (no compute) while the request is in flight.
+        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt. `retry` is a
+        RetryPolicy (5xx, 429 and network errors retried) or, as in v2, a mapping of status
+        patterns ("429", "500-599", "5xx", "all") to a RetryPolicy or a dict of its fields:
+        a matched status is retried by its policy, an unmatched one is not retried
+        (core/fetch_retry.py). The run waits (no compute) while the request is in flight.
         """
-        if retry is not None and retry.retry_on is not None:
-            raise ConfigError(
-                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
-                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
-            )
+        from ..fetch_retry import checked_fetch_retry
+
+        checked = checked_fetch_retry(retry, where=f"background_fetch {key!r}")
         from ..fetch import FETCH_SCHEMES, FetchMessage
         from . import fetch
 
@@ -141,7 +144,7 @@ class IO:
             )
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
-            headers=headers or {}, retry=retry, **FetchMessage.encode_body(body),
+            headers=headers or {}, retry=checked, **FetchMessage.encode_body(body),
         )  # fmt: skip
         async with self._invocation.io_call():
             result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)
@@ -183,16 +186,44 @@ class IO:
                 self._invocation, key, items, fn, max_concurrency=max_concurrency
             )
 
-    async def invoke_and_wait(self, key: str, job_id: str, payload: Any = None) -> Any:
+    async def invoke_and_wait(
+        self, key: str, job_id: str, payload: Any = None, *, raise_on_failure: bool = True
+    ) -> Any:
         """Starts a run of `job_id` once and waits (holding no invocation) for its end.
 
         Returns the child's output; a child that fails, is canceled or times out raises
-        `TaskFailed` whose error names the child run id and its status.
+        `TaskFailed` whose error names the child run id and its status. With
+        `raise_on_failure=False` returns v2's shape instead: ``{"ok": True, "output": ...}``
+        or ``{"ok": False, "error": {...}}``.
         """
         from . import children
 
         async with self._invocation.io_call():
+            if not raise_on_failure:
+                return await children.invoke_and_wait_result(self._invocation, key, job_id,
+                                                             payload)  # fmt: skip
             return await children.invoke_and_wait(self._invocation, key, job_id, payload)
+
+    async def invoke(
+        self,
+        key: str,
+        job_id: str,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        callback_url: str | None = None,
+    ) -> dict[str, str]:
+        """Starts a run of `job_id` once (a task) and goes on; returns ``{"id": run_id}``.
+
+        `id` names the run (idempotent: a run that exists under it is not started again).
+        With `callback_url`, the finished run is POSTed there as JSON ``{"id", "status",
+        "output" | "error"}``, at least once (core/run_callbacks.py).
+        """
+        from . import children
+
+        async with self._invocation.io_call():
+            return await children.invoke(self._invocation, key, job_id, payload, id=id,
+                                         callback_url=callback_url)  # fmt: skip
 
     async def create_status(
         self,
@@ -258,8 +289,8 @@ def _check_task_options(
     """A ConfigError naming the option, before anything is recorded: a record with a bad
     `name`, `icon` or `properties` would make the run unreadable (get_run, the API)."""
     if not callable(fn):
-        raise ConfigError(f"io.run_task {key!r}: fn must be a zero-argument callable, "
-                          f"got {type(fn).__name__}")  # fmt: skip
+        raise ConfigError(f"io.run_task {key!r}: fn must be a callable taking no argument or"
+                          f" a TaskContext, got {type(fn).__name__}")  # fmt: skip
     if name is None and icon is None and retry is None and properties is None:
         return  # the common call: nothing more to check
     where = f"io.run_task {key!r}"

@@ -1,4 +1,5 @@
-"""`io.invoke_and_wait`: start a child run once, wait (no invocation held) for its end.
+"""`io.invoke_and_wait`: start a child run once, wait (no invocation held) for its end;
+`io.invoke`: start one (a task) and go on, its end POSTed to `callback_url` if given.
 
     recorded final     -> the child's output, or the same TaskFailed     (no write)
     first call         -> record the wait task WAITING (with the child's run id), then
@@ -17,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..ends import child_outcome
-from ..errors import JobNotFound, OutputError
+from ..errors import ConfigError, JobNotFound, OutputError, TaskFailed
 from ..serialize import describe_error
 from ..starts import create_run, derived_id, payload_json
 from ..types import TaskStatus
@@ -25,6 +26,10 @@ from ..types import TaskStatus
 if TYPE_CHECKING:
     from ..port import Port
     from ..store.base import RunRecord
+    from ..task_context import TaskContext
+
+MAX_RUN_ID_CHARS = 200
+"""The longest run id `io.invoke(id=...)` accepts (it is part of store keys and URLs)."""
 
 CHILD_RECHECK_SECONDS = 600.0
 """A parent waiting on a child reads the child run itself this often (crash recovery)."""
@@ -78,3 +83,48 @@ async def invoke_and_wait(inv: Port, key: str, job_id: str, payload: Any) -> Any
     raise inv.suspend(recorded.resume_at, "wait")
 
 
+
+
+async def invoke_and_wait_result(inv: Port, key: str, job_id: str, payload: Any) -> Any:
+    """v2's shape: ``{"ok": True, "output": ...}`` or ``{"ok": False, "error": {...}}``."""
+    try:
+        output = await invoke_and_wait(inv, key, job_id, payload)
+    except TaskFailed as exc:
+        return {"ok": False, "error": exc.error}
+    return {"ok": True, "output": output}
+
+
+async def invoke(
+    inv: Port, key: str, job_id: str, payload: Any, *, id: str | None, callback_url: str | None
+) -> dict[str, str]:
+    """Starts a run of `job_id` once (a task: replays start no second run); ``{"id": run_id}``.
+
+    The run's id is `id` when given (a run that exists under it is not started again),
+    else derived from this task's identity, so a retried start creates no second run.
+    """
+    from .tasks import run_task
+
+    job = inv.runtime.jobs.get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    where = f"io.invoke {key!r}"
+    if id is not None and not (isinstance(id, str) and 0 < len(id) <= MAX_RUN_ID_CHARS):
+        raise ConfigError(f"{where}: id must be a str of 1 to {MAX_RUN_ID_CHARS} characters, "
+                          f"got {id!r}")  # fmt: skip
+    if callback_url is not None and not (
+        isinstance(callback_url, str) and callback_url.lower().startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"{where}: callback_url must start with http:// or https://, "
+                          f"got {callback_url!r}")  # fmt: skip
+    text = payload_json(payload)
+
+    async def start(task: TaskContext) -> dict[str, str]:
+        run_id = id or derived_id(task.idempotency_key, job_id)
+        run = await inv.call(create_run, inv.runtime, job, text, run_id=run_id,
+                             callback_url=callback_url)  # fmt: skip
+        return {"id": run.id}
+
+    started: dict[str, str] = await run_task(
+        inv, key, start, name=f"invoke {job_id}", retry=None, icon="invoke", properties=None
+    )
+    return started

@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..errors import (
     ConditionFailed,
@@ -33,8 +33,9 @@ from ..errors import (
 )
 from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
+from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
-from .threads import run_in_thread
+from .sync_tasks import is_plain_sync_function, run_sync_fn
 from .timeouts import AttemptTimedOut, within
 
 if TYPE_CHECKING:
@@ -44,7 +45,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("triggerfish.core.engine")
 
-TaskFunction = Callable[[], Any]
+TaskFunction = Callable[[], Any] | Callable[[TaskContext], Any]
+"""A task's fn: no parameter, or one that gets the `TaskContext`; sync or async."""
+
+
+class RetryByError(Protocol):
+    """Chooses the policy that retries an error (a background fetch's policies by status)."""
+
+    def for_error(self, exc: BaseException) -> RetryPolicy | None: ...
 
 
 async def run_task(
@@ -53,7 +61,7 @@ async def run_task(
     fn: TaskFunction,
     *,
     name: str | None,
-    retry: RetryPolicy | None,
+    retry: RetryPolicy | RetryByError | None,
     icon: str | None,
     properties: list[dict[str, Any]] | None,
     at_most_once: bool = False,
@@ -65,7 +73,7 @@ async def run_task(
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded)
     if at_most_once and recorded is not None and _was_interrupted(recorded):
-        return await _interrupted(inv, key, recorded, retry)
+        return await _interrupted(inv, key, recorded, _policy(retry, None))
     retry_at = recorded.resume_at if recorded is not None else None
     if retry_at is not None and retry_at > inv.clock.time():
         raise inv.suspend(retry_at, "wait")
@@ -83,12 +91,17 @@ async def run_task(
         started = await inv.record(task)
         if started is not task:
             return inv.replay(key, started)
+    if takes_context(fn):  # v2's `task` argument: key, attempt, idempotency key
+        context = TaskContext(key, idempotency_key_for(inv.run.id, claim.task_id), attempt,
+                              inv.run.id)  # fmt: skip
+        fn = functools.partial(cast("Callable[[TaskContext], Any]", fn), context)
     with inv.in_task(task):
         try:
             if timeout is None:
-                result = await call_task_fn(fn)
+                result = await call_task_fn(fn, key)  # type: ignore[arg-type]
             else:
-                result = await within(call_task_fn(fn), timeout, key=key, attempt=attempt)
+                call = call_task_fn(fn, key)  # type: ignore[arg-type]
+                result = await within(call, timeout, key=key, attempt=attempt)
             output_json = dump_json(result, key=key)
         except Suspend as suspension:
             if at_most_once and suspension.reason in ("wait", "yield"):
@@ -100,6 +113,7 @@ async def run_task(
                 raise inv.store_failed(exc) from exc  # the store's, not the task's: stop
             inv.executed_count += 1
             timed_out = isinstance(exc, AttemptTimedOut)
+            retry = _policy(retry, exc)
             error = dict(exc.error) if isinstance(exc, AttemptTimedOut) else describe_error(exc)
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,
                         attempt, error["type"], error["message"])  # fmt: skip
@@ -143,16 +157,16 @@ _SAME_AFTER_JSON = frozenset({int, str, bool, float, type(None)})
 (floats are finite there: NaN and infinities are refused)."""
 
 
-async def call_task_fn(fn: Callable[[], Any]) -> Any:
-    """Runs a task's fn: an async fn on the event loop; a sync fn in a worker thread (with
-    this context copied, like asyncio.to_thread; see core/io/threads.py), so a blocking
-    call stalls neither the lease heartbeat nor other runs. An awaitable a sync fn returns
-    is awaited on the loop.
+async def call_task_fn(fn: Callable[[], Any], key: str = "") -> Any:
+    """Runs a task's fn: an async fn on the event loop; a sync fn on the loop once it has
+    shown it is quick, else in a worker thread (with this context copied, like
+    asyncio.to_thread; see core/io/sync_tasks.py), so a blocking call stalls neither the
+    lease heartbeat nor other runs. An awaitable a sync fn returns is awaited on the loop.
     """
-    if _is_coroutine_function(fn) or is_async_callable(fn):
+    if _is_coroutine_function(fn) or (not is_plain_sync_function(fn) and is_async_callable(fn)):
         result = fn()
     else:
-        result = await run_in_thread(fn)
+        result = await run_sync_fn(fn, key)
     if inspect.isawaitable(result):
         result = await result
     return result
@@ -165,6 +179,16 @@ def _is_coroutine_function(fn: Callable[[], Any]) -> bool:
         fn = fn.func
     code = getattr(fn, "__code__", None)
     return code is not None and bool(code.co_flags & inspect.CO_COROUTINE)
+
+
+def _policy(
+    retry: RetryPolicy | RetryByError | None, exc: BaseException | None
+) -> RetryPolicy | None:
+    """The policy for this failure: `retry` itself, or what it chooses for `exc`."""
+    choose = getattr(retry, "for_error", None)
+    if choose is None:
+        return retry  # type: ignore[return-value]  # a RetryPolicy or None
+    return None if exc is None else choose(exc)
 
 
 def _was_interrupted(recorded: TaskRecord) -> bool:

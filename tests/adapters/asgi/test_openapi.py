@@ -47,6 +47,8 @@ OPERATIONS = [
     ("/api/runs/{run_id}/cancel", "POST"),
     ("/api/runs/{run_id}/execute", "POST"),
     ("/api/runs/{run_id}/retry", "POST"),
+    ("/api/connections", "GET"),
+    ("/api/connections/{name}", "PUT"),
     ("/webhooks/{trigger_id}", "POST"),
 ]
 
