@@ -12,7 +12,11 @@ methods is a few lines here that delegate to a module taking the runtime:
     cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
     execute                             engine.py
-    tick, list_schedules                sweeper.py
+    tick, next_fire_times               sweeper.py
+    pause_job, resume_job               pauses.py      (issue 19: fleet operations)
+    cancel_runs, retry_runs             bulk.py
+    create_schedule, list_schedules, pause_schedule, resume_schedule, delete_schedule
+                                        schedules.py
     set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
@@ -29,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import engine, env_config, job_options, runs, sweeper
+from .bulk import MAX_BULK_RUNS
 from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
@@ -58,7 +63,7 @@ from .usage import Prices, retention_seconds
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .lease import LeaseKeeper
-    from .models import Event, Run, RunList
+    from .models import Event, Run, RunList, Schedule
 
 RUN_ID_PATTERN = re.compile(ID_PATTERN)
 """Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
@@ -483,12 +488,136 @@ class Client:
         """
         return await sweeper.tick(self.runtime, self.clock.time() if now is None else now)
 
-    def list_schedules(
+    def next_fire_times(
         self, *, count: int = 5, now: float | None = None
     ) -> list[dict[str, Any]]:
-        """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        """Each job's declared cron or interval trigger and its next `count` fire times
+        (ISO 8601, UTC); not async. Before issue 19 this was `list_schedules`, which now
+        lists every schedule (declared and stored) as `Schedule`s."""
         now = self.clock.time() if now is None else now
-        return sweeper.list_schedules(self.runtime, count=count, now=now)
+        return sweeper.next_fire_times(self.runtime, count=count, now=now)
+
+    # -- fleet operations (issue 19) ----------------------------------------------------
+
+    async def pause_job(self, job_id: str) -> bool:
+        """Pauses a job: its new runs wait QUEUED; running ones finish their current
+        invocation, then wait QUEUED. True when it was not paused already; JobNotFound.
+
+        Other processes see the pause within `pause_flags.PAUSE_CACHE_SECONDS`.
+        """
+        from . import pauses
+
+        return await pauses.pause_job(self.runtime, job_id)
+
+    async def resume_job(self, job_id: str) -> bool:
+        """Resumes a paused job and wakes its queued runs, oldest first; True when it was
+        paused. Safe to repeat."""
+        from . import pauses
+
+        return await pauses.resume_job(self.runtime, job_id)
+
+    async def is_job_paused(self, job_id: str) -> bool:
+        """Whether the job is paused, read from the store (JobNotFound for an unknown job)."""
+        from . import pauses
+
+        return await pauses.is_job_paused(self.runtime, job_id)
+
+    async def cancel_runs(
+        self,
+        job_id: str | None = None,
+        status: RunStatus | str | list[RunStatus | str] | None = None,
+        created_before: datetime | None = None,
+        created_after: datetime | None = None,
+        *,
+        limit: int = MAX_BULK_RUNS,
+    ) -> list[str]:
+        """Cancels every unfinished run the filter matches; returns the ids it canceled.
+
+        `status`: one or a list (default every unfinished status); `created_before` and
+        `created_after`: aware datetimes (bounds excluded). At most `limit` (1 to
+        MAX_BULK_RUNS) runs per call: call again until it returns []. Safe to repeat.
+        """
+        from . import bulk
+
+        return await bulk.cancel_runs(
+            self.runtime, job_id=job_id, status=status, created_before=created_before,
+            created_after=created_after, limit=limit,
+        )  # fmt: skip
+
+    async def retry_runs(
+        self,
+        job_id: str | None = None,
+        status: RunStatus | str | list[RunStatus | str] | None = None,
+        created_before: datetime | None = None,
+        created_after: datetime | None = None,
+        *,
+        limit: int = MAX_BULK_RUNS,
+    ) -> list[str]:
+        """Retries (as `retry_run`) every FAILED or TIMED_OUT run the filter matches; returns
+        the ids it retried. The filter and `limit` as for `cancel_runs`. Safe to repeat."""
+        from . import bulk
+
+        return await bulk.retry_runs(
+            self.runtime, job_id=job_id, status=status, created_before=created_before,
+            created_after=created_after, limit=limit,
+        )  # fmt: skip
+
+    async def create_schedule(
+        self,
+        job_id: str,
+        *,
+        cron: str | None = None,
+        interval: float | timedelta | None = None,
+        timezone: str | None = None,
+        payload: dict[str, Any] | None = None,
+        id: str | None = None,
+    ) -> Schedule:
+        """Stores a schedule that starts runs of `job_id`, fired once per slot like declared
+        triggers. `cron` (with an IANA `timezone`, default UTC) or `interval` (seconds or a
+        timedelta, at least 60); `payload`: a dict each run's payload starts from ("ts",
+        "last_timestamp", "schedule_id" are added). An `id` of your own makes it idempotent:
+        creating it again updates it. JobNotFound; ConfigError naming a bad option.
+        """
+        from . import schedules
+
+        return await schedules.create_schedule(
+            self.runtime, job_id, cron=cron, interval=interval, timezone=timezone,
+            payload=payload, id=id,
+        )  # fmt: skip
+
+    async def list_schedules(self, job_id: str | None = None) -> list[Schedule]:
+        """Every schedule (of one job): declared triggers (`declared`, id = the job's id)
+        first, then stored ones by id."""
+        from . import schedules
+
+        return await schedules.list_schedules(self.runtime, job_id)
+
+    async def get_schedule(self, id: str) -> Schedule:
+        """One stored schedule; ScheduleNotFound otherwise."""
+        from . import schedules
+
+        return await schedules.get_schedule(self.runtime, id)
+
+    async def pause_schedule(self, id: str) -> Schedule:
+        """Stops a stored schedule firing until `resume_schedule`; safe to repeat.
+
+        ScheduleNotFound for an unknown id; a declared one is a ConfigError (use pause_job).
+        """
+        from . import schedules
+
+        return await schedules.set_paused(self.runtime, id, paused=True)
+
+    async def resume_schedule(self, id: str) -> Schedule:
+        """Lets a paused schedule fire again from its next slot (missed ones are skipped)."""
+        from . import schedules
+
+        return await schedules.set_paused(self.runtime, id, paused=False)
+
+    async def delete_schedule(self, id: str) -> bool:
+        """Deletes a stored schedule; False when there is none. Its runs are kept."""
+        from . import schedules
+
+        return await schedules.delete_schedule(self.runtime, id)
 
     # -- connections --------------------------------------------------------------------
 

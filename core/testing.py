@@ -84,7 +84,8 @@ async def drive(
     max_invocations: int = DEFAULT_MAX_INVOCATIONS,
     skip_timeouts: bool = False,
 ) -> DriveReport:
-    """Calls `client.execute` until the run is final, or waits for an outside answer.
+    """Calls `client.execute` until the run is final, or waits for an outside answer (or is
+    QUEUED while its job is paused).
 
     A SkippingClock jumps over timers and retry backoffs. When all that is left to skip to
     is the timeout of an `io.wait_for_request` or `io.wait_for_event`, `drive` returns
@@ -111,6 +112,9 @@ async def drive(
                 report.waiting_for = [wait.key for wait in waits]
                 return report
         if outcome.resume_at is None and outcome.status is RunStatus.QUEUED:
+            run = await client.get_run(run_id, tasks=False)
+            if await client.is_job_paused(run.job_id):
+                return report  # queued until client.resume_job(job_id) wakes it
             raise RuntimeError(
                 f"run {run_id} is QUEUED behind its job's concurrency_limit: drive the runs "
                 "holding the slots first (a freed slot wakes the oldest queued run)"
