@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from triggerfish.core.bulk import MAX_BULK_RUNS
+from triggerfish.core.ids import ID_PATTERN, ID_RULE
 from triggerfish.core.types import RunStatus
 
-from ..edge import ID_PATTERN, ID_RULE
 from .bodies import TIMESTAMP_SCHEMA_PATTERN
 
 
