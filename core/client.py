@@ -13,14 +13,15 @@ methods is a few lines here that delegate to a module taking the runtime:
     retry_run                           retries.py
     execute                             engine.py
     tick, next_fire_times               sweeper.py
-    pause_job, resume_job               pauses.py      (issue 19: fleet operations)
-    cancel_runs, retry_runs             bulk.py
-    create_schedule, list_schedules, pause_schedule, resume_schedule, delete_schedule
-                                        schedules.py
+    the settings (store, clock, ...)    client_settings.py  (ClientSettings, a base class)
+    pause_job, resume_job, cancel_runs, retry_runs, create_schedule, list_schedules, ...
+                                        client_fleet.py (FleetOperations, a base class,
+                                        over pauses.py, bulk.py, schedules.py)
     set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
-thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
+thin methods here (or, for a large group, in a base class beside this module, as
+client_fleet.py) with the signatures DESIGN.md pins. No module below this one imports it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import engine, env_config, job_options, runs, sweeper
-from .bulk import MAX_BULK_RUNS
 from .checks import check_run_id, is_storable_id
+from .client_fleet import FleetOperations
+from .client_settings import ClientSettings, check_store, checked_yield_margin
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
 from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
@@ -55,15 +57,13 @@ from .starts import (
     payload_json,
 )
 from .store.base import Store
-from .times import checked_seconds
 from .triggers import Trigger, WebhookTrigger
 from .types import RunStatus
-from .usage import Prices, retention_seconds
+from .usage import Prices
 
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
-    from .lease import LeaseKeeper
-    from .models import Event, Run, RunList, Schedule
+    from .models import Event, Run, RunList
 
 RUN_ID_PATTERN = re.compile(ID_PATTERN)
 """Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
@@ -71,7 +71,7 @@ DEFAULT_RETENTION = timedelta(days=30)
 """Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 
 
-class Client:
+class Client(ClientSettings, FleetOperations):
     """The entry point: holds the jobs, the store and the dispatcher.
 
     ``client = Client("acme", store=SQLiteStore("runs.db"))``
@@ -96,8 +96,8 @@ class Client:
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
-        _check_store(store)
-        yield_margin = _checked_yield_margin(yield_margin)
+        check_store(store)
+        yield_margin = checked_yield_margin(yield_margin)
         self.id = id
         self.api_key = api_key
         self.runtime = Runtime(
@@ -124,123 +124,6 @@ class Client:
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
             bind(self)
-
-    # -- the runtime's parts, readable and settable here --------------------------------
-
-    @property
-    def store(self) -> Store:
-        """Where runs, tasks, logs and events are kept."""
-        return self.runtime.store
-
-    @store.setter
-    def store(self, store: Store) -> None:
-        _check_store(store)
-        self.runtime.store = store
-
-    @property
-    def clock(self) -> Clock:
-        """The clock every deadline and due time is read from."""
-        return self.runtime.clock
-
-    @clock.setter
-    def clock(self, clock: Clock) -> None:
-        if not callable(getattr(clock, "time", None)) or not callable(getattr(clock, "sleep", None)):
-            raise ConfigError(
-                f"Client clock must be a Clock (SystemClock(), SkippingClock()), got {clock!r}"
-            )
-        self.runtime.clock = clock
-
-    @property
-    def dispatcher(self) -> Dispatcher | None:
-        """Arranges "run R again at T"; None: the caller drives `execute` itself."""
-        return self.runtime.dispatcher
-
-    @dispatcher.setter
-    def dispatcher(self, dispatcher: Dispatcher | None) -> None:
-        self.runtime.dispatcher = dispatcher
-
-    @property
-    def environment(self) -> str:
-        """The environment runs are started in (`ctx.environment`)."""
-        return self.runtime.environment
-
-    @environment.setter
-    def environment(self, environment: str) -> None:
-        self.runtime.environment = environment
-
-    @property
-    def organization(self) -> str | None:
-        """`ctx.organization` of every run."""
-        return self.runtime.organization
-
-    @organization.setter
-    def organization(self, organization: str | None) -> None:
-        self.runtime.organization = organization
-
-    @property
-    def auth_resolvers(self) -> dict[str, Any]:
-        """Integration name -> ``resolver(ctx, integration)`` (see gates.py)."""
-        return self.runtime.auth_resolvers
-
-    @auth_resolvers.setter
-    def auth_resolvers(self, resolvers: dict[str, Any]) -> None:
-        self.runtime.auth_resolvers = resolvers
-
-    @property
-    def yield_margin(self) -> float | None:
-        """Seconds before a deadline to stop starting work (None: the default rule)."""
-        return self.runtime.yield_margin
-
-    @yield_margin.setter
-    def yield_margin(self, yield_margin: float | timedelta | None) -> None:
-        self.runtime.yield_margin = _checked_yield_margin(yield_margin)
-
-    @property
-    def base_url(self) -> str | None:
-        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs.
-
-        None: the ASGI app's first served request gives it (docs/reference.md).
-        """
-        return self.runtime.base_url
-
-    @base_url.setter
-    def base_url(self, base_url: str | None) -> None:
-        if base_url is not None and (
-            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
-        ):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.runtime.base_url = base_url
-
-    @property
-    def prices(self) -> Prices | None:
-        """The price table of `Run.cost_usd` (None: the defaults of core/usage.py)."""
-        return self.runtime.prices
-
-    @prices.setter
-    def prices(self, prices: Prices | None) -> None:
-        if prices is not None and not isinstance(prices, Prices):
-            raise ConfigError(f"prices must be a Prices or None, got {type(prices).__name__}")
-        self.runtime.prices = prices
-
-    @property
-    def retention(self) -> timedelta | None:
-        """How long a finished run is kept (a job's own `retention` wins); None: forever."""
-        seconds = self.runtime.retention_seconds
-        return None if seconds is None else timedelta(seconds=seconds)
-
-    @retention.setter
-    def retention(self, retention: timedelta | None) -> None:
-        self.runtime.retention_seconds = retention_seconds(retention, "Client retention")
-
-    @property
-    def jobs(self) -> dict[str, Job]:
-        """The defined jobs by id."""
-        return self.runtime.jobs
-
-    @property
-    def active_invocations(self) -> dict[str, LeaseKeeper]:
-        """Runs this process is executing now (one invocation per run per process)."""
-        return self.runtime.active_invocations
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'****'"
@@ -499,128 +382,6 @@ class Client:
 
     # -- fleet operations (issue 19) ----------------------------------------------------
 
-    async def pause_job(self, job_id: str) -> bool:
-        """Pauses a job: its new runs wait QUEUED; running ones finish their current
-        invocation, then wait QUEUED. True when it was not paused already; JobNotFound.
-
-        Other processes see the pause within `pause_flags.PAUSE_CACHE_SECONDS`.
-        """
-        from . import pauses
-
-        return await pauses.pause_job(self.runtime, job_id)
-
-    async def resume_job(self, job_id: str) -> bool:
-        """Resumes a paused job and wakes its queued runs, oldest first; True when it was
-        paused. Safe to repeat."""
-        from . import pauses
-
-        return await pauses.resume_job(self.runtime, job_id)
-
-    async def is_job_paused(self, job_id: str) -> bool:
-        """Whether the job is paused, read from the store (JobNotFound for an unknown job)."""
-        from . import pauses
-
-        return await pauses.is_job_paused(self.runtime, job_id)
-
-    async def cancel_runs(
-        self,
-        job_id: str | None = None,
-        status: RunStatus | str | list[RunStatus | str] | None = None,
-        created_before: datetime | None = None,
-        created_after: datetime | None = None,
-        *,
-        limit: int = MAX_BULK_RUNS,
-    ) -> list[str]:
-        """Cancels every unfinished run the filter matches; returns the ids it canceled.
-
-        `status`: one or a list (default every unfinished status); `created_before` and
-        `created_after`: aware datetimes (bounds excluded). At most `limit` (1 to
-        MAX_BULK_RUNS) runs per call: call again until it returns []. Safe to repeat.
-        """
-        from . import bulk
-
-        return await bulk.cancel_runs(
-            self.runtime, job_id=job_id, status=status, created_before=created_before,
-            created_after=created_after, limit=limit,
-        )  # fmt: skip
-
-    async def retry_runs(
-        self,
-        job_id: str | None = None,
-        status: RunStatus | str | list[RunStatus | str] | None = None,
-        created_before: datetime | None = None,
-        created_after: datetime | None = None,
-        *,
-        limit: int = MAX_BULK_RUNS,
-    ) -> list[str]:
-        """Retries (as `retry_run`) every FAILED or TIMED_OUT run the filter matches; returns
-        the ids it retried. The filter and `limit` as for `cancel_runs`. Safe to repeat."""
-        from . import bulk
-
-        return await bulk.retry_runs(
-            self.runtime, job_id=job_id, status=status, created_before=created_before,
-            created_after=created_after, limit=limit,
-        )  # fmt: skip
-
-    async def create_schedule(
-        self,
-        job_id: str,
-        *,
-        cron: str | None = None,
-        interval: float | timedelta | None = None,
-        timezone: str | None = None,
-        payload: dict[str, Any] | None = None,
-        id: str | None = None,
-    ) -> Schedule:
-        """Stores a schedule that starts runs of `job_id`, fired once per slot like declared
-        triggers. `cron` (with an IANA `timezone`, default UTC) or `interval` (seconds or a
-        timedelta, at least 60); `payload`: a dict each run's payload starts from ("ts",
-        "last_timestamp", "schedule_id" are added). An `id` of your own makes it idempotent:
-        creating it again updates it. JobNotFound; ConfigError naming a bad option.
-        """
-        from . import schedules
-
-        return await schedules.create_schedule(
-            self.runtime, job_id, cron=cron, interval=interval, timezone=timezone,
-            payload=payload, id=id,
-        )  # fmt: skip
-
-    async def list_schedules(self, job_id: str | None = None) -> list[Schedule]:
-        """Every schedule (of one job): declared triggers (`declared`, id = the job's id)
-        first, then stored ones by id."""
-        from . import schedules
-
-        return await schedules.list_schedules(self.runtime, job_id)
-
-    async def get_schedule(self, id: str) -> Schedule:
-        """One stored schedule; ScheduleNotFound otherwise."""
-        from . import schedules
-
-        return await schedules.get_schedule(self.runtime, id)
-
-    async def pause_schedule(self, id: str) -> Schedule:
-        """Stops a stored schedule firing until `resume_schedule`; safe to repeat.
-
-        ScheduleNotFound for an unknown id; a declared one is a ConfigError (use pause_job).
-        """
-        from . import schedules
-
-        return await schedules.set_paused(self.runtime, id, paused=True)
-
-    async def resume_schedule(self, id: str) -> Schedule:
-        """Lets a paused schedule fire again from its next slot (missed ones are skipped)."""
-        from . import schedules
-
-        return await schedules.set_paused(self.runtime, id, paused=False)
-
-    async def delete_schedule(self, id: str) -> bool:
-        """Deletes a stored schedule; False when there is none. Its runs are kept."""
-        from . import schedules
-
-        return await schedules.delete_schedule(self.runtime, id)
-
-    # -- connections --------------------------------------------------------------------
-
     async def set_connection(self, name: str, credentials: Any) -> list[str]:
         """Stores a connection's credentials (JSON data), sealed with `connection_key`, and
         wakes the runs WAITING_ON_CONNECTIONS on it; returns their ids.
@@ -639,23 +400,3 @@ class Client:
 
         return await connections.list_connections(self.runtime)
 
-
-def _check_store(store: object) -> None:
-    """A ConfigError unless `store` looks like a Store (the constructor and the setter)."""
-    if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
-        raise ConfigError(
-            f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
-            f"{store!r}"
-        )
-
-
-def _checked_yield_margin(yield_margin: float | timedelta | None) -> float | None:
-    """Seconds (0 or more, finite) or None; a ConfigError naming `yield_margin` otherwise."""
-    if yield_margin is None:
-        return None
-    if isinstance(yield_margin, int | float) and yield_margin < 0:
-        raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
-    try:
-        return checked_seconds(yield_margin, field="yield_margin")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
