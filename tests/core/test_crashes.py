@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from support.jobs import make_client
 from triggerfish.core import IO, Client, Context, RunStatus, invoke_trigger
-from triggerfish.core.outcome import Outcome
 from triggerfish.core.crashes import MAX_CRASHES, MAX_TIMEOUTS, crash_backoff
 from triggerfish.core.lease import LEASE_GRACE_SECONDS
 from triggerfish.core.lease_watch import RENEWABLE_LEASE_SECONDS
+from triggerfish.core.outcome import Outcome
 
 HUNG_SECONDS = 60.0
 
