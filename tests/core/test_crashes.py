@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from support.jobs import make_client
 from triggerfish.core import IO, Client, Context, RunStatus, invoke_trigger
+from triggerfish.core.acquire import lease_check
 from triggerfish.core.crashes import MAX_CRASHES, MAX_TIMEOUTS, crash_backoff
 from triggerfish.core.lease import LEASE_GRACE_SECONDS
 from triggerfish.core.lease_watch import RENEWABLE_LEASE_SECONDS
@@ -141,3 +142,81 @@ async def test_crashes_back_off_then_end_failed_as_a_crash_loop_never_timed_out(
     assert "crash loop" in error["message"]
     assert kills == MAX_CRASHES + 1  # the first (after "quick" completed) does not count
     assert backoffs == [round(crash_backoff(n)) for n in range(2, MAX_CRASHES)]
+
+
+class RecordingDispatcher:
+    """Records what the engine asks for: resumes and dead-man's checks."""
+
+    def __init__(self) -> None:
+        self.resumes: list[tuple[str, float]] = []
+        self.checks: list[tuple[str, float]] = []
+
+    async def dispatch(self, run_id: str, at: float) -> None:
+        self.resumes.append((run_id, at))
+
+    async def dispatch_check(self, run_id: str, at: float) -> None:
+        self.checks.append((run_id, at))
+
+
+async def test_a_lambda_length_invocation_arms_a_check_at_its_short_leases_expiry(
+    store: Any,
+) -> None:
+    dispatcher = RecordingDispatcher()
+    client = make_client(store, dispatcher=dispatcher)
+
+    @client.define_job(id="quick", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        return int(await io.run_task("one", lambda: 1))
+
+    run = await client.invoke("quick", None)
+    now = client.clock.time()
+    assert (await client.execute(run.id, deadline=now + 900)).status is RunStatus.COMPLETED
+
+    [(checked, at)] = dispatcher.checks
+    assert checked == run.id
+    assert now + RENEWABLE_LEASE_SECONDS <= at <= now + RENEWABLE_LEASE_SECONDS + 10
+    # The check arriving after the run ended reads it and writes nothing.
+    client.clock.advance_to(at)
+    before = store.get_run(run.id)
+    token = lease_check.set(True)
+    try:
+        outcome = await client.execute(run.id, deadline=at + 900)
+    finally:
+        lease_check.reset(token)
+    assert outcome.status is RunStatus.COMPLETED
+    assert store.get_run(run.id) == before
+
+
+async def test_a_short_budget_invocation_arms_no_check(store: Any) -> None:
+    dispatcher = RecordingDispatcher()
+    client = make_client(store, dispatcher=dispatcher)
+
+    @client.define_job(id="quick", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        return int(await io.run_task("one", lambda: 1))
+
+    run = await client.invoke("quick", None)
+    outcome = await client.execute(run.id, deadline=client.clock.time() + 30)
+    assert outcome.status is RunStatus.COMPLETED
+    assert dispatcher.checks == []
+
+
+async def test_a_run_found_alive_under_another_short_lease_is_checked_at_its_expiry(
+    store: Any,
+) -> None:
+    dispatcher = RecordingDispatcher()
+    client = make_client(store, dispatcher=dispatcher)
+
+    @client.define_job(id="quick", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        return 1
+
+    run = await client.invoke("quick", None)
+    now = client.clock.time()
+    assert store.acquire_lease(run.id, owner="elsewhere", now=now, lease_expires_at=now + 45,
+                               expired_owner=None)  # fmt: skip
+
+    outcome = await client.execute(run.id, deadline=now + 900)
+
+    assert outcome.status is not RunStatus.COMPLETED and outcome.resume_at is None
+    assert dispatcher.checks == [(run.id, now + 45)]
