@@ -3,7 +3,8 @@
     execute(runtime, run_id, deadline)
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
-      3. pass the gates ............ time limits, payload, concurrency slot, integrations
+      3. pass the gates ............ time limits, flow control (core/flow_gates.py), payload,
+                                     integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -28,12 +29,13 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
 
+from . import flow_gates
 from .acquire import load_history, release_after_store_error, take_lease
+from .connections import recheck_connection
 from .crashes import MAX_CRASHES, MAX_TIMEOUTS, judge_lost_leases
 from .errors import (
     DuplicateKeyError,
@@ -46,7 +48,6 @@ from .errors import (
 from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
     Stop,
-    claim_concurrency_slot,
     max_duration_error,
     resolve_integrations,
     run_context,
@@ -60,7 +61,6 @@ from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .scopes import InTask, IoCall, IoGate, current_parent, traced
 from .serialize import describe_error, dump_json, load_json
-from .slots import recheck_after_queuing
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import StoreAbort, call_or_abort
 from .types import RunStatus, TaskStatus
@@ -211,29 +211,24 @@ class Invocation(EndWrites):
         timed_out = max_duration_error(self.run, job, self.clock.time())
         if timed_out is not None:
             return await self.finish(RunStatus.TIMED_OUT, error=timed_out)
+        stopped = await flow_gates.take_payload(self, job)  # debounce, batch
+        if stopped is not None:
+            return stopped
         try:
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
-        if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await self.call(
-                claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()
-            )
-            if slot is None:  # not polled: a freed slot wakes the oldest queued run
-                outcome = await self.finish(RunStatus.QUEUED)
-                if outcome.status is RunStatus.QUEUED:
-                    await self.call(recheck_after_queuing, self.runtime, job, self.run.id)
-                return outcome
-            self.run = replace(self.run, slot=slot)
-            await self._update_run({"slot": slot})
+        stopped = await flow_gates.claim_start(self, job, payload)  # rate limit, a slot
+        if stopped is not None:
+            return stopped
         ctx = run_context(self.runtime, self.run, job)
-        integrations = await resolve_integrations(self.runtime, job, ctx)
-        if isinstance(integrations, Stop):
-            after = integrations.resume_after_seconds
-            retry_at = None if after is None else self.clock.time() + after
-            return await self.finish(
-                integrations.status, error=integrations.error, resume_at=retry_at
-            )
+        integrations = await self.call(resolve_integrations, self.runtime, job, ctx)
+        if isinstance(integrations, Stop):  # a connection set meanwhile wakes it: not polled
+            outcome = await self.finish(integrations.status, error=integrations.error)
+            if integrations.connection and outcome.status is RunStatus.WAITING_ON_CONNECTIONS:
+                connection = integrations.connection
+                await self.call(recheck_connection, self.runtime, connection, self.run.id)
+            return outcome
         io = IO(self, integrations.clients, auth=integrations.auth)
         current_parent.set(None)
         self.lease.start_heartbeat()
