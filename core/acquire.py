@@ -16,8 +16,9 @@ first, writing nothing unless the lease it finds has expired:
     leased, the lease live                   -> checked again at that lease's expiry
     leased, the lease expired (a dead owner) -> taken over: the run resumes now
 
-Any execute that finds a live short lease held by another process re-dispatches a check at
-its expiry too, so a duplicate delivery keeps the switch armed rather than dropping it.
+Any execute that finds a live short lease, held by another process or by an invocation
+still running in this one (a worker running several at once), re-dispatches a check at its
+expiry too, so a check or a duplicate delivery keeps the switch armed rather than dropping it.
 """
 
 from __future__ import annotations
@@ -78,6 +79,14 @@ async def _arm_dead_man(runtime: Runtime, run_id: str, at: float) -> None:
         logger.warning("run %s: the dead-man's check could not be sent: %r", run_id, exc)
 
 
+async def _check_again(runtime: Runtime, run: RunRecord, now: float) -> None:
+    """A run found alive under a short lease is checked again when that lease expires (not
+    sooner than a grace from now), so a check landing meanwhile keeps the switch armed."""
+    expires_at = run.lease_expires_at
+    if expires_at is not None and expires_at - now <= RENEWABLE_LEASE_SECONDS + LEASE_GRACE_SECONDS:
+        await _arm_dead_man(runtime, run.id, max(expires_at, now + LEASE_GRACE_SECONDS))
+
+
 async def _lease_after_reading(
     runtime: Runtime, run_id: str, owner: str, now: float, lease_expires_at: float
 ) -> RunRecord | Outcome:
@@ -88,7 +97,10 @@ async def _lease_after_reading(
         raise RunNotFound(run_id)
     if run.status.is_final and run.hooks_due_at is not None:
         await ends.call_hooks(runtime, run)  # a crash left its end hook uncalled
-    if run.status.is_final or run_id in runtime.active_invocations:
+    if run.status.is_final:
+        return new_outcome(run.status)
+    if run_id in runtime.active_invocations:  # alive in this process: look again at expiry
+        await _check_again(runtime, run, now)
         return new_outcome(run.status)
     is_due = run.due_at is not None and run.due_at <= now
     if run.lease_owner is None and not is_due and lease_check.get():
@@ -99,12 +111,7 @@ async def _lease_after_reading(
         return new_outcome(run.status, run.resume_at)
     is_lease_expired = run.lease_expires_at is not None and run.lease_expires_at < now
     if run.lease_owner is not None and not is_lease_expired:
-        expires_at = run.lease_expires_at
-        if (
-            expires_at is not None
-            and expires_at - now <= RENEWABLE_LEASE_SECONDS + LEASE_GRACE_SECONDS
-        ):
-            await _arm_dead_man(runtime, run_id, expires_at)  # alive elsewhere: look again then
+        await _check_again(runtime, run, now)  # alive elsewhere: look again at expiry
         return new_outcome(run.status)
     leased: RunRecord | None = await runtime.call(
         store.acquire_lease,

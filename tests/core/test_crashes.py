@@ -220,3 +220,41 @@ async def test_a_run_found_alive_under_another_short_lease_is_checked_at_its_exp
 
     assert outcome.status is not RunStatus.COMPLETED and outcome.resume_at is None
     assert dispatcher.checks == [(run.id, now + 45)]
+
+
+async def test_a_check_landing_where_the_run_is_running_is_armed_again_at_its_expiry(
+    store: Any,
+) -> None:
+    """A worker running several invocations at once (containers of one host, a consumer on
+    ECS) may take a run's check while it runs that run: the check must not be dropped, or a
+    kill after it would leave the run to the minute ticker."""
+    dispatcher = RecordingDispatcher()
+    client = make_client(store, dispatcher=dispatcher)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    @client.define_job(id="slow", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        async def wait() -> int:
+            entered.set()
+            await release.wait()
+            return 1
+
+        return int(await io.run_task("one", wait))
+
+    run = await client.invoke("slow", None)
+    now = client.clock.time()
+    running = asyncio.create_task(client.execute(run.id, deadline=now + 900))
+    await entered.wait()
+    leased = store.get_run(run.id)
+    token = lease_check.set(True)
+    try:
+        outcome = await client.execute(run.id, deadline=now + 900)
+    finally:
+        lease_check.reset(token)
+
+    assert outcome.status is RunStatus.EXECUTING and outcome.resume_at is None
+    assert dispatcher.checks[-1] == (run.id, leased.lease_expires_at)
+    assert len(dispatcher.checks) == 2  # armed by the invocation, then again by the check
+    assert store.get_run(run.id) == leased  # the check wrote nothing
+    release.set()
+    assert (await running).status is RunStatus.COMPLETED
