@@ -118,8 +118,12 @@ class LeaseKeeper:
 
     def _is_low(self, now: float) -> bool:
         """A renewable lease with less than half its length left (the heartbeat is late,
-        or a skipping clock jumped): renewed between tasks."""
-        return self.is_renewable and self.expires_at - now < self._length / 2
+        or a skipping clock jumped): renewed between tasks. Not one that already reaches
+        the deadline plus grace: a renewal could not extend it, and would write before every
+        task of the invocation's last 20 s (issue 17, bench/cost.py)."""
+        if not self.is_renewable or self.expires_at - now >= self._length / 2:
+            return False
+        return self.deadline is None or self.expires_at < self.deadline + LEASE_GRACE_SECONDS
 
     async def check(self) -> None:
         """Raises Suspend when the run was canceled or the lease lost; renews when low."""

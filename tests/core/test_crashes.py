@@ -258,3 +258,30 @@ async def test_a_check_landing_where_the_run_is_running_is_armed_again_at_its_ex
     assert store.get_run(run.id) == leased  # the check wrote nothing
     release.set()
     assert (await running).status is RunStatus.COMPLETED
+
+
+async def test_a_lease_reaching_the_deadline_is_not_renewed_before_each_later_task(
+    store: Any,
+) -> None:
+    """A 60 s invocation renews its 40 s lease once (up to the deadline + grace); after that
+    no task start writes a renewal that could not extend it (bench/cost.py's 1.2x floor)."""
+    client = make_client(store)
+    clock = client.clock
+
+    @client.define_job(id="steps", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> int:
+        for i in range(200):
+            await io.run_task(f"s{i}", lambda: clock.advance(0.5))  # 0.5 s of clock each
+        return 200
+
+    run = await client.invoke("steps", None)
+    outcome = await client.execute(run.id, deadline=clock.time() + 60)
+
+    assert outcome.status is RunStatus.EXECUTING  # yielded before its deadline
+    done = await client.get_run(run.id)
+    recorded = len(done.tasks)
+    assert recorded >= 90
+    # A write per task, the lease, one renewal, the end write, and up to two renewals by the
+    # watch thread should the invocation take over 20 s of real time (a slow server); before
+    # the fix, a renewal before every task after clock 45 s added ten.
+    assert done.usage.store_writes <= recorded + 5
