@@ -8,6 +8,7 @@
 4. cold start: the first SQS event in a fresh interpreter against a boto3 baseline
 5. throughput of the local server under HTTP load
 6. cost per million steps on AWS prices (moto), beside published list prices
+7. kill to resume with 900 s deadlines: SIGKILLed SQS workers on moto and dynalite
 Figures only, never asserts; docs/performance.md quotes a run. --quick runs small sizes.
 """
 
@@ -34,6 +35,7 @@ def main() -> None:
         ["coldstart.py", "--runs", "3" if quick else "9"],
         ["throughput.py", *(["--events", "300", "--seconds", "10"] if quick else [])],
         ["cost.py", *(["--steps", "200"] if quick else [])],
+        ["crashes.py", "--kills", "3" if quick else "12"],
     ]
     failed = []
     for script, *options in steps:
