@@ -1,6 +1,7 @@
 """Kill to resume with Lambda-length deadlines: SIGKILLed workers, dead-man's checks (issue 17).
 
-    .venv/bin/python bench/crashes.py [--stores moto,dynalite] [--kills 12] [--lease-scale 10]
+    .venv/bin/python bench/crashes.py [--stores moto,dynalite] [--kills 12] [--runs-per-kill 2]
+        [--lease-scale 10]
 
 The crash campaign (reliability/crash.py: the job mix of reliability/mix.py, checked by
 `reliability.mix.verify`) plus "long" runs of 30 tasks of 0.3 s, run the way Lambda runs
@@ -148,7 +149,9 @@ class Setup:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
 
 
-def crash_variant(setup: Setup, *, kills: int, seed: int, scale: float) -> dict[str, Any]:
+def crash_variant(
+    setup: Setup, *, kills: int, seed: int, scale: float, per_kill: int
+) -> dict[str, Any]:
     """The kills; returns the figures (see `report`)."""
     from reliability.mix import JOBS, OutputWatch, all_final, with_started_runs
 
@@ -170,7 +173,7 @@ def crash_variant(setup: Setup, *, kills: int, seed: int, scale: float) -> dict[
     current = start_worker(setup.worker_args)
     try:
         for _ in range(kills):
-            invoke_some(1)
+            invoke_some(per_kill)
             # The next container is up before this one dies, as Lambda keeps others warm:
             # kill -> resume then measures the lease and the check, not a process start.
             standby = start_worker(setup.worker_args)
@@ -347,6 +350,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--lease-scale", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs-per-kill", type=int, default=2, help="mix runs and long runs each")
     parser.add_argument("--no-overrun", action="store_true")
     parser.add_argument("--workdir", help="keep the logs here (default: a temporary directory)")
     args = parser.parse_args()
@@ -367,7 +371,9 @@ def main() -> None:
         for kind in args.stores.split(","):
             store_url = sqs_url if kind == "moto" else stack.enter_context(dynalite_server())
             setup = Setup(store_url, sqs_url, work, scale, target)
-            figures = crash_variant(setup, kills=args.kills, seed=args.seed, scale=scale)
+            figures = crash_variant(
+                setup, kills=args.kills, seed=args.seed, scale=scale, per_kill=args.runs_per_kill
+            )
             print(f"DynamoDB on {kind} (load average {os.getloadavg()[0]:.1f}):", flush=True)
             print("\n".join(report(setup, figures, scale, hits)), flush=True)
             if not args.no_overrun:
