@@ -298,7 +298,8 @@ def report(setup: Setup, figures: dict[str, Any], scale: float, fetch_hits: Any)
             f"  invocation time {seconds:.0f} s; renewal writes {renewals} = "
             f"{renewals / (seconds / interval) if seconds else 0:.2f} per {interval:g} s of "
             f"invocation (= per 20 s at the real constants); overrun marks {events['mark']}; "
-            f"check messages taken {checks}"
+            f"check messages taken {checks} = "
+            f"{checks / (seconds / interval) if seconds else 0:.2f} per {interval:g} s"
         ),
         (
             f"  long runs (30 tasks): Run.usage writes per run median "
