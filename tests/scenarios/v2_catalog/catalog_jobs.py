@@ -578,6 +578,21 @@ def define_byo_auth(client: Client, *, calls: list[dict[str, Any]]) -> None:
         )  # fmt: skip
 
 
+def define_dynamic_schedule(client: Client) -> None:
+    """byo-auth.ts's dynamic interval: a run registers a schedule that starts another job."""
+
+    @client.define_job(id="use-interval", name="Use Interval", version="0.0.1",
+                       trigger=invoke_trigger())  # v2: trigger: dynamicInterval  # fmt: skip
+    async def use_interval(payload: Any, io: IO, ctx: Context) -> None:
+        io.logger.info("Running interval", ctx=ctx)
+
+    @client.define_job(id="register-interval", name="Register Interval for Account",
+                       version="0.0.1", trigger=event_trigger("register.interval"))  # fmt: skip
+    async def register_interval(payload: Any, io: IO, ctx: Context) -> Any:
+        return await io.run_task("register", lambda: client.create_schedule(  # type: ignore[attr-defined]
+            "use-interval", interval=payload["seconds"], id="schedule_1235"))
+
+
 # -- httpTrigger.ts ----------------------------------------------------------------------
 
 
