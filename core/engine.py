@@ -4,7 +4,7 @@
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
       3. pass the gates ............ time limits, flow control (core/flow_gates.py), payload,
-                                     integrations
+                                     a paused job, integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -29,6 +29,7 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -42,7 +43,7 @@ from .errors import (
     OutputError,
     StoreError,
     Suspend,
-    TaskFailed,
+    task_failed,
 )
 from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
@@ -57,6 +58,7 @@ from .io import IO
 from .jobs import validation_error
 from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
 from .outcome import Outcome, new_outcome
+from .pause_flags import is_job_paused
 from .port import Claim, EndHook, ParentTask, check_key, kind_family, task_id_for
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
@@ -214,6 +216,10 @@ class Invocation(EndWrites):
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
+        if await self.call(is_job_paused, self.runtime, job.id):  # waits for resume_job
+            if self.run.slot is None:  # in its job's own queue (core/pauses.py)
+                self.run = replace(self.run, queue=None)
+            return await self.finish(RunStatus.QUEUED, queued_reason="paused")
         stopped = await flow_gates.claim_start(self, job, payload)  # rate limit, a slot
         if stopped is not None:
             return stopped
@@ -332,7 +338,7 @@ class Invocation(EndWrites):
             self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
             return load_json(recorded.output_json)
-        raise TaskFailed(key, recorded.error or {})
+        raise task_failed(key, recorded.error or {})
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:
         """A Suspend to raise, remembered: user code that swallows it cannot go on working.

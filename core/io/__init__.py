@@ -22,6 +22,7 @@ from . import statuses, tasks, waits
 from .logs import RunLogger
 from .statuses import RunStatusHandle
 from .tasks import TaskFunction
+from .timeouts import checked_timeout
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -70,6 +71,7 @@ class IO:
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
         at_most_once: bool = False,
+        timeout: float | timedelta | None = None,
     ) -> Any:
         """Runs `fn` once for this run and returns its output as JSON data.
 
@@ -80,12 +82,15 @@ class IO:
         inside it makes a subtask.
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
+        `timeout` (seconds or a timedelta): an attempt that runs longer fails, retried as
+        `retry` allows, then `TaskTimeout`; a sync fn's thread runs on, its result dropped.
         """
         _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
+        seconds = None if timeout is None else checked_timeout(key, timeout)
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties, at_most_once=at_most_once,
+                properties=properties, at_most_once=at_most_once, timeout=seconds,
             )  # fmt: skip
 
     async def wait(

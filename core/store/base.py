@@ -23,6 +23,8 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     put_connection  connection absent, or stored no later than ours  (client.set_connection)
     put_connection_wait  wait absent            (the connection-wait index)
     put_flow        flow state absent, or at the version the caller read   (core/flow*.py)
+    set_job_paused  pause flag absent (pause) or present (resume)       (store/fleet.py)
+    put_schedule    schedule absent, or at the version the caller read  (store/fleet.py)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from ..records import Record, record
 from ..serialize import nests_deeper
 from ..types import RunStatus, TaskStatus
+from .fleet import ScheduleRecord
 
 MAX_INLINE_OUTPUT_BYTES = 350 * 1024
 """Largest JSON output kept inside an item; DynamoDB items stop at 400 KB."""
@@ -382,6 +385,23 @@ class Store(Protocol):
         ...
     def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
         """A FAILED or TIMED_OUT run made PENDING and due `now` (None: not in such a state)."""
+        ...
+    def set_job_paused(self, job_id: str, *, paused: bool, now: float) -> bool:
+        """Pauses (`paused`) or resumes a job; True when this call changed its state."""
+        ...
+    def get_job_paused_at(self, job_id: str) -> float | None:
+        """When the job was paused (epoch seconds), None when it is not paused."""
+        ...
+    def put_schedule(self, schedule: ScheduleRecord, *, expected_version: int | None) -> bool:
+        """Writes a schedule: new (`expected_version` None) or replacing the stored one at
+        that version; False when the condition fails."""
+        ...
+    def get_schedule(self, schedule_id: str) -> ScheduleRecord | None: ...
+    def list_schedules(self) -> list[ScheduleRecord]:
+        """Every stored schedule, by id."""
+        ...
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Deletes a schedule; False when there was none."""
         ...
 
 
