@@ -379,7 +379,7 @@ def define_canceling(client: Client) -> None:
     async def canceling_starter(payload: Any, io: IO, ctx: Context) -> Any:
         for i in range(25):
             await io.invoke(f"invoke-{i}", "cancel-this-job", i)
-        result = await client.cancel_runs(job_id="cancel-this-job")  # type: ignore[attr-defined]
+        result = await client.cancel_runs(job_id="cancel-this-job")
         io.logger.info(f"Canceled {len(result)} runs", result=result)
         return result
 
@@ -589,7 +589,7 @@ def define_dynamic_schedule(client: Client) -> None:
     @client.define_job(id="register-interval", name="Register Interval for Account",
                        version="0.0.1", trigger=event_trigger("register.interval"))  # fmt: skip
     async def register_interval(payload: Any, io: IO, ctx: Context) -> Any:
-        return await io.run_task("register", lambda: client.create_schedule(  # type: ignore[attr-defined]
+        return await io.run_task("register", lambda: client.create_schedule(
             "use-interval", interval=payload["seconds"], id="schedule_1235"))
 
 

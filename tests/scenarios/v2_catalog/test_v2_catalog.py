@@ -383,7 +383,6 @@ async def test_example_job2_invokes_under_an_emoji_key(store: Any) -> None:
 # -- canceling.ts ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="needs client.cancel_runs, not yet merged", strict=False)
 async def test_canceling_starter_cancels_every_run_of_the_job(store: Any) -> None:
     client = make_catalog_client(store)
     jobs.define_canceling(client)
@@ -540,7 +539,6 @@ async def test_dynamic_issue_opened_waits_for_its_connection_then_comments(store
         ("issues.createComment", "ghp_pat", 7)]
 
 
-@pytest.mark.xfail(reason="needs client.create_schedule, not yet merged", strict=False)
 async def test_register_interval_schedules_runs_of_another_job(store: Any) -> None:
     client = make_catalog_client(store)
     jobs.define_dynamic_schedule(client)
