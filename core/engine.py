@@ -30,13 +30,14 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from . import flow_gates
 from .acquire import load_history, release_after_store_error, take_lease
 from .connections import recheck_connection
+from .crashes import MAX_CRASHES, MAX_TIMEOUTS, judge_lost_leases
 from .errors import (
     DuplicateKeyError,
     NonDeterminismError,
@@ -47,16 +48,14 @@ from .errors import (
 )
 from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
-    MAX_LOST_LEASES,
     Stop,
-    lost_leases_error,
     max_duration_error,
     resolve_integrations,
     run_context,
 )
 from .io import IO
 from .jobs import validation_error
-from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
+from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper, first_lease_expiry
 from .outcome import Outcome, new_outcome
 from .pause_flags import is_job_paused
 from .port import Claim, EndHook, ParentTask, check_key, kind_family, task_id_for
@@ -69,16 +68,14 @@ from .store.calls import StoreAbort, call_or_abort
 from .types import RunStatus, TaskStatus
 from .usage import metered
 
-if TYPE_CHECKING:
-    from .jobs import Job
-
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_YIELD_MARGIN_SECONDS",
     "LEASE_GRACE_SECONDS",
-    "MAX_LOST_LEASES",
+    "MAX_CRASHES",
+    "MAX_TIMEOUTS",
     "SHORT_BUDGET_MARGIN_FRACTION",
     "Claim",
     "Invocation",
@@ -86,6 +83,7 @@ __all__ = [
     "execute",
     "task_id_for",
 ]
+
 
 def _is_process_stop(exc: BaseException) -> bool:
     """KeyboardInterrupt, SystemExit, or a cancellation of the invocation itself."""
@@ -107,8 +105,8 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
 async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     now = runtime.clock.time()
     owner = os.urandom(16).hex()  # 32 hex digits like uuid4().hex, ~4x cheaper
-    ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
-    leased = await take_lease(runtime, run_id, owner, now, ends_at + LEASE_GRACE_SECONDS)
+    expires_at = first_lease_expiry(now, deadline)
+    leased = await take_lease(runtime, run_id, owner, now, expires_at, deadline)
     if isinstance(leased, Outcome):
         return leased
     try:
@@ -156,9 +154,10 @@ class Invocation(EndWrites):
         self.owner = owner
         self.deadline = deadline
         self.margin = runtime.yield_margin_for(None if deadline is None else deadline - now)
+        self._running: dict[str, TaskRecord] = {}
         self.lease = LeaseKeeper(
-            runtime.store, runtime.clock, run.id, owner=owner,
-            expires_at=run.lease_expires_at or now, deadline=deadline,
+            runtime.store, runtime.clock, run.id, owner=owner, expires_at=run.lease_expires_at
+            or now, deadline=deadline, margin=self.margin, running=self._running,
         )  # fmt: skip
         self.log = RunLog(run.id, history, job_id=run.job_id)
         self.executed_count = 0
@@ -171,7 +170,6 @@ class Invocation(EndWrites):
         # One pass over the history per invocation; kept current by record() (O(1) per task).
         self._parent_ids = {t.parent_id for t in history.tasks.values() if t.parent_id}
         self._completed = sum(1 for t in history.tasks.values() if t.status.is_final)
-        self._running: dict[str, TaskRecord] = {}
         self._gate = IoGate()
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
@@ -206,7 +204,13 @@ class Invocation(EndWrites):
         if job is None:
             error = {"type": "JobNotFound", "message": f"no job {self.run.job_id!r} is defined"}
             return await self.finish(RunStatus.FAILED, error=error)
-        timed_out = await self._check_time_limits(job)
+        lost = judge_lost_leases(self.run, self._completed, self.clock.time())
+        if lost is not None:  # an invocation died: a timeout or a crash (core/crashes.py)
+            self.run = self.run.with_changes(lost.changes)
+            if lost.status is not None:
+                return await self.finish(lost.status, error=lost.error, resume_at=lost.resume_at)
+            await self._update_run(lost.changes)
+        timed_out = max_duration_error(self.run, job, self.clock.time())
         if timed_out is not None:
             return await self.finish(RunStatus.TIMED_OUT, error=timed_out)
         stopped = await flow_gates.take_payload(self, job)  # debounce, batch
@@ -276,15 +280,6 @@ class Invocation(EndWrites):
         except OutputError as exc:
             return await self.finish(RunStatus.FAILED, error=describe_error(exc))
         return await self.finish(RunStatus.COMPLETED, output_json=output_json)
-
-    async def _check_time_limits(self, job: Job) -> dict[str, Any] | None:
-        """TIMED_OUT causes: killed invocations without progress, or `max_duration` passed."""
-        if self.run.lost_leases:
-            lost = 0 if self._completed > self.run.progress_mark else self.run.lost_leases
-            if lost >= MAX_LOST_LEASES:
-                return lost_leases_error(lost)
-            await self._update_run({"lost_leases": lost, "progress_mark": self._completed})
-        return max_duration_error(self.run, job, self.clock.time())
 
     async def _settle(self) -> None:
         """Lets io calls still running beside a suspended one (asyncio.gather) record their
@@ -410,7 +405,9 @@ class Invocation(EndWrites):
             return task
         current: TaskRecord | None = await self.call(self.store.get_task, task.run_id, task.id)
         if current is None or not current.status.is_final:
-            logger.warning("run %s: task %s taken over by another invocation", task.run_id, task.key)
+            logger.warning(
+                "run %s: task %s taken over by another invocation", task.run_id, task.key
+            )
             raise self.suspend(None, "lease lost")
         self._remember(current)
         logger.warning("task %s of run %s was already recorded", task.key, task.run_id)

@@ -79,6 +79,13 @@ class Runtime:
         if self.dispatcher is not None:
             await self.dispatcher.dispatch(run_id, at)
 
+    async def dispatch_check(self, run_id: str, at: float) -> None:
+        """The dead-man's switch: asks the dispatcher to look at the run's lease at `at`
+        (core/acquire.py); a dispatcher without `dispatch_check` gets a plain dispatch."""
+        if self.dispatcher is not None:
+            check = getattr(self.dispatcher, "dispatch_check", None)
+            await (check or self.dispatcher.dispatch)(run_id, at)
+
 
 class HasRuntime(Protocol):
     """Anything that owns a runtime (the `Client`)."""

@@ -97,6 +97,13 @@ class RunRecord(Record):
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
     idle_yields: int = 0
     """Invocations in a row that yielded before executing a task (their backoff grows)."""
+    overrun: dict[str, Any] | None = None
+    """The lease watch's mark (core/lease_watch.py): `{"key", "at"}` of the task still
+    running just before the invocation's deadline; cleared by the invocation's end."""
+    timeouts: int = 0
+    """Lost leases in a row, without a newly completed task, that were marked `overrun`."""
+    crashes: int = 0
+    """Lost leases in a row, without a newly completed task, with no `overrun` mark."""
     priority: int = 0
     """Higher leaves a queue first (`send_event(priority=)`, `invoke(priority=)`)."""
     queue: str | None = None

@@ -14,7 +14,7 @@ from typing import Any
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
 from .base import LogRecord, RunRecord, TaskRecord
 
-JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids", "usage"})
+JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids", "usage", "overrun"})
 INT_FIELDS = frozenset(
     {
         "invocation_count",
@@ -25,6 +25,8 @@ INT_FIELDS = frozenset(
         "attempt_base",
         "idle_yields",
         "retries",
+        "timeouts",
+        "crashes",
         "priority",
     }
 )
