@@ -36,6 +36,7 @@ from .runs import (
     build_run,
 )
 from .runtime import Runtime
+from .serdes import check_serdes
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .lease import LeaseKeeper
     from .models import Event, Run, RunList
+    from .serdes import Serdes
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 """Run ids a caller may choose: safe in URLs and store keys as they are."""
@@ -82,6 +84,7 @@ class Client:
         prices: Prices | None = None,
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
+        serdes: Serdes | None = None,
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
@@ -113,6 +116,8 @@ class Client:
         if base_url is not None and not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.runtime.base_url = base_url
+        check_serdes(serdes, field="Client serdes")
+        self.runtime.serdes = serdes
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .jobs import Job
     from .lease import LeaseKeeper
+    from .serdes import Serdes
     from .store.base import Store
     from .tracing import Tracer
     from .usage import Prices
@@ -54,6 +55,8 @@ class Runtime:
     """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""
     served_base_url: str | None = None
     """The base URL of the first request the ASGI app served; used when `base_url` is None."""
+    serdes: Serdes | None = None
+    """Task outputs' serializer (`Client(serdes=)`); None: the default `JsonSerdes`."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""

@@ -13,7 +13,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..integrations.base import IntegrationHandle
     from ..port import Port
     from ..retry import RetryPolicy
+    from ..serdes import Serdes
 
 # The other primitives (fetch, events, values, parallel, children, event and request waits)
 # are imported by their method on first use: a worker's cold start loads only what its
@@ -69,20 +70,34 @@ class IO:
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
         at_most_once: bool = False,
+        serdes: Serdes | None = None,
+        redact: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Runs `fn` once for this run and returns its output as JSON data.
+        """Runs `fn` once for this run and returns its output.
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
         arguments and may be sync or async; `io.run_task` inside it makes a subtask.
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
+        `serdes` stores the output (default: the client's, else JSON keeping datetime,
+        Decimal, UUID, bytes, tuple, set and pydantic models); `redact={"paths": [...]}`
+        stores those paths as "[REDACTED]" (this run gets the whole output; replays the
+        stored one).
         """
         _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
+        redaction = None
+        if serdes is not None or redact is not None:
+            from ..redact import Redaction
+            from ..serdes import check_serdes
+
+            check_serdes(serdes, field=f"io.run_task {key!r}: serdes")
+            redaction = Redaction.parse(redact, where=f"io.run_task {key!r}")
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties, at_most_once=at_most_once,
+                properties=properties, at_most_once=at_most_once, serdes=serdes,
+                redact=redaction,
             )  # fmt: skip
 
     async def wait(
