@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .batch import BatchItem, BatchItemStatus, BatchResult, CompletionReason
 from .client import Client
 from .clock import Clock, SkippingClock, SystemClock
 from .context import Context
@@ -36,6 +37,7 @@ from .errors import (
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
+from .serdes import JsonSerdes, Serdes
 from .store.base import Store
 from .triggers import (
     cron_trigger,
@@ -79,8 +81,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IO",
+    "BatchItem",
+    "BatchItemStatus",
+    "BatchResult",
     "Client",
     "Clock",
+    "CompletionReason",
     "ConditionFailed",
     "ConfigError",
     "Context",
@@ -91,6 +97,7 @@ __all__ = [
     "EventNotFound",
     "Job",
     "JobNotFound",
+    "JsonSerdes",
     "LocalDispatcher",
     "LogLine",
     "NonDeterminismError",
@@ -105,6 +112,7 @@ __all__ = [
     "RunStatus",
     "SQLiteStore",
     "SQSDispatcher",
+    "Serdes",
     "SkippingClock",
     "Status",
     "StatusValue",

@@ -176,22 +176,37 @@ class IO:
     async def parallel(
         self,
         key: str,
-        items: Iterable[Any],
+        items: Iterable[Any] | Mapping[str, Any],
         fn: Callable[[Any], Any],
         *,
         max_concurrency: int | None = None,
-    ) -> list[Any]:
-        """`fn(item)` for each item as subtasks "0", "1", ... of task `key`; outputs in item order.
+        min_successful: int | None = None,
+        tolerated_failures: int | None = None,
+        tolerated_failure_ratio: float | None = None,
+        serdes: Serdes | None = None,
+    ) -> Any:
+        """`fn(item)` for each item as subtasks of task `key`: "0", "1", ... for a list, the
+        keys of a dict. Returns the outputs in item order (a dict by key for a dict).
 
         At most `max_concurrency` items run at once; a failing item makes the parent raise
-        `TaskFailed` naming its key once the others in flight have settled.
+        `TaskFailed` naming its key once the others in flight have settled. With a
+        completion policy (`min_successful`, `tolerated_failures`, `tolerated_failure_ratio`)
+        returns a `BatchResult` instead and raises nothing for failed items; items not
+        started once the outcome is decided are never started. `serdes` stores each
+        item's output. Replays return the same result without running anything.
         """
         from . import parallel as parallel_io
 
+        if serdes is not None:
+            from ..serdes import check_serdes
+
+            check_serdes(serdes, field=f"io.parallel {key!r}: serdes")
         async with self._invocation.io_call():
             return await parallel_io.parallel(
-                self._invocation, key, items, fn, max_concurrency=max_concurrency
-            )
+                self._invocation, key, items, fn, max_concurrency=max_concurrency,
+                min_successful=min_successful, tolerated_failures=tolerated_failures,
+                tolerated_failure_ratio=tolerated_failure_ratio, serdes=serdes,
+            )  # fmt: skip
 
     async def invoke_and_wait(self, key: str, job_id: str, payload: Any = None) -> Any:
         """Starts a run of `job_id` once and waits (holding no invocation) for its end.
