@@ -17,6 +17,7 @@ from .context import Context
 from .dispatch.base import Dispatcher
 from .dispatch.local import LocalDispatcher
 from .errors import (
+    CallbackFailed,
     ConditionFailed,
     ConfigError,
     DuplicateKeyError,
@@ -84,6 +85,7 @@ __all__ = [
     "BatchItem",
     "BatchItemStatus",
     "BatchResult",
+    "CallbackFailed",
     "Client",
     "Clock",
     "CompletionReason",

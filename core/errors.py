@@ -11,6 +11,7 @@
     ├── StoreError                        the store failed or refused
     │   └── ConditionFailed               a conditional write lost its race
     ├── TaskFailed                        a task's final error, raised identically on replay
+    │   └── CallbackFailed                a request wait answered with POST {url}/fail
     ├── TaskInterrupted                   an at-most-once attempt cut short by a crash
     ├── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
     └── WaitTimeout                       io.wait_for_event / wait_for_request timed out
@@ -85,6 +86,16 @@ class TaskFailed(TriggerfishError):
         self.key = key
         self.error = error
         super().__init__(f"task {key!r} failed: {error.get('type')}: {error.get('message')}")
+
+
+class CallbackFailed(TaskFailed):
+    """`io.wait_for_request` answered by ``POST {callback url}/fail``; raised on every replay.
+
+    `error` is what the sender posted: ``{"type": ..., "message": ...}``.
+    """
+
+    def __init__(self, key: str, error: dict[str, Any]) -> None:
+        super().__init__(key, error)
 
 
 class Suspend(BaseException):

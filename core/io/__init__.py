@@ -259,16 +259,25 @@ class IO:
             )
 
     async def wait_for_request(
-        self, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta = 3600
+        self,
+        key: str,
+        fn: Callable[[str], Any],
+        *,
+        timeout: float | timedelta = 3600,
+        heartbeat_timeout: float | timedelta | None = None,
     ) -> Any:
         """Calls `fn(url)` once with a one-time callback URL and waits for its first POST.
 
-        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds.
+        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds, or when
+        `heartbeat_timeout` seconds pass without a ``POST {url}/heartbeat``; raises
+        `CallbackFailed` (`.error` = the posted ``{type, message}``) after ``POST {url}/fail``.
         """
         from . import requests
 
         async with self._invocation.io_call():
-            return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
+            return await requests.wait_for_request(
+                self._invocation, key, fn, timeout=timeout, heartbeat_timeout=heartbeat_timeout
+            )
 
 
 def _is_retry_policy(value: object) -> bool:
