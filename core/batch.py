@@ -79,8 +79,10 @@ class BatchResult:
         """The stored form (outputs as given: the parent task's serdes encodes them)."""
         return {
             "completion_reason": self.completion_reason.value,
-            "items": [{"key": i.key, "status": i.status.value, "output": i.output,
-                       "error": i.error} for i in self.items],  # fmt: skip
+            "items": [
+                {"key": i.key, "status": i.status.value, "output": i.output, "error": i.error}
+                for i in self.items
+            ],
         }
 
     @classmethod
@@ -108,7 +110,7 @@ class CompletionPolicy:
         if min_successful is None and tolerated_failures is None and tolerated_failure_ratio is None:
             return None
         if min_successful is not None and not (
-            _is_int(min_successful) and 1 <= min_successful <= max(total, 1)  # type: ignore[operator]
+            _is_int(min_successful) and 1 <= min_successful <= max(total, 1)  # type: ignore[operator,unused-ignore]
         ):
             raise ConfigError(f"io.parallel min_successful must be an integer from 1 to the "
                               f"number of items ({total}), got {min_successful!r}")  # fmt: skip
@@ -123,8 +125,11 @@ class CompletionPolicy:
         ):
             raise ConfigError(f"io.parallel tolerated_failure_ratio must be a number from 0 to 1, "
                               f"got {ratio!r}")  # fmt: skip
-        return cls(min_successful, tolerated_failures,  # type: ignore[arg-type]
-                   None if ratio is None else float(ratio))  # type: ignore[arg-type]  # fmt: skip
+        return cls(
+            min_successful,  # type: ignore[arg-type]
+            tolerated_failures,  # type: ignore[arg-type]
+            None if ratio is None else float(ratio),
+        )
 
     def decide(self, completed: int, failed: int, total: int) -> CompletionReason | None:
         """The reason the batch is decided now, or None while it is not."""

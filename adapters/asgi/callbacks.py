@@ -78,8 +78,9 @@ def callback_routes() -> list[BaseRoute]:
     return [
         Route("/callbacks/{token}", receive_callback, methods=["POST"], name="callback"),
         Route("/callbacks/{token}/fail", fail_wait, methods=["POST"], name="callback_fail"),
-        Route("/callbacks/{token}/heartbeat", heartbeat, methods=["POST"],
-              name="callback_heartbeat"),  # fmt: skip
+        Route(
+            "/callbacks/{token}/heartbeat", heartbeat, methods=["POST"], name="callback_heartbeat"
+        ),
     ]
 
 

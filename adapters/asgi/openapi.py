@@ -88,6 +88,12 @@ class CanceledEvent(BaseModel):
     canceled: bool
 
 
+_FAIL_BODY_SCHEMA = {
+    "type": "object",
+    "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+}
+
+
 class CallbackAnswer(BaseModel):
     """The answer of a first ``POST /api/callbacks/{token}`` (or its /fail, /heartbeat)."""
 
@@ -217,10 +223,8 @@ def build_openapi() -> dict[str, Any]:
                 "the posted type and message.",
                 "security": [],
                 "parameters": [_path_id("token")],
-                "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                    "type": "object",
-                    "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
-                }}}},  # fmt: skip
+                "requestBody": {"required": False, "content": {"application/json": {
+                    "schema": _FAIL_BODY_SCHEMA}}},
                 "responses": {
                     **_ok(200, "The waiting run resumes and raises.", "CallbackAnswer"),
                     **_errors(400, 404, 409, 413),

@@ -142,7 +142,7 @@ async def test_dict_items_name_their_subtasks(sqlite_or_moto_store: Any) -> None
     plain, batch = seen[-1]
     assert seen[0] == seen[-1]
     assert plain == {"eu": 100, "us": 200}
-    assert [(i.key, i.status.value) for i in batch.items][0] == ("eu", "COMPLETED")
+    assert (batch.items[0].key, batch.items[0].status.value) == ("eu", "COMPLETED")
     finished = await client.get_run(run.id)
     tree = {t.key: sorted(c.key for c in t.children) for t in finished.tasks}
     assert tree["plain"] == ["eu", "us"] and tree["batch"] == ["eu", "us"]
