@@ -208,16 +208,25 @@ class IO:
                 tolerated_failure_ratio=tolerated_failure_ratio, serdes=serdes,
             )  # fmt: skip
 
-    async def invoke_and_wait(self, key: str, job_id: str, payload: Any = None) -> Any:
+    async def invoke_and_wait(
+        self, key: str, job_id: str, payload: Any = None, *, serdes: Serdes | None = None
+    ) -> Any:
         """Starts a run of `job_id` once and waits (holding no invocation) for its end.
 
         Returns the child's output; a child that fails, is canceled or times out raises
-        `TaskFailed` whose error names the child run id and its status.
+        `TaskFailed` whose error names the child run id and its status. `serdes` (else the
+        client's) writes the payload sent (as JSON text) and reads the child's output.
         """
         from . import children
 
+        if serdes is not None:
+            from ..serdes import check_serdes
+
+            check_serdes(serdes, field=f"io.invoke_and_wait {key!r}: serdes")
         async with self._invocation.io_call():
-            return await children.invoke_and_wait(self._invocation, key, job_id, payload)
+            return await children.invoke_and_wait(
+                self._invocation, key, job_id, payload, serdes=serdes
+            )
 
     async def create_status(
         self,
