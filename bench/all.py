@@ -7,6 +7,7 @@
 3. replay (new, replayed, at 10,000 and 100,000 recorded tasks) and store calls
 4. cold start: the first SQS event in a fresh interpreter against a boto3 baseline
 5. throughput of the local server under HTTP load
+6. cost per million steps on AWS prices (moto), beside published list prices
 Figures only, never asserts; docs/performance.md quotes a run. --quick runs small sizes.
 """
 
@@ -32,6 +33,7 @@ def main() -> None:
         ["replay.py", *(["--tasks", "200", "--scale", "2000"] if quick else [])],
         ["coldstart.py", "--runs", "3" if quick else "9"],
         ["throughput.py", *(["--events", "300", "--seconds", "10"] if quick else [])],
+        ["cost.py", *(["--steps", "200"] if quick else [])],
     ]
     failed = []
     for script, *options in steps:

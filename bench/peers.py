@@ -1,6 +1,9 @@
 """Ours against the peers, same N trivial durable steps, same machine, same run.
 
-    .venv/bin/python bench/peers.py [--steps 1000] [--peers aws,dbos,dbos-wal]
+    .venv/bin/python bench/peers.py [--steps 1000] [--peers aws,dbos,dbos-wal] [--repeat 3]
+
+Ours twice: async fns, and sync lambdas as the README writes them (the peers' own steps are
+sync lambdas too); each the median of --repeat runs. Each peer runs once.
 
 The peers (the AWS durable execution SDK's local test runner, DBOS on SQLite) are installed
 in a venv of their own, bench/.peers-venv (git-ignored, created here with uv or pip when
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +29,7 @@ PACKAGES = ["aws-durable-execution-sdk-python", "aws-durable-execution-sdk-pytho
 
 DURABLE = {
     "ours": "one conditional upsert committed per task (SQLite file, WAL, synchronous=NORMAL)",
+    "ours-sync": "as above; each step a sync lambda (`lambda i=i: i`), the README's form",
     "aws": "one checkpoint call per step to the runner's in-process service; "
     "in-memory store (its default): nothing on disk",
     "aws-sqlite": "one checkpoint per step into the runner's SQLite store (WAL, NORMAL)",
@@ -33,7 +38,8 @@ DURABLE = {
     "dbos-wal": "as dbos, with WAL + synchronous=NORMAL on every connection",
 }
 LABELS = {
-    "ours": "triggerfish (SQLiteStore)",
+    "ours": "triggerfish (SQLiteStore), async fns",
+    "ours-sync": "triggerfish (SQLiteStore), sync lambdas",
     "aws": "AWS durable execution SDK, local runner",
     "aws-sqlite": "AWS durable execution SDK, local runner, SQLite store",
     "dbos": "DBOS on SQLite (as shipped)",
@@ -83,28 +89,32 @@ def run_peer(python: str | None, peer: str, steps: int, timeout: float) -> dict[
     return result
 
 
-def compare(steps: int, peers: list[str], timeout: float) -> list[dict[str, Any]]:
+def compare(steps: int, peers: list[str], timeout: float, repeat: int = 3) -> list[dict[str, Any]]:
     sys.path.insert(0, str(HERE))
     from steps import ours
 
     python = ensure_venv()
-    rows = [{"peer": "ours", **asyncio.run(ours(steps))}]
+    rows = []
+    for name, sync in (("ours", False), ("ours-sync", True)):
+        runs = [asyncio.run(ours(steps, sync=sync)) for _ in range(repeat)]
+        ms = statistics.median(run["ms_per_step"] for run in runs)
+        rows.append({"peer": name, "ms_per_step": ms})
     rows.extend(run_peer(python, peer, steps, timeout) for peer in peers)
     return rows
 
 
 def print_table(rows: list[dict[str, Any]], steps: int) -> None:
-    base = rows[0]["ms_per_step"]
+    base, sync = rows[0]["ms_per_step"], rows[1]["ms_per_step"]
     print(f"{steps:,} trivial durable steps in one run, Python {sys.version.split()[0]}")
-    print("| system | ms/step | x ours | what makes one step durable |")
-    print("|---|---|---|---|")
+    print("| system | ms/step | x ours (async) | x ours (sync lambdas) | what makes one step durable |")
+    print("|---|---|---|---|---|")
     for row in rows:
         peer = row["peer"]
         if "error" in row:
-            print(f"| {LABELS[peer]} | n/a | n/a | {row['error']} |")
+            print(f"| {LABELS[peer]} | n/a | n/a | n/a | {row['error']} |")
             continue
         ms = row["ms_per_step"]
-        print(f"| {LABELS[peer]} | {ms:.3f} | {ms / base:.1f}x | {DURABLE[peer]} |")
+        print(f"| {LABELS[peer]} | {ms:.3f} | {ms / base:.1f}x | {ms / sync:.1f}x | {DURABLE[peer]} |")
 
 
 def main() -> None:
@@ -113,8 +123,10 @@ def main() -> None:
     parser.add_argument("--peers", default="aws,dbos,dbos-wal",
                         help="of aws, aws-sqlite (slow: ~150 ms/step), dbos, dbos-wal")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per peer")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of ours each; medians")
     args = parser.parse_args()
-    print_table(compare(args.steps, args.peers.split(","), args.timeout), args.steps)
+    rows = compare(args.steps, args.peers.split(","), args.timeout, args.repeat)
+    print_table(rows, args.steps)
 
 
 if __name__ == "__main__":

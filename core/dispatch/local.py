@@ -6,6 +6,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from ..io.sync_tasks import share_loop, unshare_loop
+
 if TYPE_CHECKING:
     from ..client import Client
     from ..fetch import FetchMessage
@@ -95,7 +97,9 @@ class LocalDispatcher:
         """Recovers unfinished runs and starts the sweeper loop."""
         await self.client.tick()
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.create_task(self._sweep())
+            share_loop(loop)  # many runs and requests on this loop: sync fns in threads
 
     async def _sweep(self) -> None:
         while True:
@@ -111,6 +115,7 @@ class LocalDispatcher:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
+            unshare_loop(asyncio.get_running_loop())
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()

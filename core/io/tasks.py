@@ -32,7 +32,7 @@ from ..jobs import is_async_callable
 from ..serdes import DEFAULT_SERDES, dump_output, load_output
 from ..serialize import describe_error
 from ..types import TaskStatus
-from .threads import run_in_thread
+from .sync_tasks import is_plain_sync_function, run_sync_fn
 
 if TYPE_CHECKING:
     from ..port import Port
@@ -86,7 +86,7 @@ async def run_task(
             return inv.replay(key, started, codec)
     with inv.in_task(task):
         try:
-            result = await call_task_fn(fn)
+            result = await call_task_fn(fn, key)
             output_json = dump_output(result, key=key, serdes=codec)
             stored_json = output_json if redact is None else redact.apply(output_json, key=key)
         except Suspend as suspension:
@@ -140,16 +140,16 @@ _SAME_AFTER_JSON = frozenset({int, str, bool, float, type(None)})
 are finite there: NaN and infinities are refused)."""
 
 
-async def call_task_fn(fn: Callable[[], Any]) -> Any:
-    """Runs a task's fn: an async fn on the event loop; a sync fn in a worker thread (with
-    this context copied, like asyncio.to_thread; see core/io/threads.py), so a blocking
-    call stalls neither the lease heartbeat nor other runs. An awaitable a sync fn returns
-    is awaited on the loop.
+async def call_task_fn(fn: Callable[[], Any], key: str = "") -> Any:
+    """Runs a task's fn: an async fn on the event loop; a sync fn on the loop once it has
+    shown it is quick, else in a worker thread (with this context copied, like
+    asyncio.to_thread; see core/io/sync_tasks.py), so a blocking call stalls neither the
+    lease heartbeat nor other runs. An awaitable a sync fn returns is awaited on the loop.
     """
-    if _is_coroutine_function(fn) or is_async_callable(fn):
+    if _is_coroutine_function(fn) or (not is_plain_sync_function(fn) and is_async_callable(fn)):
         result = fn()
     else:
-        result = await run_in_thread(fn)
+        result = await run_sync_fn(fn, key)
     if inspect.isawaitable(result):
         result = await result
     return result
