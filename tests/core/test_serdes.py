@@ -8,7 +8,7 @@ import itertools
 import json
 import os
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ class Payment(BaseModel):
     tags: tuple[str, ...] = ()
 
 
-ZONES = [None, timezone.utc, timezone(timedelta(hours=5, minutes=30))]
+ZONES = [None, UTC, timezone(timedelta(hours=5, minutes=30))]
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8), st.binary(max_size=8), st.uuids(), st.dates(),
@@ -113,7 +113,7 @@ def test_every_supported_value_keeps_its_value_and_type_when_replayed(
 
 async def test_plain_json_stays_plain_and_tags_are_readable(sqlite_or_moto_store: Any) -> None:
     client = make_client(sqlite_or_moto_store)
-    when = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
     @client.define_job(id="shown", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> None:
@@ -137,7 +137,7 @@ async def test_large_typed_outputs_keep_their_types_through_s3(moto_url: str) ->
     client = make_client(make_dynamodb_store(moto_url, bucket=bucket))
     big = {
         "blob": os.urandom(300_000),
-        "at": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc),
+        "at": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
         "ids": tuple(uuid.UUID(int=n) for n in range(3)),
         "payment": Payment(id=uuid.UUID(int=9), at=datetime(2024, 1, 1), amount=Decimal("9.99")),
         "days": {date(2024, 1, 1), date(2024, 1, 2)},
