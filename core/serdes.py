@@ -51,6 +51,7 @@ class Serdes(Protocol):
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _TAGS = frozenset({"$datetime", "$date", "$decimal", "$uuid", "$bytes", "$tuple", "$set",
                    "$frozenset", "$model", "$dict"})  # fmt: skip
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _MODELS: dict[str, type[Any]] = {}
 """Model classes encoded in this process, by "module:QualName": found on decode even when
 defined inside a function (tests); elsewhere the class is imported by that name."""
@@ -61,11 +62,11 @@ def to_tagged(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
-    if kind is list:
-        return [to_tagged(v) for v in value]
+    if kind is list:  # scalar leaves inline: no call per leaf on the common plain output
+        return [v if type(v) in _SCALARS else to_tagged(v) for v in value]
     if kind is dict:
         if all(type(k) is str for k in value):
-            plain = {k: to_tagged(v) for k, v in value.items()}
+            plain = {k: v if type(v) in _SCALARS else to_tagged(v) for k, v in value.items()}
             return {"$dict": plain} if len(plain) == 1 and next(iter(plain)) in _TAGS else plain
         return {"$dict": [[to_tagged(k), to_tagged(v)] for k, v in value.items()]}
     if kind is datetime:
