@@ -35,11 +35,13 @@ from .errors import (
     TriggerfishError,
     WaitTimeout,
 )
+from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
 from .serdes import JsonSerdes, Serdes
 from .store.base import Store
+from .task_context import TaskContext
 from .triggers import (
     cron_trigger,
     event_trigger,
@@ -82,6 +84,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IO",
+    "Batch",
     "BatchItem",
     "BatchItemStatus",
     "BatchResult",
@@ -89,9 +92,11 @@ __all__ = [
     "Client",
     "Clock",
     "CompletionReason",
+    "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
     "Context",
+    "Debounce",
     "Dispatcher",
     "DuplicateKeyError",
     "DynamoDBStore",
@@ -106,6 +111,7 @@ __all__ = [
     "Outcome",
     "OutputError",
     "PayloadTooLarge",
+    "RateLimit",
     "RetryPolicy",
     "Run",
     "RunList",
@@ -123,6 +129,7 @@ __all__ = [
     "Suspend",
     "SystemClock",
     "Task",
+    "TaskContext",
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",

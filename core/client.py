@@ -6,11 +6,14 @@ methods is a few lines here that delegate to a module taking the runtime:
     define_job                          job_options.py
     from_env                            env_config.py
     send_event, cancel_event            events.py
-    invoke, start_webhook_run           starts.py
+    invoke                              starts.py
+    webhook_jobs, start_webhook_runs    webhooks.py
     get_run, list_runs, cancel_run      runs.py
+    cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
     execute                             engine.py
     tick, list_schedules                sweeper.py
+    set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
 thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,7 @@ from . import engine, env_config, job_options, runs, sweeper
 from .checks import check_run_id, is_storable_id
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
+from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -40,8 +44,8 @@ from .serdes import check_serdes
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
+    check_priority,
     create_run,
-    derived_id,
     new_run_id,
     payload_json,
 )
@@ -85,6 +89,7 @@ class Client:
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
         serdes: Serdes | None = None,
+        connection_key: str | None = None,
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
@@ -118,6 +123,10 @@ class Client:
         self.runtime.base_url = base_url
         check_serdes(serdes, field="Client serdes")
         self.runtime.serdes = serdes
+        if connection_key is not None:
+            from .sealing import parse_key  # no cryptography import: that waits for first use
+
+            self.runtime.connection_key = parse_key(connection_key)
         self.dispatcher = dispatcher
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
@@ -236,7 +245,7 @@ class Client:
         trigger: Trigger,
         name: str | None = None,
         version: str = "0.0.1",
-        concurrency_limit: int | None = None,
+        concurrency_limit: int | ConcurrencyLimit | None = None,
         max_duration: float | timedelta | None = None,
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
@@ -244,18 +253,38 @@ class Client:
         retention: timedelta | None | str = "client",
         on_success: EndHook | None = None,
         on_failure: EndHook | None = None,
+        concurrency_key: KeyFunction | None = None,
+        rate_limit: RateLimit | None = None,
+        debounce: Debounce | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
         Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
         long its finished runs are kept (None: forever); by default the client's.
+        `concurrency_limit` is a number of slots or a shared limit
+        (`define_concurrency_limit`); `concurrency_key`, `rate_limit` and `debounce` are
+        flow control (core/flow.py).
         """
         return job_options.define_job(
             self.jobs, id, trigger=trigger, name=name, version=version,
             concurrency_limit=concurrency_limit, max_duration=max_duration,
             integrations=integrations, enabled=enabled, run=run, retention=retention,
-            on_success=on_success, on_failure=on_failure,
+            on_success=on_success, on_failure=on_failure, concurrency_key=concurrency_key,
+            rate_limit=rate_limit, debounce=debounce,
         )  # fmt: skip
+
+    def define_concurrency_limit(self, id: str, limit: int) -> ConcurrencyLimit:
+        """A concurrency limit several jobs share: `define_job(..., concurrency_limit=<it>)`.
+
+        Defining the same id again with the same limit returns it; another limit is a
+        ConfigError.
+        """
+        made = ConcurrencyLimit(id=id, limit=limit)
+        known = self.runtime.concurrency_limits.setdefault(made.id, made)
+        if known != made:
+            raise ConfigError(f"concurrency limit {id!r} is already defined with limit "
+                              f"{known.limit}, got {limit!r}")  # fmt: skip
+        return known
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id; JobNotFound otherwise."""
@@ -265,11 +294,17 @@ class Client:
             raise JobNotFound(job_id) from None
 
     def webhook_job(self, trigger_id: str) -> Job:
-        """The job whose webhook trigger has this id; JobNotFound otherwise."""
+        """The first job whose webhook trigger has this id; JobNotFound otherwise."""
         for job in self.jobs.values():
             if isinstance(job.trigger, WebhookTrigger) and job.trigger.id == trigger_id:
                 return job
         raise JobNotFound(trigger_id)
+
+    def webhook_jobs(self, trigger_id: str) -> list[Job]:
+        """Every job whose webhook trigger has this id, in definition order (may be none)."""
+        from .webhooks import webhook_jobs
+
+        return webhook_jobs(self.runtime, trigger_id)
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""
@@ -286,18 +321,22 @@ class Client:
         timestamp: datetime | None = None,
         deliver_at: datetime | None = None,
         deliver_after: float | timedelta | None = None,
+        priority: int = 0,
+        context: Mapping[str, Any] | None = None,
     ) -> Event:
         """Records an event, starts a run of every job it triggers and resolves the runs
         waiting on it (`io.wait_for_event`); idempotent on `id`.
 
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        `priority`: its runs leave their queues before those of lower priority.
+        `context` (a JSON object) is `ctx.event.context` in the runs it starts.
         """
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
-            deliver_after=deliver_after,
+            deliver_after=deliver_after, priority=priority, context=context,
         )  # fmt: skip
 
     async def cancel_event(self, id: str) -> bool:
@@ -314,9 +353,16 @@ class Client:
         """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
         return self.runtime.base_url
 
-    async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
-        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
+    async def invoke(
+        self, job_id: str, payload: Any = None, *, id: str | None = None, priority: int = 0
+    ) -> Run:
+        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run.
+
+        `priority`: the run leaves its job's queues before runs of lower priority. A
+        debounced job returns the run this start joined.
+        """
         job = self.get_job(job_id)
+        priority = check_priority(priority, field="invoke priority")
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
         if id is not None and not RUN_ID_PATTERN.fullmatch(id):
@@ -324,18 +370,34 @@ class Client:
                 f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
             )
         run_id = id or new_run_id()
-        record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
-        return build_run(record, None)
+        text = payload_json(payload)
+        if job.debounce is None:
+            record = await create_run(self.runtime, job, text, run_id=run_id, priority=priority)
+            return build_run(record, None)
+        from .flow_starts import start_job_run
 
-    async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
-        """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
-        job = self.webhook_job(trigger_id)
-        run_id = derived_id(delivery_id, job.id)
-        record = await create_run(
-            self.runtime, job, payload_json(payload), run_id=run_id,
-            event_name=f"webhook.{trigger_id}",
+        joined = await start_job_run(self.runtime, job, text, run_id=run_id, priority=priority)
+        return await self.get_run(joined, tasks=False)
+
+    async def start_webhook_runs(
+        self,
+        trigger_id: str,
+        payload: Any,
+        *,
+        delivery_id: str,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        job_ids: Collection[str] | None = None,
+    ) -> list[Run]:
+        """Starts a run of every enabled job on this webhook id whose filter matches the
+        delivery (of `job_ids` only, when given); idempotent on `delivery_id`."""
+        from . import webhooks
+
+        records = await webhooks.start_webhook_runs(
+            self.runtime, trigger_id, payload, delivery_id=delivery_id, headers=headers,
+            query=query, job_ids=job_ids,
         )  # fmt: skip
-        return build_run(record, None)
+        return [build_run(record, None) for record in records]
 
     # -- reading and steering runs ------------------------------------------------------
 
@@ -356,6 +418,22 @@ class Client:
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
         return await runs.cancel_run(self.runtime, run_id)
+
+    async def cancel_runs_for_event(self, event_id: str) -> list[str]:
+        """Cancels every unfinished run the event started; returns the ids it canceled.
+
+        Raises EventNotFound for an unknown id. v2: `client.cancelRunsForEvent(id)`.
+        """
+        from . import event_runs
+
+        return await event_runs.cancel_runs_for_event(self.runtime, event_id)
+
+    async def get_run_statuses(self, run_id: str) -> dict[str, Any]:
+        """``{"run": {"id", "status", "output"}, "statuses": [...]}``: the run's statuses
+        (`io.create_status`) with its state, as JSON data; RunNotFound for an unknown id."""
+        from . import event_runs
+
+        return await event_runs.get_run_statuses(self.runtime, run_id)
 
     async def retry_run(self, run_id: str) -> Run:
         """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.
@@ -395,3 +473,23 @@ class Client:
         """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
         now = self.clock.time() if now is None else now
         return sweeper.list_schedules(self.runtime, count=count, now=now)
+
+    # -- connections --------------------------------------------------------------------
+
+    async def set_connection(self, name: str, credentials: Any) -> list[str]:
+        """Stores a connection's credentials (JSON data), sealed with `connection_key`, and
+        wakes the runs WAITING_ON_CONNECTIONS on it; returns their ids.
+
+        Setting it again replaces it. ConfigError (nothing written) for a bad name, no
+        credentials, or no `connection_key`; see core/connections.py.
+        """
+        from . import connections
+
+        return await connections.set_connection(self.runtime, name, credentials)
+
+    async def list_connections(self) -> list[dict[str, Any]]:
+        """Each connection the jobs declare or the store holds: ``{"name", "set",
+        "updated_at", "integrations"}``, never the credentials."""
+        from . import connections
+
+        return await connections.list_connections(self.runtime)

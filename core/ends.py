@@ -3,6 +3,7 @@
     child run ends  -> record the outcome on the parent's io.invoke_and_wait task (one
                        conditional write), then wake the parent. A crash between the two is
                        caught by the parent itself: its wait task rechecks the child run.
+    io.invoke's callback_url -> POSTed like a hook, before it (core/run_callbacks.py)
     job has a hook  -> the end write sets `hooks_due_at` (and `due_at`, so the sweeper finds
                        the run); the hook is called right after, then `hooks_due_at` cleared.
                        A crash in between leaves the run due: the sweeper's next invocation
@@ -90,7 +91,8 @@ def end_changes(runtime: Runtime, run: RunRecord, status: RunStatus, now: float)
     """Extra fields of a final end write: `hooks_due_at` and `due_at` when a hook must run."""
     job = runtime.jobs.get(run.job_id)
     name = hook_name(status)
-    if job is None or name is None or getattr(job, name) is None:
+    has_hook = job is not None and name is not None and getattr(job, name) is not None
+    if not has_hook and run.callback_url is None:
         return {}
     due = now + HOOK_GRACE_SECONDS
     return {"hooks_due_at": due, "due_at": due}
@@ -118,6 +120,11 @@ async def call_hooks(runtime: Runtime, run: RunRecord, *, force: bool = False) -
         if not await runtime.call(store.move_hooks_due, run.id, expected=expected,
                                   to=now + HOOK_LEASE_SECONDS):  # fmt: skip
             return  # another process is calling it, or has
+        if run.callback_url is not None:
+            from .run_callbacks import post_callback
+
+            if not await post_callback(run, now):
+                return  # still due at the lease's end: the sweeper tries again then
         job = runtime.jobs.get(run.job_id)
         name = hook_name(run.status)
         hook = None if job is None or name is None else getattr(job, name)

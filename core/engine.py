@@ -3,7 +3,8 @@
     execute(runtime, run_id, deadline)
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
-      3. pass the gates ............ time limits, payload, concurrency slot, integrations
+      3. pass the gates ............ time limits, flow control (core/flow_gates.py), payload,
+                                     integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -28,12 +29,13 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from . import flow_gates
 from .acquire import load_history, release_after_store_error, take_lease
+from .connections import recheck_connection
 from .errors import (
     DuplicateKeyError,
     NonDeterminismError,
@@ -46,7 +48,6 @@ from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
     MAX_LOST_LEASES,
     Stop,
-    claim_concurrency_slot,
     lost_leases_error,
     max_duration_error,
     resolve_integrations,
@@ -62,7 +63,6 @@ from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION,
 from .scopes import InTask, IoCall, IoGate, current_parent, traced
 from .serdes import Serdes, load_output
 from .serialize import describe_error, dump_json, load_json
-from .slots import recheck_after_queuing
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import StoreAbort, call_or_abort
 from .types import RunStatus, TaskStatus
@@ -208,29 +208,24 @@ class Invocation(EndWrites):
         timed_out = await self._check_time_limits(job)
         if timed_out is not None:
             return await self.finish(RunStatus.TIMED_OUT, error=timed_out)
+        stopped = await flow_gates.take_payload(self, job)  # debounce, batch
+        if stopped is not None:
+            return stopped
         try:
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
-        if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await self.call(
-                claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()
-            )
-            if slot is None:  # not polled: a freed slot wakes the oldest queued run
-                outcome = await self.finish(RunStatus.QUEUED)
-                if outcome.status is RunStatus.QUEUED:
-                    await self.call(recheck_after_queuing, self.runtime, job, self.run.id)
-                return outcome
-            self.run = replace(self.run, slot=slot)
-            await self._update_run({"slot": slot})
+        stopped = await flow_gates.claim_start(self, job, payload)  # rate limit, a slot
+        if stopped is not None:
+            return stopped
         ctx = run_context(self.runtime, self.run, job)
-        integrations = await resolve_integrations(self.runtime, job, ctx)
-        if isinstance(integrations, Stop):
-            after = integrations.resume_after_seconds
-            retry_at = None if after is None else self.clock.time() + after
-            return await self.finish(
-                integrations.status, error=integrations.error, resume_at=retry_at
-            )
+        integrations = await self.call(resolve_integrations, self.runtime, job, ctx)
+        if isinstance(integrations, Stop):  # a connection set meanwhile wakes it: not polled
+            outcome = await self.finish(integrations.status, error=integrations.error)
+            if integrations.connection and outcome.status is RunStatus.WAITING_ON_CONNECTIONS:
+                connection = integrations.connection
+                await self.call(recheck_connection, self.runtime, connection, self.run.id)
+            return outcome
         io = IO(self, integrations.clients, auth=integrations.auth)
         current_parent.set(None)
         self.lease.start_heartbeat()
@@ -347,11 +342,9 @@ class Invocation(EndWrites):
         "wait" ends the invocation WAITING until `resume_at` (None: until woken);
         other reasons ("yield", "lease lost", "canceled") end it without waiting.
         """
-        if self._gate.suspended is None:
-            self._gate.suspended = Suspend(resume_at, reason=reason)
-            if self.runtime.tracer is not None:
-                self.runtime.tracer.suspended(self, resume_at, reason)
-        return self._gate.suspended
+        if self._gate.suspended is None and self.runtime.tracer is not None:
+            self.runtime.tracer.suspended(self, resume_at, reason)
+        return self._gate.suspend(resume_at, reason)
 
     async def check_budget(self) -> None:
         """Before new work: Suspend when the deadline is near, the run canceled or the lease lost."""

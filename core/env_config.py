@@ -15,6 +15,7 @@ from .settings import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_BUCKET,
+    ENV_CONNECTION_KEY,
     ENV_DB,
     ENV_ENDPOINT_URL,
     ENV_ENVIRONMENT,
@@ -57,7 +58,8 @@ def store_from_env(env: Mapping[str, str]) -> Store:
 
 def options_from_env(env: Mapping[str, str], options: dict[str, Any]) -> dict[str, Any]:
     """`options` (the caller's `Client` keyword arguments, which win) completed from `env`:
-    the SQS dispatcher, yield margin, API key, environment, base URL and Lambda prices."""
+    the SQS dispatcher, yield margin, API key, environment, base URL, connection key and
+    Lambda prices."""
     region = env.get(ENV_REGION) or None
     endpoint_url = env.get(ENV_ENDPOINT_URL) or None
     if env.get(ENV_QUEUE_URL) and "dispatcher" not in options:
@@ -75,6 +77,7 @@ def options_from_env(env: Mapping[str, str], options: dict[str, Any]) -> dict[st
     options.setdefault("api_key", env.get(ENV_API_KEY) or None)
     options.setdefault("environment", env.get(ENV_ENVIRONMENT) or "dev")
     options.setdefault("base_url", env.get(ENV_BASE_URL) or None)
+    options.setdefault("connection_key", env.get(ENV_CONNECTION_KEY) or None)
     memory = env.get(ENV_LAMBDA_MEMORY)
     if memory and "prices" not in options:
         try:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import OutputError
+from .fetch_retry import FetchRetry, is_failed_status, policy_for
 from .retry import RetryPolicy
 from .runtime import runtime_of
 from .serialize import describe_error, dump_json, nests_deeper
@@ -43,7 +44,12 @@ MAX_RESPONSE_DEPTH = 256
 
 
 class FetchError(Exception):
-    """A fetch answered with a 5xx or 429 status; retryable under the task's RetryPolicy."""
+    """A fetch answered with a status that fails the attempt (5xx, 429, or one a retry
+    pattern names); retried under the policy for its `status` (core/fetch_retry.py)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class FetchMessage(BaseModel):
@@ -62,7 +68,8 @@ class FetchMessage(BaseModel):
     body: str | None = None
     body_base64: bool = False
     """True when `body` is the base64 of bytes to send as given (a bytes body)."""
-    retry: RetryPolicy | None = None
+    retry: RetryPolicy | dict[str, RetryPolicy] | None = None
+    """One policy, or policies by status pattern (checked by `checked_fetch_retry`)."""
 
     @classmethod
     def encode_body(cls, body: str | bytes | None) -> dict[str, Any]:
@@ -84,7 +91,9 @@ FETCH_SCHEMES = ("http://", "https://")
 """The only URLs fetched: urllib would also open file:// and data: URLs (a local file read)."""
 
 
-def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
+def _fetch(
+    url: str, method: str, headers: dict[str, str], body: bytes | None, retry: FetchRetry | None
+) -> dict[str, Any]:
     import urllib.error
     import urllib.request
 
@@ -96,8 +105,8 @@ def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -
             status, answer_headers, raw = response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         status, answer_headers, raw = exc.code, dict(exc.headers), exc.read()
-    if status >= 500 or status == 429:
-        raise FetchError(f"{method} {url} answered {status}")
+    if is_failed_status(retry, status):
+        raise FetchError(f"{method} {url} answered {status}", status=status)
     return {"status": status, "headers": answer_headers, **response_body(answer_headers, raw)}
 
 
@@ -140,15 +149,17 @@ async def fetch(
     headers: dict[str, str],
     body: str | bytes | None,
     body_base64: bool = False,
+    retry: FetchRetry | None = None,
 ) -> dict[str, Any]:
-    """Status, headers and body of one request (see `response_body`); 5xx and 429 raise
-    FetchError. A str `body` is sent as UTF-8, or decoded from base64 with `body_base64`.
+    """Status, headers and body of one request (see `response_body`); 5xx and 429 (and
+    statuses a `retry` pattern names) raise FetchError. A str `body` is sent as UTF-8, or
+    decoded from base64 with `body_base64`.
     """
     if isinstance(body, str):
         data: bytes | None = base64.b64decode(body) if body_base64 else body.encode()
     else:
         data = body
-    return await asyncio.to_thread(_fetch, url, method.upper(), headers, data)
+    return await asyncio.to_thread(_fetch, url, method.upper(), headers, data, retry)
 
 
 async def perform_fetch(owner: Runtime | HasRuntime, message: FetchMessage) -> None:
@@ -175,15 +186,16 @@ async def perform_fetch(owner: Runtime | HasRuntime, message: FetchMessage) -> N
     try:
         response = await fetch(
             message.url, method=message.method, headers=message.headers, body=message.body,
-            body_base64=message.body_base64,
+            body_base64=message.body_base64, retry=message.retry,
         )  # fmt: skip
         output_json = dump_json(response, key=message.key)
     except Exception as exc:  # noqa: BLE001 - the request's failure is the task's
         error = describe_error(exc)
         now = clock.time()
         tries = message.attempt - current.attempt_base  # counted from the last retry_run
-        if message.retry is not None and message.retry.has_attempts_left(tries):
-            retry_at = now + message.retry.delay_seconds(tries)
+        policy = policy_for(message.retry, exc.status if isinstance(exc, FetchError) else None)
+        if policy is not None and policy.has_attempts_left(tries):
+            retry_at = now + policy.delay_seconds(tries)
             record = replace(current, status=TaskStatus.WAITING, error=error,
                              resume_at=retry_at, in_flight=False)  # fmt: skip
         else:

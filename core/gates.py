@@ -3,21 +3,23 @@
     killed MAX_LOST_LEASES times without progress -> TIMED_OUT
     past the job's max_duration                   -> TIMED_OUT (also before each new task;
                                                      counted from the first start, not queueing)
-    no free slot of the job's concurrency_limit   -> QUEUED, woken when a slot frees (slots.py)
-    an auth resolver answers None (no connection) -> WAITING_ON_CONNECTIONS, polled
-    an auth resolver raises                       -> UNRESOLVED_AUTH (final)
+    flow control (rate, debounce, batch, slots)   -> QUEUED, see core/flow_gates.py
+    an auth resolver answers None or raises       -> UNRESOLVED_AUTH (final), naming the integration
+    a declared connection="name" not stored yet   -> WAITING_ON_CONNECTIONS, not polled: woken
+                                                     by client.set_connection (connections.py)
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .connections import connection_of, read_connection, wait_for_connection
 from .context import Context, EventInfo, JobInfo, RunInfo
+from .errors import ConfigError
 from .serialize import describe_error
-from .slots import is_stale_holder
-from .store.calls import call_store
 from .times import to_datetime, utc
 from .types import RunStatus
 
@@ -26,10 +28,8 @@ if TYPE_CHECKING:
 
     from .jobs import Job
     from .runtime import Runtime
-    from .store.base import RunRecord, Store
+    from .store.base import RunRecord
 
-CONNECTION_POLL_SECONDS = 60.0
-"""How often a run WAITING_ON_CONNECTIONS asks its auth resolvers again."""
 MAX_LOST_LEASES = 3
 """Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
 
@@ -69,6 +69,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         "timestamp": utc(run.event_timestamp or run.created_at),
     }
     environment, organization = runtime.environment, runtime.organization
+    if run.event_context_json is not None:  # what the event's sender gave (issue 16)
+        event_info["context"] = json.loads(run.event_context_json)
     if _is_checked(run, job, environment, organization):
         # Every value is already of its field's type: the four frozen models are built as
         # pydantic's validation would build them, without validating (~5 us per invocation).
@@ -77,7 +79,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
             "job": _built(JobInfo, {"id": job.id, "version": job.version}),
             "environment": environment,
             "organization": organization,
-            "event": _built(EventInfo, {**event_info, "context": {}}, _EVENT_INFO_SET),
+            "event": _built(EventInfo, {**event_info, "context": event_info.get("context", {})},
+                            frozenset(event_info)),
         })  # fmt: skip
     return Context(
         run=RunInfo.model_validate(run_info),
@@ -86,10 +89,6 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         organization=organization,
         event=EventInfo.model_validate(event_info),
     )
-
-
-_EVENT_INFO_SET = frozenset({"id", "name", "timestamp"})
-"""The EventInfo fields run_context sets (`context` keeps its default, unset)."""
 
 
 def _is_checked(run: RunRecord, job: Job, environment: Any, organization: Any) -> bool:
@@ -126,33 +125,6 @@ def _built(
     return model
 
 
-async def claim_concurrency_slot(
-    store: Store, job: Job, run_id: str, now: float
-) -> int | None:
-    """A slot of the job's `concurrency_limit` for this run, or None when all are busy.
-
-    A slot still held by a stale holder (a finished run, or one waiting without it: its
-    release was lost, or it was canceled) is taken over with a write conditional on it.
-    """
-    limit = job.concurrency_limit or 0
-    for slot in range(limit):
-        if await call_store(
-            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=None
-        ):
-            return slot
-    for slot in range(limit):
-        holder = await call_store(store, store.get_concurrency_holder, job.id, slot)
-        if holder is None:
-            continue
-        held = await call_store(store, store.get_run, holder)
-        is_stale = is_stale_holder(held, slot, now)
-        if is_stale and await call_store(
-            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=holder
-        ):
-            return slot
-    return None
-
-
 @dataclass
 class Integrations:
     """What `io.integrations` and `io.auth` hold for one invocation."""
@@ -167,40 +139,73 @@ class Stop:
 
     status: RunStatus
     error: dict[str, Any] | None = None
-    resume_after_seconds: float | None = None
+    connection: str | None = None
+    """The connection a run WAITING_ON_CONNECTIONS waits for."""
 
 
 async def resolve_integrations(runtime: Runtime, job: Job, ctx: Context) -> Integrations | Stop:
-    """Calls the client's auth resolver of each integration the job uses.
+    """The credentials of each integration the job uses, from the client's auth resolver of
+    the same name, else from the stored connection the integration declares.
 
-    A resolver is ``resolver(ctx, integration)`` (sync or async) returning credentials,
-    or None while the connection does not exist yet. An integration with a
-    ``with_auth(credentials)`` method is handed to the run already authenticated.
+    A resolver is ``resolver(ctx, integration)`` (sync or async) returning credentials; None
+    or an exception ends the run UNRESOLVED_AUTH (v2). An integration with a
+    ``with_auth(credentials)`` method is handed to the run as what that returns.
     """
     resolved = Integrations()
     for name, integration in job.integrations.items():
         resolver = runtime.auth_resolvers.get(name)
-        if resolver is None:
+        connection = connection_of(integration)
+        if resolver is not None:
+            credentials = await _ask_resolver(resolver, ctx, name, integration)
+        elif connection is not None:
+            credentials = await _open_connection(runtime, name, connection, ctx.run.id)
+        else:
             resolved.clients[name] = integration
             continue
-        try:
-            credentials = resolver(ctx, integration)
-            if inspect.isawaitable(credentials):
-                credentials = await credentials
-        except Exception as exc:  # noqa: BLE001 - a resolver's failure ends the run
-            error = describe_error(exc)
-            error["message"] = f"auth resolver for integration {name!r} failed: {error['message']}"
-            return Stop(RunStatus.UNRESOLVED_AUTH, error=error)
-        if credentials is None:
-            return Stop(
-                RunStatus.WAITING_ON_CONNECTIONS,
-                error={
-                    "type": "MissingConnection",
-                    "message": f"integration {name!r} has no connection yet",
-                },
-                resume_after_seconds=CONNECTION_POLL_SECONDS,
-            )
+        if isinstance(credentials, Stop):
+            return credentials
         with_auth = getattr(integration, "with_auth", None)
         resolved.clients[name] = with_auth(credentials) if callable(with_auth) else integration
         resolved.auth[name] = credentials
     return resolved
+
+
+async def _ask_resolver(resolver: Any, ctx: Context, name: str, integration: Any) -> Any:
+    """The resolver's credentials, or the UNRESOLVED_AUTH stop naming the integration."""
+    try:
+        credentials = resolver(ctx, integration)
+        if inspect.isawaitable(credentials):
+            credentials = await credentials
+    except Exception as exc:  # noqa: BLE001 - a resolver's failure ends the run
+        error = describe_error(exc)
+        error["message"] = f"auth resolver for integration {name!r} failed: {error['message']}"
+        return Stop(RunStatus.UNRESOLVED_AUTH, error=error)
+    if credentials is None:
+        return Stop(RunStatus.UNRESOLVED_AUTH, error={
+            "type": "UnresolvedAuth",
+            "message": f"auth resolver for integration {name!r} returned None (no credentials)",
+        })  # fmt: skip
+    return credentials
+
+
+async def _open_connection(runtime: Runtime, name: str, connection: str, run_id: str) -> Any:
+    """The stored connection's credentials; a wait when it is not stored yet."""
+    try:
+        credentials = await read_connection(runtime, connection)
+    except ConfigError as exc:
+        return Stop(RunStatus.UNRESOLVED_AUTH, error={
+            "type": "UnresolvedAuth",
+            "message": f"integration {name!r}: connection {connection!r}: {exc}",
+        })  # fmt: skip
+    if credentials is not None:
+        return credentials
+    await wait_for_connection(runtime, connection, run_id)
+    return Stop(
+        RunStatus.WAITING_ON_CONNECTIONS,
+        error={
+            "type": "MissingConnection",
+            "message": f"integration {name!r} waits for connection {connection!r}: "
+            f"set it with client.set_connection({connection!r}, credentials)",
+        },
+        connection=connection,
+    )

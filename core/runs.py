@@ -78,9 +78,13 @@ async def cancel_run(runtime: Runtime, run_id: str) -> Run:
     if running_here is not None:
         running_here.mark_canceled()
     if record is not None and record.slot is not None:  # its slot goes to the queue
-        await release_slot(runtime, record.job_id, record.slot, run_id)
+        await release_slot(runtime, record.queue or record.job_id, record.slot, run_id)
     if record is not None and record.parent_run_id is not None:
         await ends.notify_parent(runtime, record)
+    if record is not None and record.callback_url is not None:  # one try: no end write here
+        from .run_callbacks import post_callback
+
+        await post_callback(record, now)
     if record is None:
         record = await runtime.call(store.get_run, run_id)
         if record is None:

@@ -15,6 +15,7 @@ from .store.calls import call_store
 if TYPE_CHECKING:
     from .clock import Clock
     from .dispatch.base import Dispatcher
+    from .flow import ConcurrencyLimit
     from .jobs import Job
     from .lease import LeaseKeeper
     from .serdes import Serdes
@@ -53,10 +54,14 @@ class Runtime:
     """OpenTelemetry spans (core/otel.py `instrument`); None: no tracing, nothing imported."""
     base_url: str | None = None
     """Where the ASGI app is reachable (`Client(base_url=)`): io.wait_for_request's URLs."""
+    connection_key: bytes | None = None
+    """The key that seals stored connections (`Client(connection_key=)`, core/sealing.py)."""
     served_base_url: str | None = None
     """The base URL of the first request the ASGI app served; used when `base_url` is None."""
     serdes: Serdes | None = None
     """Task outputs' serializer (`Client(serdes=)`); None: the default `JsonSerdes`."""
+    concurrency_limits: dict[str, ConcurrencyLimit] = field(default_factory=dict)
+    """Shared limits by id (`Client.define_concurrency_limit`)."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""

@@ -2,8 +2,24 @@
 
     IoGate     per invocation: ended? diverged? suspended? and which asyncio tasks are
                inside an io call (so a suspension can let gathered siblings settle)
-    IoCall     `Invocation.io_call()`: refuses new io once the invocation stopped
+    IoCall     `Invocation.io_call()`: refuses new io once the invocation stopped, but
+               for the rest of the loop turn in which a wait suspended it (see below)
     InTask     `Invocation.in_task(task)`: io calls inside a task's fn are its children
+
+A wait's suspension and its gathered siblings (issue 16 item 12):
+
+    asyncio.gather(io.wait("w", ...), io.run_task("t", fn))
+      loop turn 1:  [w's first step, t's first step]  <- both ready, in that order
+        w: records WAITING, suspends   -> the gate holds the door open, closing it with a
+                                          call_soon queued behind t's first step
+        t: enters its io call           -> let in: it was reached in the same turn
+      loop turn 1': the door closes     -> any later io call raises the suspension
+
+On DynamoDB the wait's write yields to the loop (a thread), so t was in before the
+suspension anyway; an in-process store (SQLite) answers without yielding, and t used to
+be refused. The task that suspended is never let in (code that swallows its Suspend
+cannot go on), nor is anything after a suspension other than a wait (lease lost,
+canceled, a yield). Only the refusal's slow path pays: the hot path's checks are the same.
 """
 
 from __future__ import annotations
@@ -31,7 +47,7 @@ current_parent: ContextVar[ParentTask | None] = ContextVar("triggerfish_parent",
 class IoGate:
     """What every io call of one invocation checks first, and the calls in flight."""
 
-    __slots__ = ("divergence", "has_ended", "io_depth", "suspended")
+    __slots__ = ("divergence", "door_open", "has_ended", "io_depth", "suspended", "suspender")
 
     def __init__(self) -> None:
         self.has_ended = False
@@ -39,6 +55,33 @@ class IoGate:
         self.suspended: Suspend | None = None
         self.io_depth: dict[asyncio.Task[Any], int] = {}
         """The asyncio tasks inside an io call now, by nesting depth."""
+        self.door_open = False
+        """True for the rest of the loop turn in which a wait suspended the invocation."""
+        self.suspender: asyncio.Task[Any] | None = None
+
+    def suspend(self, resume_at: float | None, reason: str) -> Suspend:
+        """The invocation's suspension: the first one, or for gathered waits the one that
+        ends first. A wait lets the io calls already scheduled in this loop turn (gathered
+        siblings) start (module docstring)."""
+        suspended = self.suspended
+        if suspended is not None:
+            if reason == suspended.reason == "wait" and _is_earlier(resume_at, suspended.resume_at):
+                suspended.resume_at = resume_at  # the run resumes when its first wait ends
+            return suspended
+        suspended = self.suspended = Suspend(resume_at, reason=reason)
+        if reason == "wait":
+            self.suspender = asyncio.current_task()
+            self.door_open = True
+            asyncio.get_running_loop().call_soon(self._close_door)
+        return suspended
+
+    def _close_door(self) -> None:
+        self.door_open = False
+        self.suspender = None
+
+    def lets_in(self) -> bool:
+        """After a suspension: may the current asyncio task still start an io call?"""
+        return self.door_open and asyncio.current_task() is not self.suspender
 
     async def settle(self, timeout: float | None) -> None:
         """Waits for the io calls of other asyncio tasks (siblings in an asyncio.gather) to
@@ -51,6 +94,11 @@ class IoGate:
         for task in still:
             task.cancel()
         await asyncio.gather(*still, return_exceptions=True)
+
+
+def _is_earlier(at: float | None, than: float | None) -> bool:
+    """A wait's resume time before another's (None: until woken, the latest of all)."""
+    return at is not None and (than is None or at < than)
 
 
 class IoCall:
@@ -69,7 +117,7 @@ class IoCall:
             raise Suspend(None, reason="ended")
         if gate.divergence is not None:
             raise gate.divergence
-        if gate.suspended is not None:
+        if gate.suspended is not None and not gate.lets_in():
             raise gate.suspended
         this = self._task = asyncio.current_task()
         if this is not None:

@@ -71,6 +71,7 @@ async def drive(
 ) -> DriveReport:
     """Calls `client.execute` until the run is final; a SkippingClock jumps over waits.
 
+    Returns early when the run is WAITING_ON_CONNECTIONS (`client.set_connection` wakes it).
     Each invocation gets `budget_seconds` of (clock) time as its deadline. With another
     clock, waits of up to MAX_REAL_WAIT_SECONDS are slept through; longer ones are a
     ConfigError that says to use a SkippingClock.
@@ -91,6 +92,8 @@ async def drive(
                 f"run {run_id} is QUEUED behind its job's concurrency_limit: drive the runs "
                 "holding the slots first (a freed slot wakes the oldest queued run)"
             )
+        if outcome.resume_at is None and outcome.status is RunStatus.WAITING_ON_CONNECTIONS:
+            return report  # an outside answer: client.set_connection wakes it
         if outcome.resume_at is None:
             raise RuntimeError(f"run {run_id} is {outcome.status.value} with nothing to resume")
         wait_seconds = outcome.resume_at - clock.time()

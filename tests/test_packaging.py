@@ -61,7 +61,8 @@ def test_importing_core_does_not_import_boto3_starlette_or_jinja() -> None:
 
 def test_the_lambda_worker_path_leaves_the_api_models_and_unused_io_unimported() -> None:
     """What an SQS resume imports (docs/performance.md section 5): no API models or views,
-    no fetch machinery, integrations, direct-event models or io primitives it does not call."""
+    no fetch machinery, integrations, direct-event models or io primitives it does not call,
+    no sealing of connections (cryptography)."""
     code = (
         "import sys, triggerfish.core, triggerfish.adapters.aws_lambda\n"
         "from triggerfish.core.store.dynamodb import DynamoDBStore\n"
@@ -69,8 +70,8 @@ def test_the_lambda_worker_path_leaves_the_api_models_and_unused_io_unimported()
         "from triggerfish.core import Client, invoke_trigger\n"
         "off = ['triggerfish.core.' + m for m in ('models', 'views', 'fetch', 'callbacks',\n"
         "       'integrations', 'io.children', 'io.fetch', 'io.event_waits', 'io.requests',\n"
-        "       'retry', 'filters')]\n"
-        "off += ['triggerfish.adapters.aws_lambda.direct', 'pydantic.type_adapter']\n"
+        "       'retry', 'filters', 'sealing')]\n"
+        "off += ['triggerfish.adapters.aws_lambda.direct', 'pydantic.type_adapter', 'cryptography']\n"
         "print(','.join(m for m in off if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,13 +11,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from triggerfish.core import Client, RunStatus
+from triggerfish.core import Client, ConfigError, RunStatus
+from triggerfish.core.connections import check_connection_name, credentials_json
 from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from . import events
-from .bodies import EventBody, InvokeBody, read_model
+from .bodies import ConnectionBody, EventBody, InvokeBody, read_model
 from .callbacks import callback_routes
 from .errors import invalid_field
 
@@ -52,7 +53,8 @@ async def send_event(request: Request) -> JSONResponse:
     body = await read_model(request, EventBody)
     event = await _client(request).send_event(
         body.name, body.payload, id=body.id, timestamp=body.timestamp,
-        deliver_at=body.deliver_at, deliver_after=body.deliver_after,
+        deliver_at=body.deliver_at, deliver_after=body.deliver_after, priority=body.priority,
+        context=body.context,
     )  # fmt: skip
     return _json(event, 202)
 
@@ -64,11 +66,19 @@ async def cancel_event(request: Request) -> JSONResponse:
     return JSONResponse({"id": event_id, "canceled": canceled})
 
 
+async def cancel_runs_for_event(request: Request) -> JSONResponse:
+    """Cancels the unfinished runs an event started: ``{"id", "canceled_run_ids"}``."""
+    event_id = request.path_params["event_id"]
+    canceled = await _client(request).cancel_runs_for_event(event_id)
+    return JSONResponse({"id": event_id, "canceled_run_ids": canceled})
+
+
 async def invoke_job(request: Request) -> JSONResponse:
     client = _client(request)
     client.get_job(request.path_params["job_id"])
     body = await read_model(request, InvokeBody)
-    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id)
+    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id,
+                              priority=body.priority)  # fmt: skip
     location = str(request.url_for("api:get_run", run_id=run.id))
     return _json(run, 202, headers={"Location": location})
 
@@ -122,6 +132,11 @@ async def get_run(request: Request) -> JSONResponse:
     return _json(run)
 
 
+async def get_run_statuses(request: Request) -> JSONResponse:
+    statuses = await _client(request).get_run_statuses(request.path_params["run_id"])
+    return JSONResponse(statuses)
+
+
 async def run_events(request: Request) -> Response:
     interval: float = getattr(
             request.app.state, "triggerfish_events_interval", events.DEFAULT_EVENTS_INTERVAL_SECONDS
@@ -151,6 +166,28 @@ async def execute_run(request: Request) -> JSONResponse:
         deadline = lambda_deadline if deadline is None else min(deadline, lambda_deadline)
     outcome = await client.execute(request.path_params["run_id"], deadline=deadline)
     return _json(outcome)
+
+
+async def set_connection(request: Request) -> JSONResponse:
+    """Stores a connection's credentials (sealed) and wakes the runs waiting on it:
+    ``{"name", "set": true, "woken_run_ids"}``; the credentials are never answered."""
+    name = request.path_params["name"]
+    try:
+        check_connection_name(name)
+    except ConfigError as exc:
+        raise invalid_field(["path", "name"], str(exc)) from None
+    body = await read_model(request, ConnectionBody)
+    try:
+        credentials_json(body.credentials)
+    except ConfigError as exc:
+        raise invalid_field(["body", "credentials"], str(exc)) from None
+    woken = await _client(request).set_connection(name, body.credentials)
+    return JSONResponse({"name": name, "set": True, "woken_run_ids": woken})
+
+
+async def list_connections(request: Request) -> JSONResponse:
+    """Every connection the jobs declare or the store holds, and whether each is set."""
+    return JSONResponse({"connections": await _client(request).list_connections()})
 
 
 def _limit(raw: str | None) -> int:
@@ -198,6 +235,12 @@ def api_routes() -> list[BaseRoute]:
     return [
         Route("/events", send_event, methods=["POST"], name="send_event"),
         Route("/events/{event_id}/cancel", cancel_event, methods=["POST"], name="cancel_event"),
+        Route(
+            "/events/{event_id}/cancel-runs",
+            cancel_runs_for_event,
+            methods=["POST"],
+            name="cancel_runs_for_event",
+        ),
         *callback_routes(),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
@@ -205,7 +248,12 @@ def api_routes() -> list[BaseRoute]:
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
         Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
+        Route(
+            "/runs/{run_id}/statuses", get_run_statuses, methods=["GET"], name="get_run_statuses"
+        ),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
         Route("/runs/{run_id}/retry", retry_run, methods=["POST"], name="retry_run"),
+        Route("/connections", list_connections, methods=["GET"], name="list_connections"),
+        Route("/connections/{name}", set_connection, methods=["PUT"], name="set_connection"),
     ]

@@ -23,6 +23,7 @@ from triggerfish.core.durations import MAX_WAIT_SECONDS
 from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
 from triggerfish.core.names import MAX_NAME_BYTES
 from triggerfish.core.serialize import nests_deeper
+from triggerfish.core.store.base import MAX_PRIORITY
 
 from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH
 from .errors import APIError, validation_details
@@ -71,6 +72,15 @@ class EventBody(BaseModel):
         default=None, gt=0, le=MAX_WAIT_SECONDS,
         description="Deliver the event this many seconds from now (at most 365 days).",
     )  # fmt: skip
+    priority: int = Field(
+        default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, strict=True,
+        description="Runs it starts leave their queues before those of lower priority.",
+    )  # fmt: skip
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON object (at most 32 KB) that travels with the event: "
+        "ctx.event.context in the runs it starts, .context of an io.wait_for_event.",
+    )
 
     @model_validator(mode="after")
     def _one_delay(self) -> EventBody:
@@ -117,6 +127,10 @@ class InvokeBody(BaseModel):
         description=f"The run id to use ({ID_RULE}); a second "
         "invoke with this id starts no new run.",
     )
+    priority: int = Field(
+        default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, strict=True,
+        description="The run leaves its queues before runs of lower priority.",
+    )  # fmt: skip
 
 
 async def read_json(request: Request) -> Any:
@@ -155,3 +169,14 @@ async def read_model(request: Request, model: type[ModelT]) -> ModelT:
             422, "validation_error", f"request body is not a valid {model.__name__}: {names}",
             **details,
         ) from exc
+
+
+class ConnectionBody(BaseModel):
+    """The body of ``PUT /api/connections/{name}``."""
+
+    model_config = ConfigDict(extra="forbid", title="ConnectionBody")
+
+    credentials: str | int | float | bool | list[Any] | dict[str, Any] = Field(
+        description="The connection's credentials: a token, or an object of values (JSON, "
+        "not null, at most 64 KB); stored sealed, never shown again.",
+    )

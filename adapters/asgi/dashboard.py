@@ -6,6 +6,8 @@
     /                   every job with its latest runs and counts by status
     /jobs/{job_id}      one job's runs: status filter, cursor paging
     /runs/{run_id}      one run: payload, output or error, task tree on a time axis, logs
+    /connections        each connection and whether it is set; a form sets one
+                        (dashboard_connections.py)
     /login, /logout     the API-key login that sets a signed session cookie (`sessions`)
 
 Cancel and re-run are POST forms carrying the session's CSRF token. A page of a live run
@@ -40,6 +42,7 @@ from triggerfish.core.types import RunStatus
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
+from .dashboard_connections import connection_routes
 from .events import DEFAULT_EVENTS_INTERVAL_SECONDS, run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
@@ -91,6 +94,7 @@ def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
             methods=["POST"],
             name="dashboard_retry",
         ),
+        *connection_routes(dashboard),
         Route("/login", dashboard.login, methods=["GET", "POST"], name="dashboard_login"),
         Route(
             "/logout",

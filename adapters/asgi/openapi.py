@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from triggerfish.core import Event, Outcome, Run, RunList, RunStatus
+from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Status
+from triggerfish.core.connections import CONNECTION_NAME_PATTERN
 from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
 
 from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
-from .bodies import EventBody, InvokeBody
+from .bodies import ConnectionBody, EventBody, InvokeBody
 
 
 class ErrorDetail(BaseModel):
@@ -49,6 +50,10 @@ class Job(BaseModel):
     concurrency_limit: int | None = None
     max_duration: float | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    shared_concurrency_limit: str | None = None
+    concurrency_key: bool | None = None
+    rate_limit: dict[str, Any] | None = None
+    debounce: dict[str, Any] | None = None
 
 
 class JobList(BaseModel):
@@ -92,6 +97,57 @@ _FAIL_BODY_SCHEMA = {
     "type": "object",
     "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
 }
+class Connection(BaseModel):
+    """A connection as ``GET /api/connections`` lists it: never its credentials."""
+
+    name: str
+    set: bool
+    updated_at: float | None = Field(description="When it was last set (epoch seconds).")
+    integrations: list[str] = Field(description='The "job/integration" pairs declaring it.')
+
+
+class ConnectionList(BaseModel):
+    """Every connection the jobs declare or the store holds."""
+
+    connections: list[Connection]
+
+
+class ConnectionSet(BaseModel):
+    """The answer of ``PUT /api/connections/{name}``."""
+
+    name: str
+    set: bool
+    woken_run_ids: list[str] = Field(description="The runs it woke (WAITING_ON_CONNECTIONS).")
+
+
+class CanceledRuns(BaseModel):
+    """The answer of ``POST /api/events/{id}/cancel-runs``."""
+
+    id: str
+    canceled_run_ids: list[str] = Field(
+        description="The runs this call canceled (finished runs are left as they were)."
+    )
+
+
+class RunSummary(BaseModel):
+    """A run's id, status and output."""
+
+    id: str
+    status: RunStatus
+    output: Any = None
+
+
+class RunStatuses(BaseModel):
+    """The answer of ``GET /api/runs/{id}/statuses``: the run and its statuses."""
+
+    run: RunSummary
+    statuses: list[Status]
+
+
+class WebhookNoRuns(BaseModel):
+    """The answer of a webhook delivery that no job's filter matched."""
+
+    run_ids: list[str]
 
 
 class CallbackAnswer(BaseModel):
@@ -111,7 +167,13 @@ _MODELS: list[type[BaseModel]] = [
     ScheduleList,
     Health,
     CanceledEvent,
+    CanceledRuns,
+    RunStatuses,
+    WebhookNoRuns,
     CallbackAnswer,
+    ConnectionBody,
+    ConnectionList,
+    ConnectionSet,
     ErrorResponse,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
@@ -130,8 +192,9 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "The body is not valid JSON.",
         401: "Missing or wrong credentials.",
         404: "No such job, run, event, callback or webhook trigger.",
-        409: "The job is disabled, the callback was already answered or timed out, or (retry)"
-        " the run is not FAILED or TIMED_OUT.",
+        409: "The job is disabled, the callback was already answered or timed out, (retry)"
+        " the run is not FAILED or TIMED_OUT, or (connections) the server has no"
+        " connection key.",
         413: "The body (or the payload as JSON) is over the size limit.",
         422: "A field of the body, query or headers is invalid; `fields` names each.",
     }
@@ -163,7 +226,8 @@ def build_openapi() -> dict[str, Any]:
     """The whole document (paths relative to the app's root; ``servers`` adds a prefix)."""
     _, top = models_json_schema(
         [
-            (model, "serialization" if model not in (EventBody, InvokeBody) else "validation")
+            (model, "validation" if model in (EventBody, InvokeBody, ConnectionBody)
+             else "serialization")
             for model in _MODELS
         ],
         ref_template="#/components/schemas/{model}",
@@ -198,6 +262,17 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "Whether it was canceled (false: already delivered or "
                           "canceled).", "CanceledEvent"),
+                    **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/events/{event_id}/cancel-runs": {
+            "post": {
+                "operationId": "cancel_runs_for_event",
+                "summary": "Cancel every unfinished run an event started.",
+                "parameters": [_path_id("event_id")],
+                "responses": {
+                    **_ok(200, "The ids of the runs canceled.", "CanceledRuns"),
                     **_errors(401, 404, 413),
                 },
             }
@@ -329,6 +404,17 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {**_ok(200, "The run.", "Run"), **_errors(401, 404)},
             }
         },
+        "/api/runs/{run_id}/statuses": {
+            "get": {
+                "operationId": "get_run_statuses",
+                "summary": "A run's id, status and output with its statuses (io.create_status).",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run and its statuses.", "RunStatuses"),
+                    **_errors(401, 404),
+                },
+            }
+        },
         "/api/runs/{run_id}/cancel": {
             "post": {
                 "operationId": "cancel_run",
@@ -372,10 +458,37 @@ def build_openapi() -> dict[str, Any]:
                 },
             }
         },
+        "/api/connections": {
+            "get": {
+                "operationId": "list_connections",
+                "summary": "Every connection the jobs declare or the store holds; never the"
+                " credentials.",
+                "responses": {
+                    **_ok(200, "The connections, by name.", "ConnectionList"),
+                    **_errors(401),
+                },
+            }
+        },
+        "/api/connections/{name}": {
+            "put": {
+                "operationId": "set_connection",
+                "summary": "Store a connection's credentials (sealed) and wake the runs"
+                " waiting on it.",
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string",
+                                           "pattern": CONNECTION_NAME_PATTERN.pattern.join("^$")}}],
+                "requestBody": _body("ConnectionBody", required=True),
+                "responses": {
+                    **_ok(200, "Stored; the runs it woke.", "ConnectionSet"),
+                    **_errors(400, 401, 409, 413, 422),
+                },
+            }
+        },
         "/webhooks/{trigger_id}": {
             "post": {
                 "operationId": "receive_webhook",
-                "summary": "A signed delivery to a webhook trigger; starts one run per delivery.",
+                "summary": "A signed delivery to a webhook trigger; starts a run of every enabled"
+                " job on the id whose filter matches (once per delivery).",
                 "security": [],
                 "parameters": [
                     _path_id("trigger_id"),
@@ -398,11 +511,13 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(
                         202,
-                        "The run of this delivery (the same run for a redelivery).",
+                        "The first run of this delivery, with run_ids: every run it started "
+                        "(the same runs for a redelivery).",
                         "Run",
                         location=True,
                     ),
-                    **_errors(400, 401, 404, 413),
+                    **_ok(200, "No job's filter matched: no run started.", "WebhookNoRuns"),
+                    **_errors(400, 401, 404, 409, 413),
                 },
             }
         },

@@ -9,6 +9,8 @@
     triggerfish run ID                                  one run as a tree of tasks
     triggerfish cancel ID                               POST /api/runs/{id}/cancel
     triggerfish retry ID                                POST /api/runs/{id}/retry
+    triggerfish set-connection NAME [CREDENTIALS]       PUT /api/connections/{name}
+    triggerfish connections                             GET /api/connections
     triggerfish init-table [--table --endpoint-url --region]
     triggerfish replay MODULE:client [--run ID | --job ID --last N] [--json]
 
@@ -18,7 +20,7 @@ traceback. Heavy imports (httpx, uvicorn, boto3) happen inside the command that 
 them. Reference: docs/cli.md.
 
 One module per command group: `dev` (the local server and its write coalescing), `runs`
-(the API commands, over `remote`, printed by `render`), `table` (init-table) and `replay`;
+(the API commands, over `remote`, printed by `render`), `connections`, `table` (init-table) and `replay`;
 `main` builds the parser and dispatches.
 """
 

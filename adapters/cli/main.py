@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from triggerfish.core.version import version_text
 
-from . import dev, replay, runs, table
+from . import connections, dev, replay, runs, table
 from .base import CLIError
 from .remote import remote_options
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     dev.add_parser(commands)
     runs.add_parsers(commands, remote_options())
+    connections.add_parsers(commands, remote_options())
     table.add_parser(commands)
     replay.add_parser(commands)
     return parser

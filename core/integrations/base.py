@@ -4,7 +4,8 @@
     await io.integrations["api"].get("user", "/users/1")     # a key-first task method
 
 An integration is any object; with a ``with_auth(credentials)`` method it is handed over
-authenticated (see core/gates.py). Subclass `Integration` and mark methods with
+authenticated (see core/gates.py), with the credentials of the client's auth resolver of
+its name or of the stored connection its ``connection`` attribute names. Subclass `Integration` and mark methods with
 `@integration_task` to give the handle key-first methods.
 """
 
@@ -50,9 +51,14 @@ def integration_task(
 
 
 class Integration:
-    """A base for integrations: `credentials` set by `with_auth`, key-first task methods."""
+    """A base for integrations: `credentials` set by `with_auth`, key-first task methods.
+
+    `connection` names the stored connection (`client.set_connection(name, credentials)`)
+    whose credentials `with_auth` receives when the client has no auth resolver for it.
+    """
 
     credentials: Any = None
+    connection: str | None = None
 
     def with_auth(self, credentials: Any) -> Any:
         """A copy of this integration holding `credentials` (what the auth resolver gave)."""

@@ -4,7 +4,8 @@
     @client.define_job(..., integrations={"api": api})
     ...  user = await io.integrations["api"].get("user", "/users/1")
 
-Credentials come from the client's auth resolver of the same name: a string is sent as
+Credentials come from the client's auth resolver of the same name, or from the stored
+connection `connection=` names (`client.set_connection`): a string is sent as
 ``Authorization: Bearer <token>`` (header and scheme configurable), a mapping as headers.
 """
 
@@ -51,6 +52,7 @@ class HttpIntegration(Integration):
         auth_header: str = "Authorization",
         auth_scheme: str = "Bearer",
         retry: RetryPolicy | None = None,
+        connection: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"HttpIntegration base_url must be http(s)://..., got {base_url!r}")
@@ -60,6 +62,7 @@ class HttpIntegration(Integration):
         self.auth_header = auth_header
         self.auth_scheme = auth_scheme
         self.task_options: dict[str, Any] = {} if retry is None else {"retry": retry}
+        self.connection = connection
 
     def auth_headers(self) -> dict[str, str]:
         """The headers the credentials add: a token as `auth_header`, a mapping as is."""

@@ -5,7 +5,7 @@ invocation through `Port` (core/port.py, which the engine implements). Adding a 
 module here and one method on `IO` that calls it inside ``invocation.io_call()``.
 
     tasks.py    io.run_task           waits.py   io.wait
-    fetch.py    io.background_fetch   events.py  io.send_event
+    fetch.py    io.background_fetch   events.py  io.send_event(s), get_event, cancel_event
     logs.py     io.logger             records.py shared record shapes (values, wakeable waits)
     event_waits.py  io.wait_for_event requests.py io.wait_for_request
 """
@@ -13,7 +13,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..integrations.base import IntegrationHandle
+    from ..models import Event
     from ..port import Port
     from ..retry import RetryPolicy
     from ..serdes import Serdes
@@ -77,7 +78,9 @@ class IO:
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
-        arguments and may be sync or async; `io.run_task` inside it makes a subtask.
+        argument, or one: the `TaskContext` (key, attempt, run id, an idempotency key
+        stable across attempts and replays); it may be sync or async; `io.run_task`
+        inside it makes a subtask.
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         `serdes` stores the output (default: the client's, else JSON keeping datetime,
@@ -112,13 +115,68 @@ class IO:
             await waits.wait(self._invocation, key, seconds, until=until)
 
     async def send_event(
-        self, key: str, name: str, payload: Any = None, *, id: str | None = None
+        self,
+        key: str,
+        name: str,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        deliver_at: datetime | None = None,
+        deliver_after: float | timedelta | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Sends an event once (as a task), so a replay does not send it again."""
+        """Sends an event once (as a task), so a replay does not send it again.
+
+        Its id is ``<run id>:<key>`` unless given. `deliver_at` (an aware datetime) or
+        `deliver_after` (seconds or a timedelta) delays it; `context` (a JSON object) is
+        `ctx.event.context` in the runs it starts. Returns the event as JSON data.
+        """
         from . import events
 
         async with self._invocation.io_call():
-            return await events.send_event(self._invocation, key, name, payload, id=id)
+            return await events.send_event(
+                self._invocation, key, name, payload, id=id, deliver_at=deliver_at,
+                deliver_after=deliver_after, context=context,
+            )  # fmt: skip
+
+    async def send_events(
+        self,
+        key: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        deliver_at: datetime | None = None,
+        deliver_after: float | timedelta | None = None,
+    ) -> list[dict[str, Any]]:
+        """Sends several events in one task: each a dict with ``name``, ``payload`` and an
+        optional ``id`` (default ``<run id>:<key>:<index>``) and ``context``.
+
+        Returns the events as JSON data, in order; a replay sends nothing again.
+        """
+        from . import events as events_io
+
+        async with self._invocation.io_call():
+            return await events_io.send_events(
+                self._invocation, key, events, deliver_at=deliver_at, deliver_after=deliver_after
+            )
+
+    async def get_event(self, key: str, id: str) -> dict[str, Any]:
+        """The event with this id as it was when first read (a task), with ``runs``: the
+        id, status, started_at and completed_at of each run it started.
+
+        An unknown id fails the task: `TaskFailed` whose error type is EventNotFound.
+        """
+        from . import events
+
+        async with self._invocation.io_call():
+            return await events.get_event(self._invocation, key, id)
+
+    async def cancel_event(self, key: str, id: str) -> dict[str, Any]:
+        """Cancels a delayed event not yet delivered (a task); returns the event, whose
+        ``status`` is ``canceled`` unless it was already delivered."""
+        from . import events
+
+        async with self._invocation.io_call():
+            return await events.cancel_event(self._invocation, key, id)
 
     async def background_fetch(
         self,
@@ -128,20 +186,21 @@ class IO:
         method: str = "GET",
         headers: dict[str, str] | None = None,
         body: str | bytes | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Mapping[str, RetryPolicy | dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Fetches `url` once, outside this invocation when the dispatcher has a worker.
 
         Returns ``{"status", "headers", "body", "body_base64", "json"}``: `body` is the text
         (None for a binary answer, then in `body_base64`), `json` the parsed JSON answer.
-        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt, so `retry`
-        retries them. The run waits (no compute) while the request is in flight.
+        A bytes `body` is sent as given. 5xx and 429 answers fail the attempt. `retry` is a
+        RetryPolicy (5xx, 429 and network errors retried) or, as in v2, a mapping of status
+        patterns ("429", "500-599", "5xx", "all") to a RetryPolicy or a dict of its fields:
+        a matched status is retried by its policy, an unmatched one is not retried
+        (core/fetch_retry.py). The run waits (no compute) while the request is in flight.
         """
-        if retry is not None and retry.retry_on is not None:
-            raise ConfigError(
-                f"background_fetch {key!r}: retry_on is not supported (the fetch worker retries"
-                " 5xx and 429 answers and network errors); use io.run_task for a custom retry_on"
-            )
+        from ..fetch_retry import checked_fetch_retry
+
+        checked = checked_fetch_retry(retry, where=f"background_fetch {key!r}")
         from ..fetch import FETCH_SCHEMES, FetchMessage
         from . import fetch
 
@@ -151,7 +210,7 @@ class IO:
             )
         message = FetchMessage(
             run_id="", task_id="", key=key, attempt=1, url=url, method=method.upper(),
-            headers=headers or {}, retry=retry, **FetchMessage.encode_body(body),
+            headers=headers or {}, retry=checked, **FetchMessage.encode_body(body),
         )  # fmt: skip
         async with self._invocation.io_call():
             result: dict[str, Any] = await fetch.background_fetch(self._invocation, key, message)
@@ -209,13 +268,21 @@ class IO:
             )  # fmt: skip
 
     async def invoke_and_wait(
-        self, key: str, job_id: str, payload: Any = None, *, serdes: Serdes | None = None
+        self,
+        key: str,
+        job_id: str,
+        payload: Any = None,
+        *,
+        raise_on_failure: bool = True,
+        serdes: Serdes | None = None,
     ) -> Any:
         """Starts a run of `job_id` once and waits (holding no invocation) for its end.
 
         Returns the child's output; a child that fails, is canceled or times out raises
         `TaskFailed` whose error names the child run id and its status. `serdes` (else the
-        client's) writes the payload sent (as JSON text) and reads the child's output.
+        client's) writes the payload sent (as JSON text) and reads the child's output. With
+        `raise_on_failure=False` returns v2's shape instead: ``{"ok": True, "output": ...}``
+        or ``{"ok": False, "error": {...}}``.
         """
         from . import children
 
@@ -224,9 +291,33 @@ class IO:
 
             check_serdes(serdes, field=f"io.invoke_and_wait {key!r}: serdes")
         async with self._invocation.io_call():
+            if not raise_on_failure:
+                return await children.invoke_and_wait_result(self._invocation, key, job_id,
+                                                             payload, serdes=serdes)  # fmt: skip
             return await children.invoke_and_wait(
                 self._invocation, key, job_id, payload, serdes=serdes
             )
+
+    async def invoke(
+        self,
+        key: str,
+        job_id: str,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        callback_url: str | None = None,
+    ) -> dict[str, str]:
+        """Starts a run of `job_id` once (a task) and goes on; returns ``{"id": run_id}``.
+
+        `id` names the run (idempotent: a run that exists under it is not started again).
+        With `callback_url`, the finished run is POSTed there as JSON ``{"id", "status",
+        "output" | "error"}``, at least once (core/run_callbacks.py).
+        """
+        from . import children
+
+        async with self._invocation.io_call():
+            return await children.invoke(self._invocation, key, job_id, payload, id=id,
+                                         callback_url=callback_url)  # fmt: skip
 
     async def create_status(
         self,
@@ -252,13 +343,15 @@ class IO:
         *,
         filter: dict[str, Any] | None = None,
         schema: type[BaseModel] | None = None,
-        timeout: float | timedelta | None = None,
-    ) -> Any:
+        timeout: float | timedelta = 3600,
+    ) -> Event:
         """Waits (WAITING, no invocation) for an event `name` matching `filter`, sent after
-        the wait began; returns its payload, parsed by `schema` when given.
+        the wait began; returns the `Event` (id, name, payload, timestamp, context), its
+        payload parsed by `schema` when given.
 
-        After `timeout` (seconds or a timedelta, at most 365 days) raises `WaitTimeout`;
-        replays return the same payload or raise the same `WaitTimeout` without waiting.
+        After `timeout` (seconds or a timedelta, at most 365 days; one hour by default, as
+        in v2; None is refused) raises `WaitTimeout`; replays return the same event or
+        raise the same `WaitTimeout` without waiting.
         """
         from . import event_waits
 
@@ -301,8 +394,8 @@ def _check_task_options(
     """A ConfigError naming the option, before anything is recorded: a record with a bad
     `name`, `icon` or `properties` would make the run unreadable (get_run, the API)."""
     if not callable(fn):
-        raise ConfigError(f"io.run_task {key!r}: fn must be a zero-argument callable, "
-                          f"got {type(fn).__name__}")  # fmt: skip
+        raise ConfigError(f"io.run_task {key!r}: fn must be a callable taking no argument or"
+                          f" a TaskContext, got {type(fn).__name__}")  # fmt: skip
     if name is None and icon is None and retry is None and properties is None:
         return  # the common call: nothing more to check
     where = f"io.run_task {key!r}"

@@ -1,4 +1,5 @@
-"""`io.invoke_and_wait`: start a child run once, wait (no invocation held) for its end.
+"""`io.invoke_and_wait`: start a child run once, wait (no invocation held) for its end;
+`io.invoke`: start one (a task) and go on, its end POSTed to `callback_url` if given.
 
     recorded final     -> the child's output, or the same TaskFailed     (no write)
     first call         -> record the wait task WAITING (with the child's run id), then
@@ -18,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..ends import child_outcome
-from ..errors import JobNotFound, OutputError, PayloadTooLarge
+from ..errors import ConfigError, JobNotFound, OutputError, PayloadTooLarge, TaskFailed
 from ..serdes import dump_output
 from ..serialize import describe_error
 from ..starts import MAX_PAYLOAD_BYTES, create_run, derived_id, payload_json
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from ..port import Port
     from ..serdes import Serdes
     from ..store.base import RunRecord
+    from ..task_context import TaskContext
+
+MAX_RUN_ID_CHARS = 200
+"""The longest run id `io.invoke(id=...)` accepts (it is part of store keys and URLs)."""
 
 CHILD_RECHECK_SECONDS = 600.0
 """A parent waiting on a child reads the child run itself this often (crash recovery)."""
@@ -104,3 +109,48 @@ def _payload_text(codec: Serdes, payload: Any, key: str) -> str:
             f"payload is {size} bytes as JSON; the limit is {MAX_PAYLOAD_BYTES} bytes"
         )
     return text
+async def invoke_and_wait_result(
+    inv: Port, key: str, job_id: str, payload: Any, *, serdes: Serdes | None = None
+) -> Any:
+    """v2's shape: ``{"ok": True, "output": ...}`` or ``{"ok": False, "error": {...}}``."""
+    try:
+        output = await invoke_and_wait(inv, key, job_id, payload, serdes=serdes)
+    except TaskFailed as exc:
+        return {"ok": False, "error": exc.error}
+    return {"ok": True, "output": output}
+
+
+async def invoke(
+    inv: Port, key: str, job_id: str, payload: Any, *, id: str | None, callback_url: str | None
+) -> dict[str, str]:
+    """Starts a run of `job_id` once (a task: replays start no second run); ``{"id": run_id}``.
+
+    The run's id is `id` when given (a run that exists under it is not started again),
+    else derived from this task's identity, so a retried start creates no second run.
+    """
+    from .tasks import run_task
+
+    job = inv.runtime.jobs.get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    where = f"io.invoke {key!r}"
+    if id is not None and not (isinstance(id, str) and 0 < len(id) <= MAX_RUN_ID_CHARS):
+        raise ConfigError(f"{where}: id must be a str of 1 to {MAX_RUN_ID_CHARS} characters, "
+                          f"got {id!r}")  # fmt: skip
+    if callback_url is not None and not (
+        isinstance(callback_url, str) and callback_url.lower().startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"{where}: callback_url must start with http:// or https://, "
+                          f"got {callback_url!r}")  # fmt: skip
+    text = payload_json(payload)
+
+    async def start(task: TaskContext) -> dict[str, str]:
+        run_id = id or derived_id(task.idempotency_key, job_id)
+        run = await inv.call(create_run, inv.runtime, job, text, run_id=run_id,
+                             callback_url=callback_url)  # fmt: skip
+        return {"id": run.id}
+
+    started: dict[str, str] = await run_task(
+        inv, key, start, name=f"invoke {job_id}", retry=None, icon="invoke", properties=None
+    )
+    return started

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TaskFailed
-from ..fetch import FETCH_RECHECK_SECONDS, FetchMessage, fetch
+from ..fetch import FETCH_RECHECK_SECONDS, FetchError, FetchMessage, fetch
+from ..fetch_retry import policy_for
 from ..outcome import Outcome
 from ..serialize import load_json
 from ..types import TaskStatus
@@ -21,6 +22,7 @@ from .tasks import next_attempt, run_task
 
 if TYPE_CHECKING:
     from ..port import Port
+    from ..retry import RetryPolicy
 
 
 async def background_fetch(inv: Port, key: str, message: FetchMessage) -> Any:
@@ -29,10 +31,13 @@ async def background_fetch(inv: Port, key: str, message: FetchMessage) -> Any:
     if send is None:
         async def request() -> dict[str, Any]:
             return await fetch(message.url, method=message.method, headers=message.headers,
-                               body=message.body, body_base64=message.body_base64)  # fmt: skip
+                               body=message.body, body_base64=message.body_base64,
+                               retry=message.retry)  # fmt: skip
 
+        retry = message.retry
         return await run_task(inv, key, request, name=f"{message.method} {message.url}",
-                              retry=message.retry, icon="fetch", properties=None)  # fmt: skip
+                              retry=_ByStatus(retry) if isinstance(retry, dict) else retry,
+                              icon="fetch", properties=None)  # fmt: skip
     claim = inv.claim(key, kind="fetch")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
@@ -61,6 +66,16 @@ async def background_fetch(inv: Port, key: str, message: FetchMessage) -> Any:
     await send(message.model_copy(update={"run_id": inv.run.id, "task_id": claim.task_id,
                                           "key": key, "attempt": attempt}))  # fmt: skip
     raise inv.suspend(waiting.resume_at, "wait")
+
+
+class _ByStatus:
+    """Policies by status for an inline fetch: run_task asks which one retries an error."""
+
+    def __init__(self, policies: dict[str, RetryPolicy]) -> None:
+        self._policies = policies
+
+    def for_error(self, exc: BaseException) -> RetryPolicy | None:
+        return policy_for(self._policies, exc.status if isinstance(exc, FetchError) else None)
 
 
 def _sent_fetches(inv: Port) -> list[str]:

@@ -17,7 +17,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..errors import (
     ConditionFailed,
@@ -31,6 +31,7 @@ from ..errors import (
 from ..jobs import is_async_callable
 from ..serdes import DEFAULT_SERDES, dump_output, load_output
 from ..serialize import describe_error
+from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
 from .sync_tasks import is_plain_sync_function, run_sync_fn
 
@@ -43,7 +44,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("triggerfish.core.engine")
 
-TaskFunction = Callable[[], Any]
+TaskFunction = Callable[[], Any] | Callable[[TaskContext], Any]
+"""A task's fn: no parameter, or one that gets the `TaskContext`; sync or async."""
+
+
+class RetryByError(Protocol):
+    """Chooses the policy that retries an error (a background fetch's policies by status)."""
+
+    def for_error(self, exc: BaseException) -> RetryPolicy | None: ...
 
 
 async def run_task(
@@ -52,7 +60,7 @@ async def run_task(
     fn: TaskFunction,
     *,
     name: str | None,
-    retry: RetryPolicy | None,
+    retry: RetryPolicy | RetryByError | None,
     icon: str | None,
     properties: list[dict[str, Any]] | None,
     at_most_once: bool = False,
@@ -66,7 +74,7 @@ async def run_task(
     if recorded is not None and recorded.status.is_final:
         return inv.replay(key, recorded, codec)
     if at_most_once and recorded is not None and _was_interrupted(recorded):
-        return await _interrupted(inv, key, recorded, retry, codec)
+        return await _interrupted(inv, key, recorded, _policy(retry, None), codec)
     retry_at = recorded.resume_at if recorded is not None else None
     if retry_at is not None and retry_at > inv.clock.time():
         raise inv.suspend(retry_at, "wait")
@@ -84,9 +92,13 @@ async def run_task(
         started = await inv.record(task)
         if started is not task:
             return inv.replay(key, started, codec)
+    if takes_context(fn):  # v2's `task` argument: key, attempt, idempotency key
+        context = TaskContext(key, idempotency_key_for(inv.run.id, claim.task_id), attempt,
+                              inv.run.id)  # fmt: skip
+        fn = functools.partial(cast("Callable[[TaskContext], Any]", fn), context)
     with inv.in_task(task):
         try:
-            result = await call_task_fn(fn, key)
+            result = await call_task_fn(fn, key)  # type: ignore[arg-type]
             output_json = dump_output(result, key=key, serdes=codec)
             stored_json = output_json if redact is None else redact.apply(output_json, key=key)
         except Suspend as suspension:
@@ -98,6 +110,7 @@ async def run_task(
             if isinstance(exc, StoreError) and not isinstance(exc, ConditionFailed):
                 raise inv.store_failed(exc) from exc  # the store's, not the task's: stop
             inv.executed_count += 1
+            retry = _policy(retry, exc)
             error = describe_error(exc)
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,
                         attempt, error["type"], error["message"])  # fmt: skip
@@ -162,6 +175,16 @@ def _is_coroutine_function(fn: Callable[[], Any]) -> bool:
         fn = fn.func
     code = getattr(fn, "__code__", None)
     return code is not None and bool(code.co_flags & inspect.CO_COROUTINE)
+
+
+def _policy(
+    retry: RetryPolicy | RetryByError | None, exc: BaseException | None
+) -> RetryPolicy | None:
+    """The policy for this failure: `retry` itself, or what it chooses for `exc`."""
+    choose = getattr(retry, "for_error", None)
+    if choose is None:
+        return retry  # type: ignore[return-value]  # a RetryPolicy or None
+    return None if exc is None else choose(exc)
 
 
 def _was_interrupted(recorded: TaskRecord) -> bool:

@@ -15,10 +15,14 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     move_hooks_due  run final, its hooks_due_at still the value the caller read
     retry_task      task ERRORED with the attempts we read              (client.retry_run)
     retry_run       run FAILED or TIMED_OUT                             (client.retry_run)
-    wake_run        run WAITING, not leased, due later than the new time (or not due)
+    wake_run        run WAITING or WAITING_ON_CONNECTIONS, not leased, due later than the
+                    new time (or not due)
     put_event_wait  wait absent                 (the event-wait index, io.wait_for_event)
     update_event    event in the expected status (delayed events: deliver, cancel)
     create_callback callback absent             (io.wait_for_request)
+    put_connection  connection absent, or stored no later than ours  (client.set_connection)
+    put_connection_wait  wait absent            (the connection-wait index)
+    put_flow        flow state absent, or at the version the caller read   (core/flow*.py)
 """
 
 from __future__ import annotations
@@ -81,12 +85,27 @@ class RunRecord(Record):
     parent_run_id: str | None = None
     """The run that started this one with io.invoke_and_wait, and its wait task's id."""
     parent_task_id: str | None = None
+    callback_url: str | None = None
+    """Where the finished run is POSTed (`io.invoke(..., callback_url=)`, core/run_callbacks.py)."""
     hooks_due_at: float | None = None
-    """Set while an on_success/on_failure hook of a finished run is still to be called."""
+    """Set while an on_success/on_failure hook (or the callback POST) of a finished run is
+    still to be called."""
     retries: int = 0
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
     idle_yields: int = 0
     """Invocations in a row that yielded before executing a task (their backoff grows)."""
+    priority: int = 0
+    """Higher leaves a queue first (`send_event(priority=)`, `invoke(priority=)`)."""
+    queue: str | None = None
+    """The queue (and concurrency slots) of the run: None is its job's own (core/queues.py)."""
+    queued_reason: str | None = None
+    """Why a QUEUED run waits: "concurrency", "rate", "debounce", "batch", ... (None else)."""
+    flow_ref: str | None = None
+    """The flow state a debounced or batched run takes its payload from (core/flow_state.py)."""
+    rate_at: float | None = None
+    """The start time its job's rate limit gave the run (core/rates.py); None: not asked yet."""
+    event_context_json: str | None = None
+    """The `context` of the event that started the run (`ctx.event.context`), as JSON text."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -150,6 +169,10 @@ class EventRecord(Record):
     """When a delayed event is (or was) due; while pending or delivering it is in the due index."""
     sent_at: float | None = None
     """Store-clock time it was delivered: event waits recorded after this do not match it."""
+    priority: int = 0
+    """The priority of the runs it starts (`send_event(priority=)`)."""
+    context_json: str | None = None
+    """The sender's `context` (a JSON object as text), None when it gave none."""
 
     @property
     def is_due_indexed(self) -> bool:
@@ -186,6 +209,41 @@ class CallbackRecord(Record):
     expires_at: float | None = None
     heartbeat_seconds: float | None = None
     """`heartbeat_timeout=`: each heartbeat POST moves the wait's timeout this far ahead."""
+
+
+@record
+class ConnectionRecord(Record):
+    """A stored connection: its credentials sealed (core/sealing.py), never plain text."""
+
+    name: str
+    sealed: str
+    created_at: float
+    updated_at: float
+
+
+@record
+class ConnectionWaitRecord(Record):
+    """A run WAITING_ON_CONNECTIONS in the connection-wait index, found by connection name;
+    `client.set_connection` wakes every run listed under the name it stores."""
+
+    name: str
+    run_id: str
+    created_at: float
+
+
+@record
+class FlowRecord(Record):
+    """A small JSON document of flow control state (a rate window, a debounce, a batch),
+    changed only by compare-and-set on `version` (core/flow_state.py)."""
+
+    name: str
+    version: int
+    data: dict[str, Any] = field(default_factory=dict)
+    writer: str = ""
+    """A token unique to the write that made this version: a retried write that finds it
+    knows its first try applied."""
+    expires_at: float | None = None
+    """When the store may forget it (the DynamoDB TTL attribute); None: kept."""
 
 
 @dataclass
@@ -253,13 +311,16 @@ class Store(Protocol):
     def get_concurrency_holder(self, job_id: str, slot: int) -> str | None: ...
     def release_concurrency_slot(self, job_id: str, slot: int, run_id: str) -> None: ...
     def wake_run(self, run_id: str, *, at: float, now: float | None = None) -> str:
-        """Moves a WAITING run's resume time forward to `at`: "woken", "leased" or "unchanged".
+        """Moves a WAITING (or WAITING_ON_CONNECTIONS) run's resume time forward to `at`:
+        "woken", "leased" or "unchanged".
 
         A finished run is "unchanged"; a lease that expired before `now` does not count.
         """
         ...
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
-        """The ids of the job's QUEUED runs, oldest (created) first, at most `limit`."""
+        """The ids of the QUEUED runs (not yet made due) of a queue, highest priority first,
+        then oldest (created) first, at most `limit`. A job's own queue is named by its id;
+        other queues (shared limits, concurrency keys, rate limits) by `RunRecord.queue`."""
         ...
     def wake_queued_run(self, run_id: str, *, at: float) -> bool:
         """A QUEUED run made due at `at` (it leaves the queue listing); False if not QUEUED."""
@@ -285,6 +346,28 @@ class Store(Protocol):
         """Stores a callback unless its token hash is taken."""
         ...
     def get_callback(self, token_hash: str) -> CallbackRecord | None: ...
+    def put_connection(self, connection: ConnectionRecord) -> bool:
+        """Stores a connection unless one with a later `updated_at` is stored; False then."""
+        ...
+    def get_connection(self, name: str) -> ConnectionRecord | None: ...
+    def list_connections(self) -> list[ConnectionRecord]:
+        """Every stored connection, by name."""
+        ...
+    def put_connection_wait(self, wait: ConnectionWaitRecord) -> bool:
+        """Adds a run to the connection-wait index; False when it is already there."""
+        ...
+    def list_connection_waits(self, name: str) -> list[ConnectionWaitRecord]:
+        """Every run indexed as waiting on the connection `name` (all shards)."""
+        ...
+    def delete_connection_wait(self, name: str, run_id: str) -> None:
+        """Removes a run from the index (woken, or found the connection); absent is fine."""
+        ...
+    def get_flow(self, name: str) -> FlowRecord | None:
+        """The flow state of this name (consistent read), or None."""
+        ...
+    def put_flow(self, flow: FlowRecord, *, expected_version: int | None) -> bool:
+        """Writes `flow` if the stored one is at `expected_version` (None: absent); else False."""
+        ...
     def close(self) -> None: ...
     def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
         """Deletes up to `limit` finished runs whose `expires_at` passed, with their tasks,
@@ -339,6 +422,13 @@ def load_table_definition() -> dict[str, Any]:
     text = resources.files(__package__).joinpath("table.json").read_text(encoding="utf-8")
     definition: dict[str, Any] = json.loads(text)
     return definition
+
+
+PRIORITY_STEP = 10**10
+"""A queue's sort number is created_at - priority * PRIORITY_STEP: one priority step is
+more than any epoch second, so priority orders first, then age (DynamoDB's runs_due index)."""
+MAX_PRIORITY = 10**6
+"""Priorities run from -MAX_PRIORITY to MAX_PRIORITY."""
 
 
 def sort_key(created_at: float, run_id: str) -> str:

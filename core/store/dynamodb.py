@@ -2,14 +2,19 @@
 
     PK            SK              what
     RUN#<id>      RUN             the run (GSI1: by job, GSI2: by time, GSI3: due, sparse;
-                                  a QUEUED run's GSI3 key is its GSI1PK, sorted by creation)
+                                  a QUEUED run's GSI3 key is its GSI1PK, or JOB#<queue>#<n>
+                                  for a named queue, sorted by priority, then creation)
     RUN#<id>      TASK#<task id>  a task or wait
     RUN#<id>      LOG#<key>       a log line
     EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
     SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
-    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
+    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job (or of a named
+                                  queue: a shared limit, a concurrency key; core/queues.py)
+    FLOW#<name>   FLOW            flow state: a rate window, a debounce, a batch (versioned)
     EVENTWAIT#<name>#<n>  WAIT#<run>#<task>  an io.wait_for_event, found by event name
     CALLBACK#<sha256>     CALLBACK           an io.wait_for_request callback (expires)
+    CONNECTIONS           CONNECTION#<name>  a stored connection (sealed credentials)
+    CONNWAIT#<name>#<n>   RUN#<run>          a run WAITING_ON_CONNECTIONS, found by name
 
 A delayed event waits in the due index under GSI3PK `EVENTDUE#<n>` (n from its id), beside
 the runs' `DUE#<n>` partitions; event waits are sharded by run id, so one hot event name
@@ -27,9 +32,10 @@ botocore's retries) is a StoreError. A conditional write that botocore retried a
 then failed its condition is read back: when the item shows our own write (the first try
 applied, its answer was lost), it counts as written.
 
-The store is one class of four parts, each a module: the requests they are all made of
+The store is one class of five parts, each a module: the requests they are all made of
 (dynamodb_table.py), the run item's writes (dynamodb_runs.py), every other item's writes
-(dynamodb_records.py), and the reads of many items (dynamodb_queries.py); attribute values
+(dynamodb_records.py), the reads of many items (dynamodb_queries.py) and connections
+(dynamodb_connections.py); attribute values
 are in items.py. This module holds the constructor, the table's creation and the constants.
 """
 
@@ -44,6 +50,7 @@ from ..errors import StoreError
 from ..usage import count_dynamodb_call, note_batch_items
 from .base import load_table_definition
 from .blobs import S3Blobs
+from .dynamodb_connections import DynamoDBConnections
 from .dynamodb_queries import DynamoDBQueries
 from .dynamodb_records import (
     CALLBACK_TTL_SECONDS,
@@ -82,7 +89,9 @@ MAX_SHARDS = 256
 """Every listing and sweep reads every shard, so the count stays bounded."""
 
 
-class DynamoDBStore(DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries):
+class DynamoDBStore(
+    DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries, DynamoDBConnections
+):
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 
     offload = True

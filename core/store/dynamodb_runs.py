@@ -16,6 +16,7 @@ from ..types import RunStatus
 from .base import (
     MAX_INLINE_OUTPUT_BYTES,
     MAX_PAYLOAD_ROOM_BYTES,
+    PRIORITY_STEP,
     RunRecord,
     retried_run_changes,
     sort_key,
@@ -23,6 +24,8 @@ from .base import (
 from .dynamodb_table import DynamoDBTable
 from .items import RUN_FIELDS, encode, encoded, final_values, item_attributes, same_fields
 
+_WAKEABLE = (RunStatus.WAITING.value, RunStatus.WAITING_ON_CONNECTIONS.value)
+"""The statuses `wake_run` brings forward (a wait, or a connection now set)."""
 _LEASE_UPDATE = (
     "SET #status = :executing, lease_owner = :owner, lease_expires_at = :exp,"
     " due_at = :exp, GSI3PK = :due, GSI3SK = :exp, updated_at = :now,"
@@ -166,8 +169,18 @@ class DynamoDBRunWrites(DynamoDBTable):
         if changes.get("status") is RunStatus.QUEUED and changes.get("due_at", 0) is None:
             # Into the job's queue: the sparse due index keyed by the job's sharded key,
             # sorted by creation time (list_queued_runs), instead of the due partitions.
+            # A named queue (core/queues.py) has its own sharded key; priority orders first.
             removes = [r for r in removes if r not in ("GSI3PK", "GSI3SK")]
-            sets.extend(["GSI3PK = GSI1PK", "GSI3SK = created_at"])
+            queue = changes.get("queue")
+            if queue:
+                sets.append("GSI3PK = :queue_key")
+                values[":queue_key"] = {"S": f"JOB#{queue}#{self.shard(run_id)}"}
+            else:
+                sets.append("GSI3PK = GSI1PK")
+            rank = int(changes.get("priority") or 0) * PRIORITY_STEP
+            sets.append("GSI3SK = created_at - :rank" if rank else "GSI3SK = created_at")
+            if rank:
+                values[":rank"] = {"N": str(rank)}
         expression = ""
         if sets:
             expression += "SET " + ", ".join(sets)
@@ -229,12 +242,13 @@ class DynamoDBRunWrites(DynamoDBTable):
         item = self._update(
             run_id,
             "SET resume_at = :at, due_at = :at, GSI3PK = :due, GSI3SK = :at",
-            f"#status = :waiting AND {is_free}"
+            f"#status IN (:waiting, :connections) AND {is_free}"
             " AND (attribute_not_exists(resume_at) OR resume_at > :at)",
             {":at": {"N": repr(at)}, ":now": {"N": repr(now)}, ":due": self._due_key(run_id),
-             ":waiting": {"S": RunStatus.WAITING.value}},
+             ":waiting": {"S": RunStatus.WAITING.value},
+             ":connections": {"S": RunStatus.WAITING_ON_CONNECTIONS.value}},
             "wake_run",
-            is_ours=lambda found: (found.get("status", {}).get("S") == RunStatus.WAITING.value
+            is_ours=lambda found: (found.get("status", {}).get("S") in _WAKEABLE
                                    and same_fields(found, encoded({"resume_at": at, "due_at": at}),
                                                     ["resume_at", "due_at"])),
         )  # fmt: skip

@@ -35,6 +35,8 @@ from .base import (
     encode_cursor,
     retried_run_changes,
 )
+from .sqlite_connections import CONNECTIONS_SCHEMA, SQLiteConnections
+from .sqlite_flows import SQLiteFlows
 from .sqlite_rows import (
     PUT_TASK,
     RUN_FIELDS,
@@ -45,6 +47,9 @@ from .sqlite_rows import (
     load_run,
     load_task,
 )
+
+_WAKEABLE = (RunStatus.WAITING, RunStatus.WAITING_ON_CONNECTIONS)
+"""The statuses `wake_run` brings forward (a wait, or a connection now set)."""
 
 
 class _Transaction:
@@ -97,7 +102,7 @@ is at most MAX_RUN_TEXT_REMEMBERED characters (at most ~10 MB in all)."""
 MAX_RUN_TEXT_REMEMBERED = 4096
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteConnections, SQLiteFlows):
     """The embedded store: one SQLite file (or ":memory:"), shared safely by processes."""
 
     offload = False
@@ -113,7 +118,7 @@ class SQLiteStore:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA + CONNECTIONS_SCHEMA)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -503,7 +508,7 @@ class SQLiteStore:
             )
             if is_leased:
                 return "leased"
-            if run.status is not RunStatus.WAITING or (
+            if run.status not in _WAKEABLE or (
                 run.resume_at is not None and run.resume_at <= at
             ):
                 return "unchanged"
@@ -513,8 +518,9 @@ class SQLiteStore:
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id FROM runs WHERE job_id = ? AND status = 'QUEUED' AND due_at IS NULL"
-                " ORDER BY created_at, id LIMIT ?",
+                "SELECT id FROM runs WHERE COALESCE(json_extract(data, '$.queue'), job_id) = ?"
+                " AND status = 'QUEUED' AND due_at IS NULL ORDER BY"
+                " -COALESCE(json_extract(data, '$.priority'), 0), created_at, id LIMIT ?",
                 (job_id, limit),
             ).fetchall()
         return [run_id for (run_id,) in rows]

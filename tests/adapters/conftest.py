@@ -42,7 +42,8 @@ def load_live_jobs() -> Any:
 
 def make_client(db_path: Path) -> Client:
     """A client with the live test jobs on a SQLite file."""
-    client = Client("live", store=SQLiteStore(db_path), api_key=API_KEY)
+    client = Client("live", store=SQLiteStore(db_path), api_key=API_KEY,
+                    connection_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
     defined: Client = load_live_jobs().define_jobs(client)
     return defined
 

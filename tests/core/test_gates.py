@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, invoke_trigger
-from triggerfish.core.gates import CONNECTION_POLL_SECONDS
 from triggerfish.core.testing import drive
 
 
@@ -62,19 +61,32 @@ class Repo:
         return Repo(token)
 
 
-async def test_a_run_waits_on_connections_until_its_resolver_answers(store: Any) -> None:
-    tokens: list[str | None] = [None, "t0k3n"]
-    client = make_client(store, auth_resolvers={"github": lambda ctx, integration: tokens.pop(0)})
+async def test_a_resolver_answering_none_ends_the_run_unresolved_auth(store: Any) -> None:
+    client = make_client(store, auth_resolvers={"github": lambda ctx, integration: None})
+    calls: list[str] = []
+
+    @client.define_job(id="gh", trigger=invoke_trigger(), integrations={"github": Repo()})
+    async def job(payload: Any, io: IO, ctx: Context) -> None:
+        calls.append("ran")
+
+    run = await client.invoke("gh", None)
+    outcome = await client.execute(run.id)
+
+    assert (outcome.status, outcome.resume_at) == (RunStatus.UNRESOLVED_AUTH, None)
+    error = (await client.get_run(run.id)).error
+    assert error is not None and error["type"] == "UnresolvedAuth"
+    assert "'github'" in error["message"] and "None" in error["message"]
+    assert calls == []
+
+
+async def test_a_resolver_gives_the_credentials_to_with_auth_and_io_auth(store: Any) -> None:
+    client = make_client(store, auth_resolvers={"github": lambda ctx, integration: "t0k3n"})
 
     @client.define_job(id="gh", trigger=invoke_trigger(), integrations={"github": Repo()})
     async def job(payload: Any, io: IO, ctx: Context) -> Any:
         return [io.integrations["github"].client.token, io.auth["github"]]
 
     run = await client.invoke("gh", None)
-    first = await client.execute(run.id)
-    assert first.status is RunStatus.WAITING_ON_CONNECTIONS
-    assert first.resume_at is not None
-    assert first.resume_at - client.clock.time() <= CONNECTION_POLL_SECONDS
     await drive(client, run.id)
 
     assert (await client.get_run(run.id)).output == ["t0k3n", "t0k3n"]

@@ -6,7 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from triggerfish.core.store.base import EventRecord, LogRecord, RunRecord, TaskRecord
+from triggerfish.core.store.base import (
+    ConnectionRecord,
+    ConnectionWaitRecord,
+    EventRecord,
+    LogRecord,
+    RunRecord,
+    TaskRecord,
+)
 from triggerfish.core.types import RunStatus, TaskStatus
 
 NOW = 1_800_000_000.0
@@ -292,3 +299,49 @@ def test_queued_runs_are_listed_oldest_first_per_job_and_are_not_due(store: Any)
     assert not store.wake_queued_run("run_q0", at=NOW + 20)  # leased (EXECUTING), not QUEUED
     assert store.list_queued_runs("job", limit=10) == ["run_q3", "run_q4"]
     assert "run_q2" in store.list_due_runs(now=NOW + 20, limit=50)
+
+
+def test_a_connection_is_never_replaced_by_an_older_write(store: Any) -> None:
+    first = ConnectionRecord(name="github", sealed="v1.aaa", created_at=NOW, updated_at=NOW)
+    assert store.put_connection(first)
+    newer = ConnectionRecord(name="github", sealed="v1.bbb", created_at=NOW, updated_at=NOW + 5)
+    assert store.put_connection(newer)
+    older = ConnectionRecord(name="github", sealed="v1.old", created_at=NOW, updated_at=NOW + 1)
+    assert not store.put_connection(older)
+    assert store.get_connection("github") == newer
+    assert store.get_connection("slack") is None
+    store.put_connection(ConnectionRecord(name="airtable", sealed="v1.c", created_at=NOW,
+                                          updated_at=NOW))  # fmt: skip
+    assert [c.name for c in store.list_connections()] == ["airtable", "github"]
+
+
+def test_runs_waiting_on_a_connection_are_indexed_once_by_name(store: Any) -> None:
+    for n in range(6):  # spread over the shards
+        wait = ConnectionWaitRecord(name="github", run_id=f"run_{n}", created_at=NOW + n)
+        assert store.put_connection_wait(wait)
+        assert not store.put_connection_wait(wait), "already indexed"
+    store.put_connection_wait(ConnectionWaitRecord(name="git", run_id="run_9", created_at=NOW))
+
+    waits = store.list_connection_waits("github")
+    assert [w.run_id for w in waits] == [f"run_{n}" for n in range(6)]
+    assert waits[2] == ConnectionWaitRecord(name="github", run_id="run_2", created_at=NOW + 2)
+    store.delete_connection_wait("github", "run_2")
+    store.delete_connection_wait("github", "run_absent")
+    assert [w.run_id for w in store.list_connection_waits("github")] == [
+        "run_0", "run_1", "run_3", "run_4", "run_5"]
+    assert [w.run_id for w in store.list_connection_waits("git")] == ["run_9"]
+    assert store.list_connection_waits("slack") == []
+
+
+def test_wake_run_brings_a_run_waiting_on_connections_forward(store: Any) -> None:
+    store.create_run(new_run())
+    take(store, "a")
+    waiting = {"status": RunStatus.WAITING_ON_CONNECTIONS, "resume_at": None, "due_at": None,
+               "lease_owner": None, "lease_expires_at": None}  # fmt: skip
+    assert store.update_run("run_1", owner="a", changes=waiting)
+    assert "run_1" not in store.list_due_runs(now=NOW + 10**6, limit=50), "never polled"
+
+    assert store.wake_run("run_1", at=NOW + 3, now=NOW + 3) == "woken"
+    assert store.get_run("run_1").due_at == NOW + 3
+    assert "run_1" in store.list_due_runs(now=NOW + 3, limit=50)
+    assert lease(store, "b", now=NOW + 3).status is RunStatus.EXECUTING
