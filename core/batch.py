@@ -1,7 +1,7 @@
 """What `io.parallel` returns under a completion policy: a `BatchResult` (issue 18 item 1).
 
-    min_successful=M          done once M items completed (failures alone never end it,
-                              unless M can no longer be reached)
+    min_successful=M          done once M items completed; failures alone never end it
+                              (when M is out of reach the rest still run: ALL_COMPLETED)
     tolerated_failures=F      done once more than F items failed
     tolerated_failure_ratio=R done once failures / all items > R (strictly)
 
@@ -10,7 +10,7 @@ The first rule met decides, in the order above, as items settle (AWS's durable S
 items already running run to their end and keep their status. The reason is
 ALL_COMPLETED when the decision came with the last item (or none came),
 MIN_SUCCESSFUL_REACHED when enough completed before that, FAILURE_TOLERANCE_EXCEEDED
-when failures went past the tolerance or M became out of reach.
+when failures went past a tolerance (AWS's conformance scenario 8-17).
 """
 
 from __future__ import annotations
@@ -141,8 +141,6 @@ class CompletionPolicy:
             (self.tolerated_failures is not None and failed > self.tolerated_failures)
             or (self.tolerated_failure_ratio is not None and total
                 and failed / total > self.tolerated_failure_ratio)
-            or (self.min_successful is not None
-                and completed + (total - settled) < self.min_successful)
         ):  # fmt: skip
             reason = CompletionReason.FAILURE_TOLERANCE_EXCEEDED
         if reason is CompletionReason.MIN_SUCCESSFUL_REACHED and settled == total:
