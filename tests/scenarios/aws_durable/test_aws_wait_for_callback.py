@@ -74,7 +74,8 @@ async def test_7_4_a_failure_from_outside_fails_the_run(served: Client) -> None:
     assert post(submit.url + "/fail", REJECTED).status_code == 200
     run = await _finish(served, run_id)
     assert run.status is RunStatus.FAILED and run.error is not None
-    assert run.error["type"] == "CallbackFailed" and "not approved" in run.error["message"]
+    assert "RejectedError" in f"{run.error['type']} {run.error['message']}"
+    assert "not approved" in run.error["message"]
 
 
 async def test_7_5_no_answer_within_the_timeout_fails_the_run(served: Client) -> None:
