@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from triggerfish.core import Client, RunStatus, SkippingClock, invoke_trigger
+from triggerfish.core import Client, SkippingClock, invoke_trigger
 from triggerfish.core.testing import drive
 
 TESTS = Path(__file__).resolve().parents[2]
@@ -147,4 +147,3 @@ def projection(batch: Any) -> dict[str, Any]:
     }
 
 
-FINAL_OK = RunStatus.COMPLETED

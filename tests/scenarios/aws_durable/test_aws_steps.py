@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -256,7 +257,7 @@ async def test_1_14_a_custom_backoff_without_jitter_waits_2_then_6_seconds(
 
     run = await run_job(client)
     assert run.output == "done"
-    gaps = [round(b - a) for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [round(b - a) for a, b in itertools.pairwise(attempts)]
     assert gaps == [2, 6]
 
 

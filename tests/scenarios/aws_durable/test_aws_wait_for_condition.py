@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_durable_support import job, run_job
+from aws_durable_support import job
 from triggerfish.core import IO, Client, Context, RunStatus, TaskFailed
 from triggerfish.core.testing import drive
 
