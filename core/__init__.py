@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .batch import BatchItem, BatchItemStatus, BatchResult, CompletionReason
 from .client import Client
 from .clock import Clock, SkippingClock, SystemClock
 from .context import Context
 from .dispatch.base import Dispatcher
 from .dispatch.local import LocalDispatcher
 from .errors import (
+    CallbackFailed,
     ConditionFailed,
     ConfigError,
     DuplicateKeyError,
@@ -26,10 +28,12 @@ from .errors import (
     PayloadTooLarge,
     RunNotFound,
     RunNotRetryable,
+    ScheduleNotFound,
     StoreError,
     Suspend,
     TaskFailed,
     TaskInterrupted,
+    TaskTimeout,
     TriggerfishError,
     WaitTimeout,
 )
@@ -37,6 +41,7 @@ from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
+from .serdes import JsonSerdes, Serdes
 from .store.base import Store
 from .task_context import TaskContext
 from .triggers import (
@@ -51,7 +56,7 @@ from .version import __version__ as __version__
 
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher
-    from .models import Event, LogLine, Run, RunList, Status, StatusValue, Task
+    from .models import Event, LogLine, Run, RunList, Schedule, Status, StatusValue, Task
     from .retry import RetryPolicy
     from .store.dynamodb import DynamoDBStore
     from .store.sqlite import SQLiteStore
@@ -61,7 +66,9 @@ _LAZY = {
     # the API models: an SQS resume builds none of them (only Outcome)
     **{
         name: (_MODELS, name)
-        for name in ("Event", "LogLine", "Run", "RunList", "Status", "StatusValue", "Task")
+        for name in (
+            "Event", "LogLine", "Run", "RunList", "Schedule", "Status", "StatusValue", "Task"
+        )
     },
     "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
     "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
@@ -82,8 +89,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "IO",
     "Batch",
+    "BatchItem",
+    "BatchItemStatus",
+    "BatchResult",
+    "CallbackFailed",
     "Client",
     "Clock",
+    "CompletionReason",
     "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
@@ -96,6 +108,7 @@ __all__ = [
     "EventNotFound",
     "Job",
     "JobNotFound",
+    "JsonSerdes",
     "LocalDispatcher",
     "LogLine",
     "NonDeterminismError",
@@ -111,6 +124,9 @@ __all__ = [
     "RunStatus",
     "SQLiteStore",
     "SQSDispatcher",
+    "Schedule",
+    "ScheduleNotFound",
+    "Serdes",
     "SkippingClock",
     "Status",
     "StatusValue",
@@ -123,6 +139,7 @@ __all__ = [
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",
+    "TaskTimeout",
     "TriggerfishError",
     "WaitTimeout",
     "cron_trigger",

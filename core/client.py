@@ -12,11 +12,16 @@ methods is a few lines here that delegate to a module taking the runtime:
     cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
     execute                             engine.py
-    tick, list_schedules                sweeper.py
+    tick, next_fire_times               sweeper.py
+    the settings (store, clock, ...)    client_settings.py  (ClientSettings, a base class)
+    pause_job, resume_job, cancel_runs, retry_runs, create_schedule, list_schedules, ...
+                                        client_fleet.py (FleetOperations, a base class,
+                                        over pauses.py, bulk.py, schedules.py)
     set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
-thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
+thin methods here (or, for a large group, in a base class beside this module, as
+client_fleet.py) with the signatures DESIGN.md pins. No module below this one imports it.
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import engine, env_config, job_options, runs, sweeper
 from .checks import check_run_id, is_storable_id
+from .client_fleet import FleetOperations
+from .client_settings import ClientSettings, check_store, checked_yield_margin
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
 from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
+from .ids import ID_PATTERN, check_id
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -40,6 +48,7 @@ from .runs import (
     build_run,
 )
 from .runtime import Runtime
+from .serdes import check_serdes
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
@@ -49,23 +58,22 @@ from .starts import (
     payload_json,
 )
 from .store.base import Store
-from .times import checked_seconds
 from .triggers import Trigger, WebhookTrigger
 from .types import RunStatus
-from .usage import Prices, retention_seconds
+from .usage import Prices
 
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
-    from .lease import LeaseKeeper
     from .models import Event, Run, RunList
+    from .serdes import Serdes
 
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""Run ids a caller may choose: safe in URLs and store keys as they are."""
+RUN_ID_PATTERN = re.compile(ID_PATTERN)
+"""Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
 DEFAULT_RETENTION = timedelta(days=30)
 """Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 
 
-class Client:
+class Client(ClientSettings, FleetOperations):
     """The entry point: holds the jobs, the store and the dispatcher.
 
     ``client = Client("acme", store=SQLiteStore("runs.db"))``
@@ -86,27 +94,18 @@ class Client:
         prices: Prices | None = None,
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
+        serdes: Serdes | None = None,
         connection_key: str | None = None,
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
-        if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
-            raise ConfigError(
-                f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
-                f"{store!r}"
-            )
-        if isinstance(yield_margin, int | float) and yield_margin < 0:
-            raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
-        if yield_margin is not None:
-            try:
-                yield_margin = checked_seconds(yield_margin, field="yield_margin")
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+        check_store(store)
+        yield_margin = checked_yield_margin(yield_margin)
         self.id = id
         self.api_key = api_key
         self.runtime = Runtime(
             store=store,
-            clock=clock or SystemClock(),
+            clock=SystemClock(),
             environment=environment,
             organization=organization,
             auth_resolvers=dict(auth_resolvers or {}),
@@ -114,10 +113,14 @@ class Client:
             prices=prices,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        # Through the setters: one check for a value given here or set later (issue 21.5).
+        if clock is not None:
+            self.clock = clock
         self.retention = retention
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.runtime.base_url = base_url
+        self.base_url = base_url
+        self.prices = prices
+        check_serdes(serdes, field="Client serdes")
+        self.runtime.serdes = serdes
         if connection_key is not None:
             from .sealing import parse_key  # no cryptography import: that waits for first use
 
@@ -126,91 +129,6 @@ class Client:
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
             bind(self)
-
-    # -- the runtime's parts, readable and settable here --------------------------------
-
-    @property
-    def store(self) -> Store:
-        """Where runs, tasks, logs and events are kept."""
-        return self.runtime.store
-
-    @store.setter
-    def store(self, store: Store) -> None:
-        self.runtime.store = store
-
-    @property
-    def clock(self) -> Clock:
-        """The clock every deadline and due time is read from."""
-        return self.runtime.clock
-
-    @clock.setter
-    def clock(self, clock: Clock) -> None:
-        self.runtime.clock = clock
-
-    @property
-    def dispatcher(self) -> Dispatcher | None:
-        """Arranges "run R again at T"; None: the caller drives `execute` itself."""
-        return self.runtime.dispatcher
-
-    @dispatcher.setter
-    def dispatcher(self, dispatcher: Dispatcher | None) -> None:
-        self.runtime.dispatcher = dispatcher
-
-    @property
-    def environment(self) -> str:
-        """The environment runs are started in (`ctx.environment`)."""
-        return self.runtime.environment
-
-    @environment.setter
-    def environment(self, environment: str) -> None:
-        self.runtime.environment = environment
-
-    @property
-    def organization(self) -> str | None:
-        """`ctx.organization` of every run."""
-        return self.runtime.organization
-
-    @organization.setter
-    def organization(self, organization: str | None) -> None:
-        self.runtime.organization = organization
-
-    @property
-    def auth_resolvers(self) -> dict[str, Any]:
-        """Integration name -> ``resolver(ctx, integration)`` (see gates.py)."""
-        return self.runtime.auth_resolvers
-
-    @auth_resolvers.setter
-    def auth_resolvers(self, resolvers: dict[str, Any]) -> None:
-        self.runtime.auth_resolvers = resolvers
-
-    @property
-    def yield_margin(self) -> float | None:
-        """Seconds before a deadline to stop starting work (None: the default rule)."""
-        return self.runtime.yield_margin
-
-    @yield_margin.setter
-    def yield_margin(self, yield_margin: float | None) -> None:
-        self.runtime.yield_margin = yield_margin
-
-    @property
-    def retention(self) -> timedelta | None:
-        """How long a finished run is kept (a job's own `retention` wins); None: forever."""
-        seconds = self.runtime.retention_seconds
-        return None if seconds is None else timedelta(seconds=seconds)
-
-    @retention.setter
-    def retention(self, retention: timedelta | None) -> None:
-        self.runtime.retention_seconds = retention_seconds(retention, "Client retention")
-
-    @property
-    def jobs(self) -> dict[str, Job]:
-        """The defined jobs by id."""
-        return self.runtime.jobs
-
-    @property
-    def active_invocations(self) -> dict[str, LeaseKeeper]:
-        """Runs this process is executing now (one invocation per run per process)."""
-        return self.runtime.active_invocations
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'****'"
@@ -326,7 +244,10 @@ class Client:
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
         `priority`: its runs leave their queues before those of lower priority.
         `context` (a JSON object) is `ctx.event.context` in the runs it starts.
+        `id` follows the one rule for ids (core/ids.py), as over HTTP and in the CLI.
         """
+        if id is not None:
+            check_id(id, field="send_event id")
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
@@ -343,11 +264,6 @@ class Client:
 
         return await events.cancel_event(self.runtime, id)
 
-    @property
-    def base_url(self) -> str | None:
-        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
-        return self.runtime.base_url
-
     async def invoke(
         self, job_id: str, payload: Any = None, *, id: str | None = None, priority: int = 0
     ) -> Run:
@@ -360,10 +276,8 @@ class Client:
         priority = check_priority(priority, field="invoke priority")
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
-        if id is not None and not RUN_ID_PATTERN.fullmatch(id):
-            raise ConfigError(
-                f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
-            )
+        if id is not None:
+            check_id(id, field="invoke id")
         run_id = id or new_run_id()
         text = payload_json(payload)
         if job.debounce is None:
@@ -462,14 +376,16 @@ class Client:
         """
         return await sweeper.tick(self.runtime, self.clock.time() if now is None else now)
 
-    def list_schedules(
+    def next_fire_times(
         self, *, count: int = 5, now: float | None = None
     ) -> list[dict[str, Any]]:
-        """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        """Each job's declared cron or interval trigger and its next `count` fire times
+        (ISO 8601, UTC); not async. Before issue 19 this was `list_schedules`, which now
+        lists every schedule (declared and stored) as `Schedule`s."""
         now = self.clock.time() if now is None else now
-        return sweeper.list_schedules(self.runtime, count=count, now=now)
+        return sweeper.next_fire_times(self.runtime, count=count, now=now)
 
-    # -- connections --------------------------------------------------------------------
+    # -- fleet operations (issue 19) ----------------------------------------------------
 
     async def set_connection(self, name: str, credentials: Any) -> list[str]:
         """Stores a connection's credentials (JSON data), sealed with `connection_key`, and
@@ -488,3 +404,4 @@ class Client:
         from . import connections
 
         return await connections.list_connections(self.runtime)
+

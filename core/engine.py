@@ -4,7 +4,7 @@
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
       3. pass the gates ............ time limits, flow control (core/flow_gates.py), payload,
-                                     integrations
+                                     a paused job, integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -29,46 +29,45 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from pydantic import ValidationError
 
 from . import flow_gates
 from .acquire import load_history, release_after_store_error, take_lease
 from .connections import recheck_connection
+from .crashes import MAX_CRASHES, MAX_TIMEOUTS, judge_lost_leases
 from .errors import (
     DuplicateKeyError,
     NonDeterminismError,
     OutputError,
     StoreError,
     Suspend,
-    TaskFailed,
+    task_failed,
 )
 from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
-    MAX_LOST_LEASES,
     Stop,
-    lost_leases_error,
     max_duration_error,
     resolve_integrations,
     run_context,
 )
 from .io import IO
 from .jobs import validation_error
-from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
+from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper, first_lease_expiry
 from .outcome import Outcome, new_outcome
+from .pause_flags import is_job_paused
 from .port import Claim, EndHook, ParentTask, check_key, kind_family, task_id_for
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .scopes import InTask, IoCall, IoGate, current_parent, traced
+from .serdes import Serdes, load_output
 from .serialize import describe_error, dump_json, load_json
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import StoreAbort, call_or_abort
 from .types import RunStatus, TaskStatus
 from .usage import metered
-
-if TYPE_CHECKING:
-    from .jobs import Job
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +75,8 @@ __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_YIELD_MARGIN_SECONDS",
     "LEASE_GRACE_SECONDS",
-    "MAX_LOST_LEASES",
+    "MAX_CRASHES",
+    "MAX_TIMEOUTS",
     "SHORT_BUDGET_MARGIN_FRACTION",
     "Claim",
     "Invocation",
@@ -84,6 +84,7 @@ __all__ = [
     "execute",
     "task_id_for",
 ]
+
 
 def _is_process_stop(exc: BaseException) -> bool:
     """KeyboardInterrupt, SystemExit, or a cancellation of the invocation itself."""
@@ -105,8 +106,8 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
 async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     now = runtime.clock.time()
     owner = os.urandom(16).hex()  # 32 hex digits like uuid4().hex, ~4x cheaper
-    ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
-    leased = await take_lease(runtime, run_id, owner, now, ends_at + LEASE_GRACE_SECONDS)
+    expires_at = first_lease_expiry(now, deadline)
+    leased = await take_lease(runtime, run_id, owner, now, expires_at, deadline)
     if isinstance(leased, Outcome):
         return leased
     try:
@@ -154,9 +155,10 @@ class Invocation(EndWrites):
         self.owner = owner
         self.deadline = deadline
         self.margin = runtime.yield_margin_for(None if deadline is None else deadline - now)
+        self._running: dict[str, TaskRecord] = {}
         self.lease = LeaseKeeper(
-            runtime.store, runtime.clock, run.id, owner=owner,
-            expires_at=run.lease_expires_at or now, deadline=deadline,
+            runtime.store, runtime.clock, run.id, owner=owner, expires_at=run.lease_expires_at
+            or now, deadline=deadline, margin=self.margin, running=self._running,
         )  # fmt: skip
         self.log = RunLog(run.id, history, job_id=run.job_id)
         self.executed_count = 0
@@ -169,7 +171,6 @@ class Invocation(EndWrites):
         # One pass over the history per invocation; kept current by record() (O(1) per task).
         self._parent_ids = {t.parent_id for t in history.tasks.values() if t.parent_id}
         self._completed = sum(1 for t in history.tasks.values() if t.status.is_final)
-        self._running: dict[str, TaskRecord] = {}
         self._gate = IoGate()
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
@@ -204,7 +205,13 @@ class Invocation(EndWrites):
         if job is None:
             error = {"type": "JobNotFound", "message": f"no job {self.run.job_id!r} is defined"}
             return await self.finish(RunStatus.FAILED, error=error)
-        timed_out = await self._check_time_limits(job)
+        lost = judge_lost_leases(self.run, self._completed, self.clock.time())
+        if lost is not None:  # an invocation died: a timeout or a crash (core/crashes.py)
+            self.run = self.run.with_changes(lost.changes)
+            if lost.status is not None:
+                return await self.finish(lost.status, error=lost.error, resume_at=lost.resume_at)
+            await self._update_run(lost.changes)
+        timed_out = max_duration_error(self.run, job, self.clock.time())
         if timed_out is not None:
             return await self.finish(RunStatus.TIMED_OUT, error=timed_out)
         stopped = await flow_gates.take_payload(self, job)  # debounce, batch
@@ -214,6 +221,10 @@ class Invocation(EndWrites):
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
+        if await self.call(is_job_paused, self.runtime, job.id):  # waits for resume_job
+            if self.run.slot is None:  # in its job's own queue (core/pauses.py)
+                self.run = replace(self.run, queue=None)
+            return await self.finish(RunStatus.QUEUED, queued_reason="paused")
         stopped = await flow_gates.claim_start(self, job, payload)  # rate limit, a slot
         if stopped is not None:
             return stopped
@@ -271,15 +282,6 @@ class Invocation(EndWrites):
             return await self.finish(RunStatus.FAILED, error=describe_error(exc))
         return await self.finish(RunStatus.COMPLETED, output_json=output_json)
 
-    async def _check_time_limits(self, job: Job) -> dict[str, Any] | None:
-        """TIMED_OUT causes: killed invocations without progress, or `max_duration` passed."""
-        if self.run.lost_leases:
-            lost = 0 if self._completed > self.run.progress_mark else self.run.lost_leases
-            if lost >= MAX_LOST_LEASES:
-                return lost_leases_error(lost)
-            await self._update_run({"lost_leases": lost, "progress_mark": self._completed})
-        return max_duration_error(self.run, job, self.clock.time())
-
     async def _settle(self) -> None:
         """Lets io calls still running beside a suspended one (asyncio.gather) record their
         end; those still running at the deadline are cancelled (and run again later)."""
@@ -325,14 +327,15 @@ class Invocation(EndWrites):
             self._gate.divergence = error
         return self._gate.divergence
 
-    def replay(self, key: str, recorded: TaskRecord) -> Any:
-        """A final record: its output, or the same TaskFailed as when it failed (no write)."""
+    def replay(self, key: str, recorded: TaskRecord, serdes: Serdes | None = None) -> Any:
+        """A final record: its output (a task's decoded by `serdes`), or its TaskFailed again."""
         self.replayed_count += 1
         if self.runtime.tracer is not None:
             self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
-            return load_json(recorded.output_json)
-        raise TaskFailed(key, recorded.error or {})
+            return load_json(recorded.output_json) if serdes is None else load_output(
+                recorded.output_json, serdes)  # fmt: skip
+        raise task_failed(key, recorded.error or {})
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:
         """A Suspend to raise, remembered: user code that swallows it cannot go on working.
@@ -404,7 +407,9 @@ class Invocation(EndWrites):
             return task
         current: TaskRecord | None = await self.call(self.store.get_task, task.run_id, task.id)
         if current is None or not current.status.is_final:
-            logger.warning("run %s: task %s taken over by another invocation", task.run_id, task.key)
+            logger.warning(
+                "run %s: task %s taken over by another invocation", task.run_id, task.key
+            )
             raise self.suspend(None, "lease lost")
         self._remember(current)
         logger.warning("task %s of run %s was already recorded", task.key, task.run_id)

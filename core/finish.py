@@ -145,6 +145,8 @@ class EndWrites:
             "lease_expires_at": None,
             "lost_leases": 0,
             "progress_mark": self._completed,
+            "overrun": None,  # the lease watch's mark, if any: this invocation did end
+            **self._loss_counts(),
             "idle_yields": idle_yields,
             **ends.end_changes(self.runtime, self.run, status, now),
         }
@@ -187,11 +189,23 @@ class EndWrites:
             await ends.run_ended(self.runtime, _with_changes(self.run, changes))
         return new_outcome(status, resume_at)
 
+    def _loss_counts(self) -> dict[str, int]:
+        """The run's timeouts and crashes in a row (core/crashes.py): kept unless this
+        invocation completed a task; only written when there is something to write."""
+        run = self.run
+        if not (run.timeouts or run.crashes):
+            return {}
+        if self._completed > run.progress_mark:
+            return {"timeouts": 0, "crashes": 0}
+        return {"timeouts": run.timeouts, "crashes": run.crashes}
+
     def _expires_at(self, now: float) -> float | None:
         """When this finished run is deleted: the job's retention, else the client's."""
         job = self.runtime.jobs.get(self.run.job_id)
-        seconds = job.retention if job is not None and job.retention is not None else (
-            self.runtime.retention_seconds
+        seconds = (
+            job.retention
+            if job is not None and job.retention is not None
+            else (self.runtime.retention_seconds)
         )
         return None if seconds is None or seconds == math.inf else now + seconds
 
@@ -202,7 +216,9 @@ class EndWrites:
         if meter is None:
             return {}
         dispatcher = self.runtime.dispatcher
-        messages = 1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
+        messages = (
+            1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
+        )
         usage = meter.totals(self.run.usage, store_writes=1, queue_messages=messages)
         cost = cost_of(usage, self.runtime.prices)  # plain dicts: no pydantic model built
         return {"usage": {**usage, "cost_usd": round(cost, 9)}}

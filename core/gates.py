@@ -1,6 +1,6 @@
 """Gates a run passes before its function starts: time limits, a slot, resolved integrations.
 
-    killed MAX_LOST_LEASES times without progress -> TIMED_OUT
+    killed again and again without progress       -> TIMED_OUT or FAILED (core/crashes.py)
     past the job's max_duration                   -> TIMED_OUT (also before each new task;
                                                      counted from the first start, not queueing)
     flow control (rate, debounce, batch, slots)   -> QUEUED, see core/flow_gates.py
@@ -30,17 +30,6 @@ if TYPE_CHECKING:
     from .runtime import Runtime
     from .store.base import RunRecord
 
-MAX_LOST_LEASES = 3
-"""Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
-
-
-def lost_leases_error(lost: int) -> dict[str, Any]:
-    """The TIMED_OUT error of a run whose invocations were killed `lost` times in a row."""
-    return {
-        "type": "TimedOut",
-        "message": f"{lost} invocations in a row were killed before their deadline "
-        "without completing a task; a task may take longer than one invocation",
-    }
 
 
 def max_duration_error(run: RunRecord, job: Job, now: float) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ __all__ = [
     "Outcome",
     "Run",
     "RunList",
+    "Schedule",
     "Status",
     "StatusValue",
     "Task",
@@ -188,3 +189,22 @@ class Event(BaseModel):
     context: dict[str, Any] | None = None
     """What the sender passed as `context` (None when nothing); runs it started read it as
     `ctx.event.context`."""
+
+
+class Schedule(BaseModel):
+    """A schedule: made at run time (`client.create_schedule`) or declared in code (a job's
+    cron or interval trigger, `declared` True, its id the job's)."""
+
+    model_config = _DEFERRED
+
+    id: str
+    job_id: str
+    cron: str | None = None
+    interval: float | None = Field(default=None, description="Seconds between fires.")
+    timezone: str | None = None
+    payload: Any = None
+    paused: bool = False
+    next_at: datetime | None = Field(
+        default=None, description="When it fires next (None while paused)."
+    )
+    declared: bool = False

@@ -13,7 +13,10 @@ queued runs never delays another key's run (fair by construction).
                                                       while it was queuing (else waits to be woken)
     safety sweep (Client.tick, every QUEUE_SWEEP_SECONDS) -> wakes queued runs of jobs and
                                                       shared limits with a free slot, in case a
-                                                      wake-up was lost (keyed queues: not swept)
+                                                      wake-up was lost (keyed queues: not swept),
+                                                      and of jobs with no limit (a run queued
+                                                      by a paused job's late-seen resume)
+    job paused (core/pauses.py)                    -> its own queue is not woken until it resumes
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from weakref import WeakKeyDictionary
 
 from .errors import StoreError
 from .flow import flow_name, key_value
+from .pause_flags import is_job_paused
 from .store.calls import call_store
 
 if TYPE_CHECKING:
@@ -35,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 QUEUE_SWEEP_SECONDS = 60.0
 """How often the sweeper looks for queued runs behind a free slot (a lost wake-up)."""
+QUEUE_SWEEP_BATCH = 100
+"""The most queued runs of a job with no concurrency_limit one sweep wakes."""
 
 _last_sweep: WeakKeyDictionary[Runtime, float] = WeakKeyDictionary()
 
@@ -101,8 +107,8 @@ async def free_slots(runtime: Runtime, scope: str, limit: int) -> int:
 async def wake_queued(runtime: Runtime, queue: str, count: int = 1) -> list[str]:
     """Makes the queue's `count` first QUEUED runs due now (a conditional write, so any
     sweeper finds them too) and dispatches them; they claim a slot when they start."""
-    if count <= 0:
-        return []
+    if count <= 0 or (queue in runtime.jobs and await is_job_paused(runtime, queue)):
+        return []  # a paused job's own queue waits for resume_job (core/pauses.py)
     run_ids = await runtime.call(runtime.store.list_queued_runs, queue, limit=count)
     now = runtime.clock.time()
     woken = []
@@ -132,15 +138,20 @@ async def recheck_after_queuing(runtime: Runtime, scope: str, limit: int) -> Non
 
 async def sweep_queues(runtime: Runtime) -> list[str]:
     """The safety sweep: for each job's own queue and each shared limit's queue with free
-    slots, wake as many of its first queued runs. Keyed queues have no listing to sweep."""
+    slots, wake as many of its first queued runs (a job with no limit: up to
+    QUEUE_SWEEP_BATCH, the runs a paused job's late-seen resume queued). Keyed queues have
+    no listing to sweep."""
     scopes: dict[str, int] = {}
     for job in runtime.jobs.values():
         if job.concurrency_limit and job.concurrency_key is None:
             scopes[queue_scope(job, None)] = job.concurrency_limit
+        elif not job.concurrency_limit:
+            scopes[job.id] = 0  # no slots: every queued run may go
     woken: list[str] = []
     for scope, limit in scopes.items():
         if await runtime.call(runtime.store.list_queued_runs, scope, limit=1):
-            woken += await wake_queued(runtime, scope, await free_slots(runtime, scope, limit))
+            count = await free_slots(runtime, scope, limit) if limit else QUEUE_SWEEP_BATCH
+            woken += await wake_queued(runtime, scope, count)
     return woken
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from .checks import is_count
 from .errors import ConfigError, PayloadTooLarge
 from .jobs import validation_error
+from .pause_flags import is_job_paused
 from .serialize import dump_json, load_json
 from .store.base import MAX_PAYLOAD_ROOM_BYTES, MAX_PRIORITY, RunRecord
 from .types import RunStatus
@@ -45,7 +46,8 @@ async def create_run(
     queued_reason: str | None = None,
     flow_ref: str | None = None,
 ) -> RunRecord:
-    """Creates the run (PENDING, or INVALID_PAYLOAD) unless it exists, and dispatches it.
+    """Creates the run (PENDING, QUEUED when its job is paused, or INVALID_PAYLOAD) unless it
+    exists, and dispatches a PENDING one.
 
     With `queued_until` it is made QUEUED (`queued_reason`) and due then: a debounced or
     batched run (core/debounces.py, core/batches.py), whose payload comes from `flow_ref`.
@@ -61,6 +63,9 @@ async def create_run(
     due_at = None if status.is_final else now
     if queued_until is not None and not status.is_final:
         status, due_at = RunStatus.QUEUED, queued_until
+    elif status is RunStatus.PENDING and await is_job_paused(runtime, job.id):
+        # In the job's queue, not due, until resume_job (core/pauses.py).
+        status, due_at, queued_reason = RunStatus.QUEUED, None, "paused"
     record = RunRecord(
         id=run_id,
         job_id=job.id,

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Status
+from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Schedule, Status
 from triggerfish.core.connections import CONNECTION_NAME_PATTERN
 from triggerfish.core.runs import MAX_LIST_LIMIT
-from triggerfish.core.schedule import MAX_FIRE_TIMES
 
-from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
+from .api import DEADLINE_HEADER, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
 from .bodies import ConnectionBody, EventBody, InvokeBody
+from .openapi_fleet import FLEET_BODIES, FLEET_MODELS, fleet_paths
 
 
 class ErrorDetail(BaseModel):
@@ -54,6 +54,7 @@ class Job(BaseModel):
     concurrency_key: bool | None = None
     rate_limit: dict[str, Any] | None = None
     debounce: dict[str, Any] | None = None
+    paused: bool = False
 
 
 class JobList(BaseModel):
@@ -62,22 +63,18 @@ class JobList(BaseModel):
     jobs: list[Job]
 
 
-class Schedule(BaseModel):
-    """A cron or interval job: its trigger and its next fire times (ISO 8601, UTC)."""
+class ListedSchedule(Schedule):
+    """A schedule as ``GET /api/schedules`` lists it: with its next fire times."""
 
-    job_id: str
-    enabled: bool
-    trigger: dict[str, Any] = Field(
-        description='{"kind": "cron", "cron": expr, "timezone"?: IANA name} or '
-        '{"kind": "interval", "seconds": n}'
-    )
-    next_fire_times: list[str]
+    model_config = ConfigDict(title="ListedSchedule")
+
+    next_fire_times: list[str] = Field(description="ISO 8601, UTC; none while paused.")
 
 
 class ScheduleList(BaseModel):
-    """Every scheduled job of the client."""
+    """Every schedule of the client: declared triggers and stored schedules."""
 
-    schedules: list[Schedule]
+    schedules: list[ListedSchedule]
 
 
 class Health(BaseModel):
@@ -93,6 +90,10 @@ class CanceledEvent(BaseModel):
     canceled: bool
 
 
+_FAIL_BODY_SCHEMA = {
+    "type": "object",
+    "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+}
 class Connection(BaseModel):
     """A connection as ``GET /api/connections`` lists it: never its credentials."""
 
@@ -147,7 +148,7 @@ class WebhookNoRuns(BaseModel):
 
 
 class CallbackAnswer(BaseModel):
-    """The answer of a first ``POST /api/callbacks/{token}``."""
+    """The answer of a first ``POST /api/callbacks/{token}`` (or its /fail, /heartbeat)."""
 
     status: str
 
@@ -160,6 +161,7 @@ _MODELS: list[type[BaseModel]] = [
     RunList,
     Outcome,
     JobList,
+    Schedule,
     ScheduleList,
     Health,
     CanceledEvent,
@@ -171,6 +173,8 @@ _MODELS: list[type[BaseModel]] = [
     ConnectionList,
     ConnectionSet,
     ErrorResponse,
+    *FLEET_MODELS,
+    *FLEET_BODIES,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
@@ -222,7 +226,7 @@ def build_openapi() -> dict[str, Any]:
     """The whole document (paths relative to the app's root; ``servers`` adds a prefix)."""
     _, top = models_json_schema(
         [
-            (model, "validation" if model in (EventBody, InvokeBody, ConnectionBody)
+            (model, "validation" if model in (EventBody, InvokeBody, ConnectionBody, *FLEET_BODIES)
              else "serialization")
             for model in _MODELS
         ],
@@ -287,6 +291,34 @@ def build_openapi() -> dict[str, Any]:
                 },
             }
         },
+        "/api/callbacks/{token}/fail": {
+            "post": {
+                "operationId": "fail_callback",
+                "summary": "Fail an io.wait_for_request wait: it raises CallbackFailed with "
+                "the posted type and message.",
+                "security": [],
+                "parameters": [_path_id("token")],
+                "requestBody": {"required": False, "content": {"application/json": {
+                    "schema": _FAIL_BODY_SCHEMA}}},
+                "responses": {
+                    **_ok(200, "The waiting run resumes and raises.", "CallbackAnswer"),
+                    **_errors(400, 404, 409, 413),
+                },
+            }
+        },
+        "/api/callbacks/{token}/heartbeat": {
+            "post": {
+                "operationId": "heartbeat_callback",
+                "summary": "Keep alive an io.wait_for_request wait given heartbeat_timeout "
+                "(the body is ignored).",
+                "security": [],
+                "parameters": [_path_id("token")],
+                "responses": {
+                    **_ok(200, "The wait's heartbeat timeout starts again.", "CallbackAnswer"),
+                    **_errors(404, 409),
+                },
+            }
+        },
         "/api/jobs": {
             "get": {
                 "operationId": "list_jobs",
@@ -308,28 +340,6 @@ def build_openapi() -> dict[str, Any]:
                         location=True,
                     ),
                     **_errors(400, 401, 404, 409, 413, 422),
-                },
-            }
-        },
-        "/api/schedules": {
-            "get": {
-                "operationId": "list_schedules",
-                "summary": "Each cron or interval job's trigger and its next fire times.",
-                "parameters": [
-                    {
-                        "name": "count",
-                        "in": "query",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_FIRE_TIMES,
-                            "default": DEFAULT_FIRE_TIMES,
-                        },
-                        "description": "How many next fire times per schedule.",
-                    },
-                ],
-                "responses": {
-                    **_ok(200, "The schedules.", "ScheduleList"), **_errors(401, 422)
                 },
             }
         },
@@ -490,6 +500,7 @@ def build_openapi() -> dict[str, Any]:
             }
         },
     }
+    paths.update(fleet_paths(_ok, _errors, _path_id, _body))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -23,6 +23,8 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     put_connection  connection absent, or stored no later than ours  (client.set_connection)
     put_connection_wait  wait absent            (the connection-wait index)
     put_flow        flow state absent, or at the version the caller read   (core/flow*.py)
+    set_job_paused  pause flag absent (pause) or present (resume)       (store/fleet.py)
+    put_schedule    schedule absent, or at the version the caller read  (store/fleet.py)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from ..records import Record, record
 from ..serialize import nests_deeper
 from ..types import RunStatus, TaskStatus
+from .fleet import ScheduleRecord
 
 MAX_INLINE_OUTPUT_BYTES = 350 * 1024
 """Largest JSON output kept inside an item; DynamoDB items stop at 400 KB."""
@@ -94,6 +97,13 @@ class RunRecord(Record):
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
     idle_yields: int = 0
     """Invocations in a row that yielded before executing a task (their backoff grows)."""
+    overrun: dict[str, Any] | None = None
+    """The lease watch's mark (core/lease_watch.py): `{"key", "at"}` of the task still
+    running just before the invocation's deadline; cleared by the invocation's end."""
+    timeouts: int = 0
+    """Lost leases in a row, without a newly completed task, that were marked `overrun`."""
+    crashes: int = 0
+    """Lost leases in a row, without a newly completed task, with no `overrun` mark."""
     priority: int = 0
     """Higher leaves a queue first (`send_event(priority=)`, `invoke(priority=)`)."""
     queue: str | None = None
@@ -207,6 +217,8 @@ class CallbackRecord(Record):
     key: str
     created_at: float
     expires_at: float | None = None
+    heartbeat_seconds: float | None = None
+    """`heartbeat_timeout=`: each heartbeat POST moves the wait's timeout this far ahead."""
 
 
 @record
@@ -382,6 +394,23 @@ class Store(Protocol):
         ...
     def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
         """A FAILED or TIMED_OUT run made PENDING and due `now` (None: not in such a state)."""
+        ...
+    def set_job_paused(self, job_id: str, *, paused: bool, now: float) -> bool:
+        """Pauses (`paused`) or resumes a job; True when this call changed its state."""
+        ...
+    def get_job_paused_at(self, job_id: str) -> float | None:
+        """When the job was paused (epoch seconds), None when it is not paused."""
+        ...
+    def put_schedule(self, schedule: ScheduleRecord, *, expected_version: int | None) -> bool:
+        """Writes a schedule: new (`expected_version` None) or replacing the stored one at
+        that version; False when the condition fails."""
+        ...
+    def get_schedule(self, schedule_id: str) -> ScheduleRecord | None: ...
+    def list_schedules(self) -> list[ScheduleRecord]:
+        """Every stored schedule, by id."""
+        ...
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Deletes a schedule; False when there was none."""
         ...
 
 

@@ -15,6 +15,8 @@
     CALLBACK#<sha256>     CALLBACK           an io.wait_for_request callback (expires)
     CONNECTIONS           CONNECTION#<name>  a stored connection (sealed credentials)
     CONNWAIT#<name>#<n>   RUN#<run>          a run WAITING_ON_CONNECTIONS, found by name
+    JOB#<job>     PAUSED          present while the job is paused (store/dynamodb_fleet.py)
+    SCHEDULES#<n> SCHEDULE#<id>   a schedule made at run time, n its id's shard
 
 A delayed event waits in the due index under GSI3PK `EVENTDUE#<n>` (n from its id), beside
 the runs' `DUE#<n>` partitions; event waits are sharded by run id, so one hot event name
@@ -51,6 +53,7 @@ from ..usage import count_dynamodb_call, note_batch_items
 from .base import load_table_definition
 from .blobs import S3Blobs
 from .dynamodb_connections import DynamoDBConnections
+from .dynamodb_fleet import DynamoDBFleet
 from .dynamodb_queries import DynamoDBQueries
 from .dynamodb_records import (
     CALLBACK_TTL_SECONDS,
@@ -90,7 +93,7 @@ MAX_SHARDS = 256
 
 
 class DynamoDBStore(
-    DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries, DynamoDBConnections
+    DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries, DynamoDBConnections, DynamoDBFleet
 ):
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 

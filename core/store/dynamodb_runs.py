@@ -53,6 +53,9 @@ class DynamoDBRunWrites(DynamoDBTable):
         )
         if run.due_at is not None:
             item.update(GSI3PK=self._due_key(run.id), GSI3SK={"N": repr(run.due_at)})
+        elif run.status is RunStatus.QUEUED:  # created queued (a paused job): its job's queue
+            rank = run.priority * PRIORITY_STEP
+            item.update(GSI3PK=item["GSI1PK"], GSI3SK={"N": repr(run.created_at - rank)})
         return item
 
     def create_run(self, run: RunRecord) -> bool:

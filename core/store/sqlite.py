@@ -36,6 +36,7 @@ from .base import (
     retried_run_changes,
 )
 from .sqlite_connections import CONNECTIONS_SCHEMA, SQLiteConnections
+from .sqlite_fleet import SQLiteFleet
 from .sqlite_flows import SQLiteFlows
 from .sqlite_rows import (
     PUT_TASK,
@@ -102,7 +103,7 @@ is at most MAX_RUN_TEXT_REMEMBERED characters (at most ~10 MB in all)."""
 MAX_RUN_TEXT_REMEMBERED = 4096
 
 
-class SQLiteStore(SQLiteConnections, SQLiteFlows):
+class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
     """The embedded store: one SQLite file (or ":memory:"), shared safely by processes."""
 
     offload = False

@@ -48,6 +48,9 @@ CREATE INDEX IF NOT EXISTS events_due_at ON events_due (deliver_at);
 CREATE TABLE IF NOT EXISTS callbacks (token_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS flows (name TEXT PRIMARY KEY, version INTEGER NOT NULL,
     data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job_pauses (job_id TEXT PRIMARY KEY, paused_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL);
 """
 
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
