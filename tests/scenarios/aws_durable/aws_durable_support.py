@@ -8,7 +8,6 @@ drives it with `triggerfish.core.testing.drive`.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -67,14 +66,8 @@ async def drive_tree(client: Client, run_id: str, *, max_rounds: int = 100) -> N
 
 
 async def drive_past_timeouts(client: Client, run_id: str) -> Any:
-    """Drives a run through the timeouts of its outside waits (nobody answers).
-
-    `drive(skip_timeouts=True)` where drive stops at outside waits (issue 21); before that
-    change drive skips them anyway.
-    """
-    if "skip_timeouts" in inspect.signature(drive).parameters:
-        return await drive(client, run_id, skip_timeouts=True)  # type: ignore[call-arg]
-    return await drive(client, run_id)
+    """Drives a run through the timeouts of its outside waits (nobody answers them)."""
+    return await drive(client, run_id, skip_timeouts=True)
 
 
 async def start(client: Client, payload: Any = None, job_id: str = "job") -> str:

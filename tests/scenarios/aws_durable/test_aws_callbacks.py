@@ -73,8 +73,6 @@ async def test_4_3_a_callback_nobody_answers_times_out(served: Client) -> None:
     assert run.error is not None and run.error["type"] == "WaitTimeout"
 
 
-@pytest.mark.xfail(reason="needs wait_for_request(heartbeat_timeout=), not yet merged",
-                   strict=False)  # fmt: skip
 async def test_4_4_a_callback_without_heartbeats_times_out(served: Client) -> None:
     urls: dict[str, str] = {}
     _define_simple(served, urls, timeout=3600, heartbeat_timeout=5)
@@ -87,8 +85,6 @@ async def test_4_4_a_callback_without_heartbeats_times_out(served: Client) -> No
     assert (run.completed_at - started).total_seconds() < 60  # the heartbeat, not the hour
 
 
-@pytest.mark.xfail(reason="needs wait_for_request(heartbeat_timeout=) and {url}/heartbeat, "
-                   "not yet merged", strict=False)  # fmt: skip
 async def test_4_5_a_heartbeat_keeps_the_callback_alive_until_its_answer(served: Client) -> None:
     urls: dict[str, str] = {}
     _define_simple(served, urls, timeout=3600, heartbeat_timeout=10)
@@ -103,8 +99,6 @@ async def test_4_5_a_heartbeat_keeps_the_callback_alive_until_its_answer(served:
     assert (run.status, run.output) == (RunStatus.COMPLETED, "done")
 
 
-@pytest.mark.xfail(reason="needs POST {url}/fail and CallbackFailed, not yet merged",
-                   strict=False)  # fmt: skip
 async def test_4_6_a_failure_reported_from_outside_fails_the_run(served: Client) -> None:
     urls: dict[str, str] = {}
     _define_simple(served, urls)
@@ -117,8 +111,6 @@ async def test_4_6_a_failure_reported_from_outside_fails_the_run(served: Client)
     assert "not approved" in run.error["message"]
 
 
-@pytest.mark.xfail(reason="needs POST {url}/fail and CallbackFailed, not yet merged",
-                   strict=False)  # fmt: skip
 async def test_4_7_a_callback_beside_a_step_fails_the_run_when_failed(served: Client) -> None:
     urls: dict[str, str] = {}
     steps: list[int] = []
@@ -179,8 +171,6 @@ async def test_4_9_a_callback_answered_during_a_wait_is_returned_after_it(
     assert (run.status, run.output) == (RunStatus.COMPLETED, "during the wait")
 
 
-@pytest.mark.xfail(reason="needs POST {url}/fail and CallbackFailed, not yet merged",
-                   strict=False)  # fmt: skip
 async def test_4_10_a_callback_failed_during_a_wait_fails_the_run_after_it(
     served: Client,
 ) -> None:
@@ -221,8 +211,6 @@ async def test_4_12_a_callback_then_a_wait_then_its_result(served: Client) -> No
     assert (run.status, run.output) == (RunStatus.COMPLETED, {"ok": 1})
 
 
-@pytest.mark.xfail(reason="needs POST {url}/fail and CallbackFailed, not yet merged",
-                   strict=False)  # fmt: skip
 async def test_4_13_a_caught_callback_failure_then_a_wait(served: Client) -> None:
     urls: dict[str, str] = {}
     failed = _callback_failed()

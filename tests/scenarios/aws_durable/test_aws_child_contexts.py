@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from aws_durable_support import job, make_client, run_job
 from triggerfish.core import IO, Client, Context, RetryPolicy, RunStatus, TaskFailed, TaskStatus
 from triggerfish.core.testing import drive
@@ -256,7 +255,6 @@ async def test_3_13_a_child_with_only_a_wait_then_a_step_outside(client: Client)
     assert run.tasks[0].children[0].parent is not None
 
 
-@pytest.mark.xfail(reason="needs io.run_task(serdes=), not yet merged", strict=False)
 async def test_3_14_a_child_with_a_custom_serdes(client: Client) -> None:
     @job(client)
     async def parent(payload: Any, io: IO, ctx: Context) -> Any:

@@ -228,7 +228,6 @@ class UppercaseResult:
         return value.upper() if isinstance(value, str) else value
 
 
-@pytest.mark.xfail(reason="needs io.invoke_and_wait(serdes=), not yet merged", strict=False)
 async def test_5_15_a_custom_serdes_writes_the_payload_sent(client: Client) -> None:
     seen = _echo(client)
 
@@ -240,7 +239,6 @@ async def test_5_15_a_custom_serdes_writes_the_payload_sent(client: Client) -> N
     assert run.status is RunStatus.COMPLETED and seen == [{"data": "HELLO"}]
 
 
-@pytest.mark.xfail(reason="needs io.invoke_and_wait(serdes=), not yet merged", strict=False)
 async def test_5_16_a_custom_serdes_reads_the_result_received(client: Client) -> None:
     seen = _echo(client)
 

@@ -7,12 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
 from aws_durable_support import job, projection, run_job
 from triggerfish.core import IO, Client, Context, RunStatus
 from triggerfish.core.testing import drive
-
-POLICY = "needs io.parallel completion policies and BatchResult, not yet merged"
 
 
 def _define_policy_map(client: Client, items: list[Any], started: list[Any] | None = None,
@@ -71,7 +68,6 @@ async def test_9_4_no_items(client: Client) -> None:
     assert (run.status, run.output) == (RunStatus.COMPLETED, [])
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_5_fail_fast_leaves_later_items_unstarted(client: Client) -> None:
     started: list[Any] = []
     _define_policy_map(client, ["ok", "bad", "never"], started, tolerated_failures=0)
@@ -82,7 +78,6 @@ async def test_9_5_fail_fast_leaves_later_items_unstarted(client: Client) -> Non
     assert started == ["ok", "bad"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_6_raise_if_failed_fails_the_run(client: Client) -> None:
     @job(client)
     async def mapper(payload: Any, io: IO, ctx: Context) -> Any:
@@ -98,7 +93,6 @@ async def test_9_6_raise_if_failed_fails_the_run(client: Client) -> None:
     assert run.error is not None and "a broke" in run.error["message"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_7_min_successful_stops_early(client: Client) -> None:
     started: list[Any] = []
     _define_policy_map(client, ["a", "b", "c", "d"], started, min_successful=2)
@@ -108,7 +102,6 @@ async def test_9_7_min_successful_stops_early(client: Client) -> None:
     assert started == ["a", "b"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_8_one_tolerated_failure_runs_every_item(client: Client) -> None:
     _define_policy_map(client, ["a", "bad", "c"], tolerated_failures=1)
     run = await run_job(client)
@@ -117,7 +110,6 @@ async def test_9_8_one_tolerated_failure_runs_every_item(client: Client) -> None
                           "notStarted": 0}  # fmt: skip
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_9_more_failures_than_tolerated_stops_early(client: Client) -> None:
     started: list[Any] = []
     _define_policy_map(client, ["bad-0", "bad-1", "c"], started, tolerated_failures=1)
@@ -126,7 +118,6 @@ async def test_9_9_more_failures_than_tolerated_stops_early(client: Client) -> N
     assert started == ["bad-0", "bad-1"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_10_a_failure_ratio_above_the_tolerated_one_stops_early(client: Client) -> None:
     started: list[Any] = []
     _define_policy_map(client, ["bad-0", "bad-1", "c", "d"], started,
@@ -149,7 +140,6 @@ async def test_9_11_concurrent_items_return_in_item_order(client: Client) -> Non
     assert (await run_job(client)).output == ["r0", "r1", "r2"]
 
 
-@pytest.mark.xfail(reason="needs io.parallel dict items, not yet merged", strict=False)
 async def test_9_13_items_named_by_a_dict(client: Client) -> None:
     @job(client)
     async def mapper(payload: Any, io: IO, ctx: Context) -> Any:
@@ -177,7 +167,6 @@ class Rot13:
         return codecs.decode(value, "rot13") if isinstance(value, str) else value
 
 
-@pytest.mark.xfail(reason="needs io.parallel(serdes=), not yet merged", strict=False)
 async def test_9_14_a_custom_item_serdes_round_trips(client: Client) -> None:
     @job(client)
     async def mapper(payload: Any, io: IO, ctx: Context) -> Any:
@@ -238,7 +227,6 @@ async def test_9_17_a_wait_after_the_map_replays_it_without_running_items(
     assert (run.output, calls) == (["A", "B"], ["a", "b"])
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_9_18_a_wait_after_a_map_with_a_tolerated_failure_replays_the_batch(
     client: Client,
 ) -> None:
@@ -287,7 +275,6 @@ def _define_op_serdes(client: Client) -> None:
         return got
 
 
-@pytest.mark.xfail(reason="needs io.run_task(serdes=), not yet merged", strict=False)
 async def test_9_19_an_operation_level_serdes_writes_the_whole_result(client: Client) -> None:
     _define_op_serdes(client)
     run = await run_job(client)
@@ -295,7 +282,6 @@ async def test_9_19_an_operation_level_serdes_writes_the_whole_result(client: Cl
     assert run.tasks[0].output == "OPSERDE:X,Y"  # shown as the text the serdes wrote
 
 
-@pytest.mark.xfail(reason="needs io.run_task(serdes=), not yet merged", strict=False)
 async def test_9_20_a_replay_reads_the_whole_result_through_the_serdes(client: Client) -> None:
     _define_op_serdes(client)
     run = await client.invoke("job", None)

@@ -9,12 +9,9 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
 from aws_durable_support import job, projection, run_job
 from triggerfish.core import IO, Client, Context, RunStatus
 from triggerfish.core.testing import drive
-
-POLICY = "needs io.parallel completion policies and BatchResult, not yet merged"
 
 
 def call(branch: Any) -> Any:
@@ -73,7 +70,6 @@ async def test_8_2_branches_returning_directly(client: Client) -> None:
     assert (await run_job(client)).output == ["alpha", "beta"]
 
 
-@pytest.mark.xfail(reason="needs io.parallel dict items, not yet merged", strict=False)
 async def test_8_3_named_branches(client: Client) -> None:
     @job(client)
     async def fan(payload: Any, io: IO, ctx: Context) -> Any:
@@ -106,7 +102,6 @@ async def test_8_5_no_branches(client: Client) -> None:
     assert (run.status, run.output) == (RunStatus.COMPLETED, [])
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_6_fail_fast_leaves_later_branches_unstarted(client: Client) -> None:
     started: list[int] = []
     _define_batch(client, [ok("ok"), boom(), ok("never")], started, tolerated_failures=0)
@@ -117,7 +112,6 @@ async def test_8_6_fail_fast_leaves_later_branches_unstarted(client: Client) -> 
     assert started == [0, 1]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_7_raise_if_failed_fails_the_run(client: Client) -> None:
     @job(client)
     async def fan(payload: Any, io: IO, ctx: Context) -> Any:
@@ -131,7 +125,6 @@ async def test_8_7_raise_if_failed_fails_the_run(client: Client) -> None:
     assert run.error is not None and "first branch broke" in run.error["message"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_8_min_successful_stops_early(client: Client) -> None:
     started: list[int] = []
     _define_batch(client, [ok("a"), ok("b"), ok("c"), ok("d")], started, min_successful=2)
@@ -141,7 +134,6 @@ async def test_8_8_min_successful_stops_early(client: Client) -> None:
     assert started == [0, 1]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_9_one_tolerated_failure_runs_every_branch(client: Client) -> None:
     _define_batch(client, [ok("a"), boom(), ok("c")], tolerated_failures=1)
     run = await run_job(client)
@@ -150,7 +142,6 @@ async def test_8_9_one_tolerated_failure_runs_every_branch(client: Client) -> No
                           "notStarted": 0}  # fmt: skip
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_10_more_failures_than_tolerated_stops_early(client: Client) -> None:
     started: list[int] = []
     _define_batch(client, [boom(), boom(), ok("c")], started, tolerated_failures=1)
@@ -176,7 +167,6 @@ async def test_8_11_concurrent_branches_return_in_branch_order(client: Client) -
     assert (await run_job(client)).output == ["r0", "r1", "r2"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_13_a_failure_ratio_above_the_tolerated_one_stops_early(client: Client) -> None:
     started: list[int] = []
     _define_batch(client, [boom(), boom(), ok("c"), ok("d")], started,
@@ -219,7 +209,6 @@ class Wrapped:
         return json.loads(text)["wrapped"]
 
 
-@pytest.mark.xfail(reason="needs io.parallel(serdes=), not yet merged", strict=False)
 async def test_8_15_a_custom_item_serdes_round_trips(client: Client) -> None:
     @job(client)
     async def fan(payload: Any, io: IO, ctx: Context) -> Any:
@@ -232,7 +221,6 @@ async def test_8_15_a_custom_item_serdes_round_trips(client: Client) -> None:
     assert run.output == ["x", "y"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_16_every_branch_failing_within_tolerance_completes_all(client: Client) -> None:
     _define_batch(client, [boom(), boom(), boom()], tolerated_failures=3)
     run = await run_job(client)
@@ -241,7 +229,6 @@ async def test_8_16_every_branch_failing_within_tolerance_completes_all(client: 
                           "notStarted": 0}  # fmt: skip
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_17_min_successful_never_reached_runs_every_branch(client: Client) -> None:
     _define_batch(client, [ok("a"), boom(), ok("c")], min_successful=3)
     run = await run_job(client)
@@ -250,7 +237,6 @@ async def test_8_17_min_successful_never_reached_runs_every_branch(client: Clien
                           "notStarted": 0}  # fmt: skip
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_18_the_failure_tolerance_is_exceeded_before_min_successful(
     client: Client,
 ) -> None:
@@ -275,7 +261,6 @@ async def test_8_19_max_concurrency_0_is_refused_and_fails_the_run(client: Clien
     assert run.error is not None and "max_concurrency" in run.error["message"]
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_20_the_batch_accessors(client: Client) -> None:
     @job(client)
     async def fan(payload: Any, io: IO, ctx: Context) -> Any:
@@ -304,7 +289,6 @@ async def test_8_21_a_nested_parallel(client: Client) -> None:
     assert (run.status, run.output) == (RunStatus.COMPLETED, [["i1", "i2"]]), run.error
 
 
-@pytest.mark.xfail(reason=POLICY, strict=False)
 async def test_8_22_a_failure_ratio_equal_to_the_tolerated_one_runs_every_branch(
     client: Client,
 ) -> None:

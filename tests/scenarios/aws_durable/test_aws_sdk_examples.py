@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import pytest
 from aws_durable_support import job, projection, run_job
 from pydantic import BaseModel
 from triggerfish.core import IO, Client, Context, RunStatus, TaskFailed
@@ -54,8 +53,6 @@ async def test_parallel_branches_that_invoke(client: Client) -> None:
     assert (run.status, run.output) == (RunStatus.COMPLETED, ["L", "R"]), run.error
 
 
-@pytest.mark.xfail(reason="needs io.parallel completion policies and BatchResult, not yet "
-                   "merged", strict=False)  # fmt: skip
 async def test_parallel_first_successful(client: Client) -> None:
     started: list[int] = []
 
@@ -101,7 +98,6 @@ class Order(BaseModel):
     placed: datetime
 
 
-@pytest.mark.xfail(reason="needs the default serdes (exact types), not yet merged", strict=False)
 async def test_a_step_returns_the_same_types_when_run_and_replayed(client: Client) -> None:
     placed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     value = {

@@ -6,7 +6,6 @@ import itertools
 import json
 from typing import Any
 
-import pytest
 from aws_durable_support import job, make_client, run_job
 from triggerfish.core import (
     IO,
@@ -91,7 +90,6 @@ async def test_1_5_a_step_returning_none(client: Client) -> None:
     assert run.status is RunStatus.COMPLETED and run.output == {"got": None}
 
 
-@pytest.mark.xfail(reason="needs io.run_task(serdes=), not yet merged", strict=False)
 async def test_1_6_a_step_with_a_custom_serdes(client: Client) -> None:
     seen: list[Any] = []
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from aws_durable_support import drive_past_timeouts, job, post, start
 from triggerfish.core import IO, Client, Context, RetryPolicy, RunStatus, WaitTimeout
 from triggerfish.core.testing import drive
@@ -65,8 +64,6 @@ async def test_7_2_a_static_name(served: Client) -> None:
     assert run.tasks[0].key == "approval" and run.output == "ok"
 
 
-@pytest.mark.xfail(reason="needs POST {url}/fail and CallbackFailed, not yet merged",
-                   strict=False)  # fmt: skip
 async def test_7_4_a_failure_from_outside_fails_the_run(served: Client) -> None:
     submit = Submitter()
     _define(served, submit)
@@ -89,8 +86,6 @@ async def test_7_5_no_answer_within_the_timeout_fails_the_run(served: Client) ->
     assert post(submit.url, "late").status_code == 409  # the token is spent
 
 
-@pytest.mark.xfail(reason="needs POST {url}/fail and CallbackFailed, not yet merged",
-                   strict=False)  # fmt: skip
 async def test_7_6_a_caught_failure_returns_a_recovery_value(served: Client) -> None:
     from triggerfish.core import CallbackFailed  # type: ignore[attr-defined]
 
@@ -201,8 +196,6 @@ async def test_7_11_a_json_object_answer(served: Client) -> None:
     assert run.output == "approved"
 
 
-@pytest.mark.xfail(reason="needs wait_for_request(heartbeat_timeout=), not yet merged",
-                   strict=False)  # fmt: skip
 async def test_7_12_no_heartbeat_within_its_timeout_fails_the_run(served: Client) -> None:
     submit = Submitter()
     _define(served, submit, heartbeat_timeout=5)
@@ -214,8 +207,6 @@ async def test_7_12_no_heartbeat_within_its_timeout_fails_the_run(served: Client
     assert (run.completed_at - run.tasks[0].started_at).total_seconds() < 60
 
 
-@pytest.mark.xfail(reason="needs wait_for_request(heartbeat_timeout=) and {url}/heartbeat, "
-                   "not yet merged", strict=False)  # fmt: skip
 async def test_7_13_a_heartbeat_then_an_answer(served: Client) -> None:
     submit = Submitter()
     _define(served, submit, heartbeat_timeout=10)

@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from aws_durable_support import job
 from triggerfish.core import IO, Client, Context, RunStatus, TaskFailed
 from triggerfish.core.testing import drive
@@ -190,7 +189,6 @@ class Reversed:
         return value[::-1] if isinstance(value, str) else value
 
 
-@pytest.mark.xfail(reason="needs io.run_task(serdes=), not yet merged", strict=False)
 async def test_6_11_the_state_round_trips_through_a_custom_serdes(client: Client) -> None:
     @job(client)
     async def poll(payload: Any, io: IO, ctx: Context) -> Any:
