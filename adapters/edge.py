@@ -11,11 +11,6 @@ from typing import Any
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects a body, payload or event may have."""
 
-ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
-"""Caller-chosen run and event ids: 1 to 128 letters, digits or ``. _ : -``."""
-ID_RULE = "1 to 128 letters, digits or . _ : - characters"
-_ID = re.compile(ID_PATTERN)
-
 MAX_CURSOR_CHARS = 4096
 """Longer than any cursor a store issues (the largest, DynamoDB's, is under 1,200)."""
 _CURSOR = re.compile(r"[A-Za-z0-9_=-]+")
@@ -58,11 +53,6 @@ def check_depth(value: Any, *, limit: int = MAX_JSON_DEPTH) -> None:
     """Raises `TooDeep` when `value` nests deeper than `limit`."""
     if json_depth(value, limit=limit) > limit:
         raise TooDeep(limit)
-
-
-def is_valid_id(value: str) -> bool:
-    """True when `value` follows `ID_PATTERN`."""
-    return bool(_ID.fullmatch(value))
 
 
 def check_cursor(raw: str | None) -> str | None:

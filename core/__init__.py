@@ -26,13 +26,16 @@ from .errors import (
     PayloadTooLarge,
     RunNotFound,
     RunNotRetryable,
+    ScheduleNotFound,
     StoreError,
     Suspend,
     TaskFailed,
     TaskInterrupted,
+    TaskTimeout,
     TriggerfishError,
     WaitTimeout,
 )
+from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
@@ -50,7 +53,7 @@ from .version import __version__ as __version__
 
 if TYPE_CHECKING:
     from .dispatch.sqs import SQSDispatcher
-    from .models import Event, LogLine, Run, RunList, Status, StatusValue, Task
+    from .models import Event, LogLine, Run, RunList, Schedule, Status, StatusValue, Task
     from .retry import RetryPolicy
     from .store.dynamodb import DynamoDBStore
     from .store.sqlite import SQLiteStore
@@ -60,7 +63,9 @@ _LAZY = {
     # the API models: an SQS resume builds none of them (only Outcome)
     **{
         name: (_MODELS, name)
-        for name in ("Event", "LogLine", "Run", "RunList", "Status", "StatusValue", "Task")
+        for name in (
+            "Event", "LogLine", "Run", "RunList", "Schedule", "Status", "StatusValue", "Task"
+        )
     },
     "DynamoDBStore": ("triggerfish.core.store.dynamodb", "DynamoDBStore"),
     "SQSDispatcher": ("triggerfish.core.dispatch.sqs", "SQSDispatcher"),
@@ -80,11 +85,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IO",
+    "Batch",
     "Client",
     "Clock",
+    "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
     "Context",
+    "Debounce",
     "Dispatcher",
     "DuplicateKeyError",
     "DynamoDBStore",
@@ -98,6 +106,7 @@ __all__ = [
     "Outcome",
     "OutputError",
     "PayloadTooLarge",
+    "RateLimit",
     "RetryPolicy",
     "Run",
     "RunList",
@@ -106,6 +115,8 @@ __all__ = [
     "RunStatus",
     "SQLiteStore",
     "SQSDispatcher",
+    "Schedule",
+    "ScheduleNotFound",
     "SkippingClock",
     "Status",
     "StatusValue",
@@ -118,6 +129,7 @@ __all__ = [
     "TaskFailed",
     "TaskInterrupted",
     "TaskStatus",
+    "TaskTimeout",
     "TriggerfishError",
     "WaitTimeout",
     "cron_trigger",

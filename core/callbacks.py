@@ -61,14 +61,25 @@ async def answer_callback(runtime: Runtime, token: str, body_json: str) -> Callb
                                                     callback.task_id)  # fmt: skip
     if current is None:
         return CallbackAnswer.UNKNOWN
+    return await complete_wait(runtime, current, body_json, expires_at=callback.expires_at)
+
+
+async def complete_wait(
+    runtime: Runtime, current: TaskRecord, body_json: str, *, expires_at: float | None
+) -> CallbackAnswer:
+    """Records the request wait `current` COMPLETED with `body_json` and wakes its run,
+    unless it is already final (USED) or past `expires_at` (EXPIRED).
+
+    The callback route and `triggerfish.core.testing.answer_request` both end here.
+    """
     if current.status.is_final:
         return CallbackAnswer.USED
     now = runtime.clock.time()
-    if callback.expires_at is not None and now >= callback.expires_at:
+    if expires_at is not None and now >= expires_at:
         return CallbackAnswer.EXPIRED
     done = replace(current, status=TaskStatus.COMPLETED, output_json=body_json, error=None,
                    completed_at=now, resume_at=None)  # fmt: skip
-    if not await runtime.call(store.put_task, done):
+    if not await runtime.call(runtime.store.put_task, done):
         return CallbackAnswer.USED
-    await wake(runtime, callback.run_id, now)
+    await wake(runtime, current.run_id, now)
     return CallbackAnswer.RESUMED

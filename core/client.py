@@ -6,15 +6,22 @@ methods is a few lines here that delegate to a module taking the runtime:
     define_job                          job_options.py
     from_env                            env_config.py
     send_event, cancel_event            events.py
-    invoke, start_webhook_run           starts.py
+    invoke                              starts.py
+    webhook_jobs, start_webhook_runs    webhooks.py
     get_run, list_runs, cancel_run      runs.py
+    cancel_runs_for_event, get_run_statuses   event_runs.py
     retry_run                           retries.py
     execute                             engine.py
-    tick, list_schedules                sweeper.py
+    tick, next_fire_times               sweeper.py
+    the settings (store, clock, ...)    client_settings.py  (ClientSettings, a base class)
+    pause_job, resume_job, cancel_runs, retry_runs, create_schedule, list_schedules, ...
+                                        client_fleet.py (FleetOperations, a base class,
+                                        over pauses.py, bulk.py, schedules.py)
     set_connection, list_connections    connections.py
 
 A new group of methods lands the same way: its own module, functions of the runtime, and
-thin methods here with the signatures DESIGN.md pins. No module below this one imports it.
+thin methods here (or, for a large group, in a base class beside this module, as
+client_fleet.py) with the signatures DESIGN.md pins. No module below this one imports it.
 """
 
 from __future__ import annotations
@@ -22,14 +29,18 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import engine, env_config, job_options, runs, sweeper
 from .checks import check_run_id, is_storable_id
+from .client_fleet import FleetOperations
+from .client_settings import ClientSettings, check_store, checked_yield_margin
 from .clock import Clock, SystemClock
 from .errors import ConfigError, EventNotFound, JobNotFound
+from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
+from .ids import ID_PATTERN, check_id
 from .jobs import EndHook, Job, RunFunction
 from .outcome import Outcome
 from .runs import (
@@ -40,29 +51,27 @@ from .runtime import Runtime
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
+    check_priority,
     create_run,
-    derived_id,
     new_run_id,
     payload_json,
 )
 from .store.base import Store
-from .times import checked_seconds
 from .triggers import Trigger, WebhookTrigger
 from .types import RunStatus
-from .usage import Prices, retention_seconds
+from .usage import Prices
 
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
-    from .lease import LeaseKeeper
     from .models import Event, Run, RunList
 
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""Run ids a caller may choose: safe in URLs and store keys as they are."""
+RUN_ID_PATTERN = re.compile(ID_PATTERN)
+"""Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
 DEFAULT_RETENTION = timedelta(days=30)
 """Finished runs (tasks, logs, blobs) are deleted this long after they end; None keeps them."""
 
 
-class Client:
+class Client(ClientSettings, FleetOperations):
     """The entry point: holds the jobs, the store and the dispatcher.
 
     ``client = Client("acme", store=SQLiteStore("runs.db"))``
@@ -87,23 +96,13 @@ class Client:
     ) -> None:
         if not id or not isinstance(id, str):
             raise ConfigError(f"Client id must be a non-empty string, got {id!r}")
-        if not all(callable(getattr(store, name, None)) for name in ("get_run", "create_run")):
-            raise ConfigError(
-                f"Client store must be a Store (SQLiteStore(path), DynamoDBStore(table)), got "
-                f"{store!r}"
-            )
-        if isinstance(yield_margin, int | float) and yield_margin < 0:
-            raise ConfigError(f"yield_margin must be 0 or more seconds, got {yield_margin}")
-        if yield_margin is not None:
-            try:
-                yield_margin = checked_seconds(yield_margin, field="yield_margin")
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+        check_store(store)
+        yield_margin = checked_yield_margin(yield_margin)
         self.id = id
         self.api_key = api_key
         self.runtime = Runtime(
             store=store,
-            clock=clock or SystemClock(),
+            clock=SystemClock(),
             environment=environment,
             organization=organization,
             auth_resolvers=dict(auth_resolvers or {}),
@@ -111,10 +110,12 @@ class Client:
             prices=prices,
         )
         """What the engine and the io primitives see of this client (core/runtime.py)."""
+        # Through the setters: one check for a value given here or set later (issue 21.5).
+        if clock is not None:
+            self.clock = clock
         self.retention = retention
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}")
-        self.runtime.base_url = base_url
+        self.base_url = base_url
+        self.prices = prices
         if connection_key is not None:
             from .sealing import parse_key  # no cryptography import: that waits for first use
 
@@ -123,91 +124,6 @@ class Client:
         bind = getattr(dispatcher, "bind", None)
         if callable(bind):
             bind(self)
-
-    # -- the runtime's parts, readable and settable here --------------------------------
-
-    @property
-    def store(self) -> Store:
-        """Where runs, tasks, logs and events are kept."""
-        return self.runtime.store
-
-    @store.setter
-    def store(self, store: Store) -> None:
-        self.runtime.store = store
-
-    @property
-    def clock(self) -> Clock:
-        """The clock every deadline and due time is read from."""
-        return self.runtime.clock
-
-    @clock.setter
-    def clock(self, clock: Clock) -> None:
-        self.runtime.clock = clock
-
-    @property
-    def dispatcher(self) -> Dispatcher | None:
-        """Arranges "run R again at T"; None: the caller drives `execute` itself."""
-        return self.runtime.dispatcher
-
-    @dispatcher.setter
-    def dispatcher(self, dispatcher: Dispatcher | None) -> None:
-        self.runtime.dispatcher = dispatcher
-
-    @property
-    def environment(self) -> str:
-        """The environment runs are started in (`ctx.environment`)."""
-        return self.runtime.environment
-
-    @environment.setter
-    def environment(self, environment: str) -> None:
-        self.runtime.environment = environment
-
-    @property
-    def organization(self) -> str | None:
-        """`ctx.organization` of every run."""
-        return self.runtime.organization
-
-    @organization.setter
-    def organization(self, organization: str | None) -> None:
-        self.runtime.organization = organization
-
-    @property
-    def auth_resolvers(self) -> dict[str, Any]:
-        """Integration name -> ``resolver(ctx, integration)`` (see gates.py)."""
-        return self.runtime.auth_resolvers
-
-    @auth_resolvers.setter
-    def auth_resolvers(self, resolvers: dict[str, Any]) -> None:
-        self.runtime.auth_resolvers = resolvers
-
-    @property
-    def yield_margin(self) -> float | None:
-        """Seconds before a deadline to stop starting work (None: the default rule)."""
-        return self.runtime.yield_margin
-
-    @yield_margin.setter
-    def yield_margin(self, yield_margin: float | None) -> None:
-        self.runtime.yield_margin = yield_margin
-
-    @property
-    def retention(self) -> timedelta | None:
-        """How long a finished run is kept (a job's own `retention` wins); None: forever."""
-        seconds = self.runtime.retention_seconds
-        return None if seconds is None else timedelta(seconds=seconds)
-
-    @retention.setter
-    def retention(self, retention: timedelta | None) -> None:
-        self.runtime.retention_seconds = retention_seconds(retention, "Client retention")
-
-    @property
-    def jobs(self) -> dict[str, Job]:
-        """The defined jobs by id."""
-        return self.runtime.jobs
-
-    @property
-    def active_invocations(self) -> dict[str, LeaseKeeper]:
-        """Runs this process is executing now (one invocation per run per process)."""
-        return self.runtime.active_invocations
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'****'"
@@ -237,7 +153,7 @@ class Client:
         trigger: Trigger,
         name: str | None = None,
         version: str = "0.0.1",
-        concurrency_limit: int | None = None,
+        concurrency_limit: int | ConcurrencyLimit | None = None,
         max_duration: float | timedelta | None = None,
         integrations: Mapping[str, Any] | None = None,
         enabled: bool = True,
@@ -245,18 +161,38 @@ class Client:
         retention: timedelta | None | str = "client",
         on_success: EndHook | None = None,
         on_failure: EndHook | None = None,
+        concurrency_key: KeyFunction | None = None,
+        rate_limit: RateLimit | None = None,
+        debounce: Debounce | None = None,
     ) -> Any:
         """Defines a job; use as a decorator on `async def run(payload, io, ctx)`, or pass `run=`.
 
         Returns the `Job` (with `run=`) or a decorator that returns it. `retention`: how
         long its finished runs are kept (None: forever); by default the client's.
+        `concurrency_limit` is a number of slots or a shared limit
+        (`define_concurrency_limit`); `concurrency_key`, `rate_limit` and `debounce` are
+        flow control (core/flow.py).
         """
         return job_options.define_job(
             self.jobs, id, trigger=trigger, name=name, version=version,
             concurrency_limit=concurrency_limit, max_duration=max_duration,
             integrations=integrations, enabled=enabled, run=run, retention=retention,
-            on_success=on_success, on_failure=on_failure,
+            on_success=on_success, on_failure=on_failure, concurrency_key=concurrency_key,
+            rate_limit=rate_limit, debounce=debounce,
         )  # fmt: skip
+
+    def define_concurrency_limit(self, id: str, limit: int) -> ConcurrencyLimit:
+        """A concurrency limit several jobs share: `define_job(..., concurrency_limit=<it>)`.
+
+        Defining the same id again with the same limit returns it; another limit is a
+        ConfigError.
+        """
+        made = ConcurrencyLimit(id=id, limit=limit)
+        known = self.runtime.concurrency_limits.setdefault(made.id, made)
+        if known != made:
+            raise ConfigError(f"concurrency limit {id!r} is already defined with limit "
+                              f"{known.limit}, got {limit!r}")  # fmt: skip
+        return known
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id; JobNotFound otherwise."""
@@ -266,11 +202,17 @@ class Client:
             raise JobNotFound(job_id) from None
 
     def webhook_job(self, trigger_id: str) -> Job:
-        """The job whose webhook trigger has this id; JobNotFound otherwise."""
+        """The first job whose webhook trigger has this id; JobNotFound otherwise."""
         for job in self.jobs.values():
             if isinstance(job.trigger, WebhookTrigger) and job.trigger.id == trigger_id:
                 return job
         raise JobNotFound(trigger_id)
+
+    def webhook_jobs(self, trigger_id: str) -> list[Job]:
+        """Every job whose webhook trigger has this id, in definition order (may be none)."""
+        from .webhooks import webhook_jobs
+
+        return webhook_jobs(self.runtime, trigger_id)
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""
@@ -287,18 +229,25 @@ class Client:
         timestamp: datetime | None = None,
         deliver_at: datetime | None = None,
         deliver_after: float | timedelta | None = None,
+        priority: int = 0,
+        context: Mapping[str, Any] | None = None,
     ) -> Event:
         """Records an event, starts a run of every job it triggers and resolves the runs
         waiting on it (`io.wait_for_event`); idempotent on `id`.
 
         `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta, at most
         365 days) delays it: stored pending, delivered by the sweeper's tick at that time.
+        `priority`: its runs leave their queues before those of lower priority.
+        `context` (a JSON object) is `ctx.event.context` in the runs it starts.
+        `id` follows the one rule for ids (core/ids.py), as over HTTP and in the CLI.
         """
+        if id is not None:
+            check_id(id, field="send_event id")
         from . import events  # events, schedules, retries: off a worker's cold start
 
         return await events.send_event(
             self.runtime, name, payload, id=id, timestamp=timestamp, deliver_at=deliver_at,
-            deliver_after=deliver_after,
+            deliver_after=deliver_after, priority=priority, context=context,
         )  # fmt: skip
 
     async def cancel_event(self, id: str) -> bool:
@@ -310,33 +259,49 @@ class Client:
 
         return await events.cancel_event(self.runtime, id)
 
-    @property
-    def base_url(self) -> str | None:
-        """Public base URL of the ASGI app, for io.wait_for_request's callback URLs."""
-        return self.runtime.base_url
+    async def invoke(
+        self, job_id: str, payload: Any = None, *, id: str | None = None, priority: int = 0
+    ) -> Run:
+        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run.
 
-    async def invoke(self, job_id: str, payload: Any = None, *, id: str | None = None) -> Run:
-        """Starts a run of `job_id` with `payload`; an invalid payload makes an INVALID_PAYLOAD run."""
+        `priority`: the run leaves its job's queues before runs of lower priority. A
+        debounced job returns the run this start joined.
+        """
         job = self.get_job(job_id)
+        priority = check_priority(priority, field="invoke priority")
         if not job.enabled:
             raise ConfigError(f"job {job_id!r} is disabled")
-        if id is not None and not RUN_ID_PATTERN.fullmatch(id):
-            raise ConfigError(
-                f"id must be 1 to 128 letters, digits or . _ : - characters, got {id!r}"
-            )
+        if id is not None:
+            check_id(id, field="invoke id")
         run_id = id or new_run_id()
-        record = await create_run(self.runtime, job, payload_json(payload), run_id=run_id)
-        return build_run(record, None)
+        text = payload_json(payload)
+        if job.debounce is None:
+            record = await create_run(self.runtime, job, text, run_id=run_id, priority=priority)
+            return build_run(record, None)
+        from .flow_starts import start_job_run
 
-    async def start_webhook_run(self, trigger_id: str, payload: Any, *, delivery_id: str) -> Run:
-        """Starts the run of a verified webhook delivery (idempotent on `delivery_id`)."""
-        job = self.webhook_job(trigger_id)
-        run_id = derived_id(delivery_id, job.id)
-        record = await create_run(
-            self.runtime, job, payload_json(payload), run_id=run_id,
-            event_name=f"webhook.{trigger_id}",
+        joined = await start_job_run(self.runtime, job, text, run_id=run_id, priority=priority)
+        return await self.get_run(joined, tasks=False)
+
+    async def start_webhook_runs(
+        self,
+        trigger_id: str,
+        payload: Any,
+        *,
+        delivery_id: str,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        job_ids: Collection[str] | None = None,
+    ) -> list[Run]:
+        """Starts a run of every enabled job on this webhook id whose filter matches the
+        delivery (of `job_ids` only, when given); idempotent on `delivery_id`."""
+        from . import webhooks
+
+        records = await webhooks.start_webhook_runs(
+            self.runtime, trigger_id, payload, delivery_id=delivery_id, headers=headers,
+            query=query, job_ids=job_ids,
         )  # fmt: skip
-        return build_run(record, None)
+        return [build_run(record, None) for record in records]
 
     # -- reading and steering runs ------------------------------------------------------
 
@@ -357,6 +322,22 @@ class Client:
     async def cancel_run(self, run_id: str) -> Run:
         """Cancels a live run (no new task starts); a finished run is returned unchanged."""
         return await runs.cancel_run(self.runtime, run_id)
+
+    async def cancel_runs_for_event(self, event_id: str) -> list[str]:
+        """Cancels every unfinished run the event started; returns the ids it canceled.
+
+        Raises EventNotFound for an unknown id. v2: `client.cancelRunsForEvent(id)`.
+        """
+        from . import event_runs
+
+        return await event_runs.cancel_runs_for_event(self.runtime, event_id)
+
+    async def get_run_statuses(self, run_id: str) -> dict[str, Any]:
+        """``{"run": {"id", "status", "output"}, "statuses": [...]}``: the run's statuses
+        (`io.create_status`) with its state, as JSON data; RunNotFound for an unknown id."""
+        from . import event_runs
+
+        return await event_runs.get_run_statuses(self.runtime, run_id)
 
     async def retry_run(self, run_id: str) -> Run:
         """Continues a FAILED or TIMED_OUT run: completed tasks kept, failed ones tried afresh.
@@ -390,14 +371,16 @@ class Client:
         """
         return await sweeper.tick(self.runtime, self.clock.time() if now is None else now)
 
-    def list_schedules(
+    def next_fire_times(
         self, *, count: int = 5, now: float | None = None
     ) -> list[dict[str, Any]]:
-        """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
+        """Each job's declared cron or interval trigger and its next `count` fire times
+        (ISO 8601, UTC); not async. Before issue 19 this was `list_schedules`, which now
+        lists every schedule (declared and stored) as `Schedule`s."""
         now = self.clock.time() if now is None else now
-        return sweeper.list_schedules(self.runtime, count=count, now=now)
+        return sweeper.next_fire_times(self.runtime, count=count, now=now)
 
-    # -- connections --------------------------------------------------------------------
+    # -- fleet operations (issue 19) ----------------------------------------------------
 
     async def set_connection(self, name: str, credentials: Any) -> list[str]:
         """Stores a connection's credentials (JSON data), sealed with `connection_key`, and
@@ -416,3 +399,4 @@ class Client:
         from . import connections
 
         return await connections.list_connections(self.runtime)
+

@@ -3,7 +3,8 @@
     execute(runtime, run_id, deadline)
       1. take the lease ............ one conditional update on the run item  (core/acquire.py)
       2. load the history .......... one paginated query of the run's partition
-      3. pass the gates ............ time limits, payload, concurrency slot, integrations
+      3. pass the gates ............ time limits, flow control (core/flow_gates.py), payload,
+                                     a paused job, integrations
       4. call run(payload, io, ctx)  each io primitive (core/io/) plugs in through `Port`
                                      (core/port.py), which `Invocation` implements:
            claim(key) -> recorded final  -> replay it                (no write)
@@ -29,47 +30,43 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
+from . import flow_gates
 from .acquire import load_history, release_after_store_error, take_lease
 from .connections import recheck_connection
+from .crashes import MAX_CRASHES, MAX_TIMEOUTS, judge_lost_leases
 from .errors import (
     DuplicateKeyError,
     NonDeterminismError,
     OutputError,
     StoreError,
     Suspend,
-    TaskFailed,
+    task_failed,
 )
 from .finish import MAX_DURATION_REASON, EndWrites
 from .gates import (
-    MAX_LOST_LEASES,
     Stop,
-    claim_concurrency_slot,
-    lost_leases_error,
     max_duration_error,
     resolve_integrations,
     run_context,
 )
 from .io import IO
 from .jobs import validation_error
-from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper
+from .lease import DEFAULT_LEASE_SECONDS, LEASE_GRACE_SECONDS, LeaseKeeper, first_lease_expiry
 from .outcome import Outcome, new_outcome
+from .pause_flags import is_job_paused
 from .port import Claim, EndHook, ParentTask, check_key, kind_family, task_id_for
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .scopes import InTask, IoCall, IoGate, current_parent, traced
 from .serialize import describe_error, dump_json, load_json
-from .slots import recheck_after_queuing
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import StoreAbort, call_or_abort
 from .types import RunStatus, TaskStatus
 from .usage import metered
-
-if TYPE_CHECKING:
-    from .jobs import Job
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +74,8 @@ __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_YIELD_MARGIN_SECONDS",
     "LEASE_GRACE_SECONDS",
-    "MAX_LOST_LEASES",
+    "MAX_CRASHES",
+    "MAX_TIMEOUTS",
     "SHORT_BUDGET_MARGIN_FRACTION",
     "Claim",
     "Invocation",
@@ -85,6 +83,7 @@ __all__ = [
     "execute",
     "task_id_for",
 ]
+
 
 def _is_process_stop(exc: BaseException) -> bool:
     """KeyboardInterrupt, SystemExit, or a cancellation of the invocation itself."""
@@ -106,8 +105,8 @@ async def execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outc
 async def _execute(runtime: Runtime, run_id: str, deadline: float | None) -> Outcome:
     now = runtime.clock.time()
     owner = os.urandom(16).hex()  # 32 hex digits like uuid4().hex, ~4x cheaper
-    ends_at = max(deadline, now) if deadline is not None else now + DEFAULT_LEASE_SECONDS
-    leased = await take_lease(runtime, run_id, owner, now, ends_at + LEASE_GRACE_SECONDS)
+    expires_at = first_lease_expiry(now, deadline)
+    leased = await take_lease(runtime, run_id, owner, now, expires_at, deadline)
     if isinstance(leased, Outcome):
         return leased
     try:
@@ -155,9 +154,10 @@ class Invocation(EndWrites):
         self.owner = owner
         self.deadline = deadline
         self.margin = runtime.yield_margin_for(None if deadline is None else deadline - now)
+        self._running: dict[str, TaskRecord] = {}
         self.lease = LeaseKeeper(
-            runtime.store, runtime.clock, run.id, owner=owner,
-            expires_at=run.lease_expires_at or now, deadline=deadline,
+            runtime.store, runtime.clock, run.id, owner=owner, expires_at=run.lease_expires_at
+            or now, deadline=deadline, margin=self.margin, running=self._running,
         )  # fmt: skip
         self.log = RunLog(run.id, history, job_id=run.job_id)
         self.executed_count = 0
@@ -170,7 +170,6 @@ class Invocation(EndWrites):
         # One pass over the history per invocation; kept current by record() (O(1) per task).
         self._parent_ids = {t.parent_id for t in history.tasks.values() if t.parent_id}
         self._completed = sum(1 for t in history.tasks.values() if t.status.is_final)
-        self._running: dict[str, TaskRecord] = {}
         self._gate = IoGate()
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
@@ -205,24 +204,29 @@ class Invocation(EndWrites):
         if job is None:
             error = {"type": "JobNotFound", "message": f"no job {self.run.job_id!r} is defined"}
             return await self.finish(RunStatus.FAILED, error=error)
-        timed_out = await self._check_time_limits(job)
+        lost = judge_lost_leases(self.run, self._completed, self.clock.time())
+        if lost is not None:  # an invocation died: a timeout or a crash (core/crashes.py)
+            self.run = self.run.with_changes(lost.changes)
+            if lost.status is not None:
+                return await self.finish(lost.status, error=lost.error, resume_at=lost.resume_at)
+            await self._update_run(lost.changes)
+        timed_out = max_duration_error(self.run, job, self.clock.time())
         if timed_out is not None:
             return await self.finish(RunStatus.TIMED_OUT, error=timed_out)
+        stopped = await flow_gates.take_payload(self, job)  # debounce, batch
+        if stopped is not None:
+            return stopped
         try:
             payload = job.parse_payload(load_json(self.run.payload_json))
         except ValidationError as exc:
             return await self.finish(RunStatus.INVALID_PAYLOAD, error=validation_error(exc))
-        if job.concurrency_limit is not None and self.run.slot is None:
-            slot = await self.call(
-                claim_concurrency_slot, self.store, job, self.run.id, self.clock.time()
-            )
-            if slot is None:  # not polled: a freed slot wakes the oldest queued run
-                outcome = await self.finish(RunStatus.QUEUED)
-                if outcome.status is RunStatus.QUEUED:
-                    await self.call(recheck_after_queuing, self.runtime, job, self.run.id)
-                return outcome
-            self.run = replace(self.run, slot=slot)
-            await self._update_run({"slot": slot})
+        if await self.call(is_job_paused, self.runtime, job.id):  # waits for resume_job
+            if self.run.slot is None:  # in its job's own queue (core/pauses.py)
+                self.run = replace(self.run, queue=None)
+            return await self.finish(RunStatus.QUEUED, queued_reason="paused")
+        stopped = await flow_gates.claim_start(self, job, payload)  # rate limit, a slot
+        if stopped is not None:
+            return stopped
         ctx = run_context(self.runtime, self.run, job)
         integrations = await self.call(resolve_integrations, self.runtime, job, ctx)
         if isinstance(integrations, Stop):  # a connection set meanwhile wakes it: not polled
@@ -277,15 +281,6 @@ class Invocation(EndWrites):
             return await self.finish(RunStatus.FAILED, error=describe_error(exc))
         return await self.finish(RunStatus.COMPLETED, output_json=output_json)
 
-    async def _check_time_limits(self, job: Job) -> dict[str, Any] | None:
-        """TIMED_OUT causes: killed invocations without progress, or `max_duration` passed."""
-        if self.run.lost_leases:
-            lost = 0 if self._completed > self.run.progress_mark else self.run.lost_leases
-            if lost >= MAX_LOST_LEASES:
-                return lost_leases_error(lost)
-            await self._update_run({"lost_leases": lost, "progress_mark": self._completed})
-        return max_duration_error(self.run, job, self.clock.time())
-
     async def _settle(self) -> None:
         """Lets io calls still running beside a suspended one (asyncio.gather) record their
         end; those still running at the deadline are cancelled (and run again later)."""
@@ -338,7 +333,7 @@ class Invocation(EndWrites):
             self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
             return load_json(recorded.output_json)
-        raise TaskFailed(key, recorded.error or {})
+        raise task_failed(key, recorded.error or {})
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:
         """A Suspend to raise, remembered: user code that swallows it cannot go on working.
@@ -410,7 +405,9 @@ class Invocation(EndWrites):
             return task
         current: TaskRecord | None = await self.call(self.store.get_task, task.run_id, task.id)
         if current is None or not current.status.is_final:
-            logger.warning("run %s: task %s taken over by another invocation", task.run_id, task.key)
+            logger.warning(
+                "run %s: task %s taken over by another invocation", task.run_id, task.key
+            )
             raise self.suspend(None, "lease lost")
         self._remember(current)
         logger.warning("task %s of run %s was already recorded", task.key, task.run_id)

@@ -5,12 +5,14 @@
     ├── RunNotFound (LookupError)         an unknown run id
     ├── EventNotFound (LookupError)       an unknown event id (cancel_event)
     ├── JobNotFound (LookupError)         an unknown job id
+    ├── ScheduleNotFound (LookupError)    an unknown schedule id
     ├── DuplicateKeyError (ValueError)    a task key reused under one parent
     ├── OutputError (ValueError)          an output that cannot be stored
     ├── PayloadTooLarge (ValueError)      a payload over the size limit
     ├── StoreError                        the store failed or refused
     │   └── ConditionFailed               a conditional write lost its race
     ├── TaskFailed                        a task's final error, raised identically on replay
+    │   └── TaskTimeout                   its last attempt ran longer than `timeout`
     ├── TaskInterrupted                   an at-most-once attempt cut short by a crash
     ├── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
     └── WaitTimeout                       io.wait_for_event / wait_for_request timed out
@@ -49,6 +51,14 @@ class JobNotFound(TriggerfishError, LookupError):
         self.job_id = job_id
 
 
+class ScheduleNotFound(TriggerfishError, LookupError):
+    """No stored schedule has this id."""
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"no schedule with id {schedule_id!r}")
+        self.schedule_id = schedule_id
+
+
 class DuplicateKeyError(TriggerfishError, ValueError):
     """A task or wait key was used twice under the same parent in one run."""
 
@@ -85,6 +95,22 @@ class TaskFailed(TriggerfishError):
         self.key = key
         self.error = error
         super().__init__(f"task {key!r} failed: {error.get('type')}: {error.get('message')}")
+
+
+class TaskTimeout(TaskFailed):
+    """A task's attempts ran longer than its `timeout` (io.run_task(..., timeout=)), and no
+    retry is left; raised again, identically, on every replay."""
+
+
+TASK_TIMEOUT_TYPE = "TaskTimeout"
+"""The `error["type"]` of an attempt that ran out of time (see `task_failed`)."""
+
+
+def task_failed(key: str, error: dict[str, Any]) -> TaskFailed:
+    """The TaskFailed to raise for a recorded final error: a TaskTimeout for a timeout."""
+    if error.get("type") == TASK_TIMEOUT_TYPE and "timeout_seconds" in error:
+        return TaskTimeout(key, error)
+    return TaskFailed(key, error)
 
 
 class Suspend(BaseException):

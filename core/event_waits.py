@@ -2,9 +2,13 @@
 
     wait (run):   index item EVENTWAIT(name) -> task WAITING (kind "event") -> run WAITING
     send_event:   for each indexed wait on the name, begun no later than the event was sent
-                  and whose filter matches: the wait's task COMPLETED with the payload (one
+                  and whose filter matches: the wait's task COMPLETED with the event (one
                   conditional put_task: the first matching event wins), index item deleted,
                   `wake` the run
+
+The task's output is the event as a JSON object (`event_output_json`): id, name, payload,
+timestamp, context and run_ids. Waits resolved before issue 16 recorded the payload alone;
+core/io/event_waits.py tells the two apart when it replays them.
 
 The store is the truth (issue 10): any process that sends the event finds every waiting
 run, wherever it was started. Timing out is the run's own business (core/io/event_waits.py).
@@ -12,6 +16,7 @@ run, wherever it was started. Timing out is the run's own business (core/io/even
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -19,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from .filters import matches_filter
 from .serialize import load_json
 from .store.base import TaskRecord
+from .times import utc
 from .types import TaskStatus
 from .wakes import wake
 
 if TYPE_CHECKING:
     from .runtime import Runtime
-    from .store.base import EventWaitRecord
+    from .store.base import EventRecord, EventWaitRecord
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +43,35 @@ def event_wait_name(name: str) -> str:
     return f"wait for {name}"
 
 
-async def resolve_event_waits(
-    runtime: Runtime, name: str, payload_json: str, *, event_id: str, sent_at: float
-) -> list[str]:
+EVENT_OUTPUT_KEYS = frozenset({"id", "name", "payload", "timestamp", "context", "run_ids"})
+"""The keys of a resolved event wait's output (`event_output_json`)."""
+
+
+def event_output_json(event: EventRecord) -> str:
+    """The output a resolved wait records: the event as one JSON object.
+
+    The payload and context are already JSON text: spliced in, not parsed and dumped again.
+    """
+    head = json.dumps({"id": event.id, "name": event.name,
+                       "timestamp": utc(event.timestamp).isoformat(),
+                       "run_ids": list(event.run_ids)}, separators=(",", ":"))  # fmt: skip
+    context = event.context_json or "null"
+    return f'{head[:-1]},"payload":{event.payload_json},"context":{context}}}'
+
+
+async def resolve_event_waits(runtime: Runtime, event: EventRecord) -> list[str]:
     """Records the event as the outcome of every matching wait and wakes those runs.
 
-    Returns the ids of the runs whose wait this event resolved.
+    Only waits begun no later than `event.sent_at` count. Returns the ids of the runs whose
+    wait this event resolved.
     """
     store = runtime.store
-    waits: list[EventWaitRecord] = await runtime.call(store.list_event_waits, name)
-    payload = load_json(payload_json)
+    sent_at = event.sent_at if event.sent_at is not None else runtime.clock.time()
+    waits: list[EventWaitRecord] = await runtime.call(store.list_event_waits, event.name)
+    if not waits:
+        return []
+    payload = load_json(event.payload_json)
+    output_json: str | None = None
     resolved: list[str] = []
     for wait in waits:
         if wait.created_at > sent_at:  # the wait began after the event: it does not count
@@ -56,13 +81,14 @@ async def resolve_event_waits(
         wait_filter = None if wait.filter_json is None else load_json(wait.filter_json)
         if not matches_filter(wait_filter, payload):
             continue
-        if await _resolve(runtime, wait, payload_json, event_id=event_id):
+        output_json = output_json or event_output_json(event)
+        if await _resolve(runtime, wait, output_json, event_id=event.id):
             resolved.append(wait.run_id)
     return resolved
 
 
 async def _resolve(
-    runtime: Runtime, wait: EventWaitRecord, payload_json: str, *, event_id: str
+    runtime: Runtime, wait: EventWaitRecord, output_json: str, *, event_id: str
 ) -> bool:
     store, now = runtime.store, runtime.clock.time()
     current: TaskRecord | None = await runtime.call(store.get_task, wait.run_id, wait.task_id)
@@ -77,7 +103,7 @@ async def _resolve(
             name=event_wait_name(wait.name), started_at=wait.created_at,
             resume_at=wait.expires_at,
         )  # fmt: skip
-    done = replace(current, status=TaskStatus.COMPLETED, output_json=payload_json, error=None,
+    done = replace(current, status=TaskStatus.COMPLETED, output_json=output_json, error=None,
                    completed_at=now, resume_at=None, properties=properties)  # fmt: skip
     if not await runtime.call(store.put_task, done):
         logger.info("event %s lost the race for wait %s of run %s", event_id, wait.key, wait.run_id)

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .durations import aware_timestamp, duration_seconds
 from .errors import ConfigError, EventNotFound
 from .event_waits import resolve_event_waits
+from .flow_starts import start_job_run
 from .names import check_name
-from .serialize import load_json
-from .starts import create_run, derived_id, payload_json
+from .serialize import dump_json, load_json
+from .starts import check_priority, derived_id, payload_json
 from .store.base import (
     EVENT_CANCELED,
     EVENT_DELIVERED,
@@ -42,6 +45,8 @@ REDELIVER_SECONDS = 60.0
 """A delayed event whose delivery was cut short (a crash) is delivered again this much later."""
 DELIVERY_BATCH = 100
 """The most delayed events one tick delivers."""
+MAX_CONTEXT_BYTES = 32 * 1024
+"""Largest event `context` (as JSON): it is kept in the event and in every run it starts."""
 
 
 async def send_event(
@@ -53,17 +58,24 @@ async def send_event(
     timestamp: datetime | None = None,
     deliver_at: datetime | None = None,
     deliver_after: float | timedelta | None = None,
+    priority: int = 0,
+    context: Mapping[str, Any] | None = None,
 ) -> Event:
     """Records an event and starts a run of every job it triggers; idempotent on `id`.
 
     With `deliver_at` (an aware datetime) or `deliver_after` (seconds or a timedelta) the
-    event is stored pending and delivered at that time by the sweeper.
+    event is stored pending and delivered at that time by the sweeper. `priority` orders
+    its runs in their queues (higher first, then older). `context` (a JSON object)
+    travels with it: `ctx.event.context` of the runs it starts, `.context` of the
+    event `io.wait_for_event` returns.
     """
     check_name(name, field="send_event name")
+    priority = check_priority(priority, field="send_event priority")
     if id:  # "" is no id, as before
         check_name(id, field="send_event id")
     ts_given = None if timestamp is None else _timestamp_seconds(timestamp)
     due = _delivery_time(runtime, deliver_at, deliver_after)
+    context_json = _context_json(context)
     store = runtime.store
     event_id = id or uuid.uuid4().hex
     # Only a given id can have been sent before: a new uuid4 needs no read (its create is
@@ -76,20 +88,57 @@ async def send_event(
     ts = now if ts_given is None else ts_given
     if due is not None and due > now:
         pending = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
-                              status=EVENT_PENDING, deliver_at=due)  # fmt: skip
+                              status=EVENT_PENDING, deliver_at=due, priority=priority,
+                              context_json=context_json)  # fmt: skip
         if not await runtime.call(store.create_event, pending):
             stored = await runtime.call(store.get_event, event_id)
             return event_from_record(stored or pending)
         return event_from_record(pending)
-    run_ids = await _start_runs(runtime, event_id, name, text, ts)
+    run_ids = await _start_runs(runtime, event_id, name, text, ts, priority, context_json)
     record = EventRecord(id=event_id, name=name, timestamp=ts, payload_json=text,
-                         run_ids=tuple(run_ids), sent_at=now)  # fmt: skip
+                         run_ids=tuple(run_ids), sent_at=now,
+                         context_json=context_json)  # fmt: skip
     if not await runtime.call(store.create_event, record):
         stored = await runtime.call(store.get_event, event_id)
         if stored is not None:
             return event_from_record(stored)
-    await resolve_event_waits(runtime, name, text, event_id=event_id, sent_at=now)
+    await resolve_event_waits(runtime, record)
     return event_from_record(record)
+
+
+def check_send_options(
+    runtime: Runtime,
+    name: str,
+    *,
+    id: str | None,
+    deliver_at: datetime | None,
+    deliver_after: float | timedelta | None,
+    context: Mapping[str, Any] | None,
+) -> None:
+    """The ConfigError `send_event` would raise for these options, raised before anything is
+    recorded (`io.send_event` checks them before its task, so a bad call fails at once)."""
+    check_name(name, field="send_event name")
+    if id:
+        check_name(id, field="send_event id")
+    _delivery_time(runtime, deliver_at, deliver_after)
+    _context_json(context)
+
+
+def _context_json(context: object) -> str | None:
+    """The event's `context` as JSON text: a JSON object of at most MAX_CONTEXT_BYTES."""
+    if context is None:
+        return None
+    if not isinstance(context, Mapping):
+        raise ConfigError(
+            f"send_event context must be a dict (a JSON object) or None, got {type(context).__name__}"
+        )
+    text = dump_json(dict(context), key="context")
+    size = len(text.encode())
+    if size > MAX_CONTEXT_BYTES:
+        raise ConfigError(
+            f"send_event context is {size} bytes as JSON; the limit is {MAX_CONTEXT_BYTES} bytes"
+        )
+    return text
 
 
 def _timestamp_seconds(timestamp: object) -> float:
@@ -116,20 +165,21 @@ def _delivery_time(
 
 
 async def _start_runs(
-    runtime: Runtime, event_id: str, name: str, text: str, ts: float
+    runtime: Runtime, event_id: str, name: str, text: str, ts: float, priority: int = 0,
+    context_json: str | None = None,
 ) -> list[str]:
-    """One run per enabled job whose event trigger matches (ids derived: a retry makes none)."""
+    """One run per enabled job whose event trigger matches (ids derived: a retry makes none);
+    a debounced or batched job's event joins its debounce or batch (core/flow_starts.py)."""
     plain = load_json(text)
     run_ids: list[str] = []
     for job in runtime.jobs.values():
         trigger = job.trigger
         if job.enabled and isinstance(trigger, EventTrigger) and trigger.matches(name, plain):
-            run_id = derived_id(event_id, job.id)
-            await create_run(
-                runtime, job, text, run_id=run_id, event_id=event_id, event_name=name,
-                event_timestamp=ts,
-            )  # fmt: skip
-            run_ids.append(run_id)
+            run_ids.append(await start_job_run(
+                runtime, job, text, run_id=derived_id(event_id, job.id), event_id=event_id,
+                event_name=name, event_timestamp=ts, priority=priority,
+                event_context_json=context_json,
+            ))  # fmt: skip
     return run_ids
 
 
@@ -154,9 +204,8 @@ async def _deliver(runtime: Runtime, event_id: str, now: float) -> list[str]:
                               changes=claim):  # fmt: skip
         return []  # canceled, or another sweeper took it
     run_ids = await _start_runs(runtime, event_id, event.name, event.payload_json,
-                                event.timestamp)  # fmt: skip
-    await resolve_event_waits(runtime, event.name, event.payload_json, event_id=event_id,
-                              sent_at=sent_at)  # fmt: skip
+                                event.timestamp, event.priority, event.context_json)  # fmt: skip
+    await resolve_event_waits(runtime, replace(event, run_ids=tuple(run_ids), sent_at=sent_at))
     done = {"status": EVENT_DELIVERED, "run_ids": run_ids}
     await runtime.call(store.update_event, event_id, expected_status=EVENT_DELIVERING,
                        changes=done)  # fmt: skip
@@ -193,4 +242,5 @@ def event_from_record(record: EventRecord) -> Event:
         status=record.status,
         deliver_at=None if record.deliver_at is None else datetime.fromtimestamp(
             record.deliver_at, tz=UTC),
+        context=load_json(record.context_json),
     )  # fmt: skip

@@ -103,11 +103,22 @@ class EndWrites:
         error: dict[str, Any] | None = None,
         resume_at: float | None = None,
         idle_yields: int = 0,
+        queued_reason: str | None = None,
     ) -> Outcome:
-        """Ends the invocation: no io call starts after this, and the end is written."""
+        """Ends the invocation: no io call starts after this, and the end is written.
+
+        A QUEUED end says why (`queued_reason`: "concurrency" when not given); the run
+        waits in `self.run.queue` (its job's own when None) unless `resume_at` makes it due.
+        """
         self._gate.has_ended = True
         return await self.write_end(status, output_json=output_json, error=error,
-                                    resume_at=resume_at, idle_yields=idle_yields)  # fmt: skip
+                                    resume_at=resume_at, idle_yields=idle_yields,
+                                    queued_reason=queued_reason)  # fmt: skip
+
+    async def set_run(self, changes: dict[str, Any]) -> None:
+        """Writes `changes` to the leased run (fenced on the lease) and keeps them in `run`."""
+        await self._update_run(changes)
+        self.run = self.run.with_changes(changes)
 
     async def write_end(
         self,
@@ -117,6 +128,7 @@ class EndWrites:
         error: dict[str, Any] | None,
         resume_at: float | None,
         idle_yields: int,
+        queued_reason: str | None = None,
     ) -> Outcome:
         """Flush logs, write the final state fenced on the lease, and dispatch."""
         await self._flush_logs()
@@ -133,6 +145,8 @@ class EndWrites:
             "lease_expires_at": None,
             "lost_leases": 0,
             "progress_mark": self._completed,
+            "overrun": None,  # the lease watch's mark, if any: this invocation did end
+            **self._loss_counts(),
             "idle_yields": idle_yields,
             **ends.end_changes(self.runtime, self.run, status, now),
         }
@@ -145,6 +159,11 @@ class EndWrites:
             changes["slot"] = None  # a waiting run holds no slot; it claims one on resume
         if status is RunStatus.QUEUED and not self.history.tasks:
             changes["started_at"] = None  # not started yet: max_duration counts from the start
+        if status is RunStatus.QUEUED:  # why, and where it waits (core/flow_gates.py)
+            changes.update(queued_reason=queued_reason or "concurrency", queue=self.run.queue,
+                           priority=self.run.priority)  # fmt: skip
+        elif self.run.queued_reason is not None:
+            changes["queued_reason"] = None
         try:
             is_written = await self._update_run(changes)
         except OutputError as exc:
@@ -162,18 +181,31 @@ class EndWrites:
                 logger.warning("run %s: lease lost before the end was written", self.run.id)
             return new_outcome(current.status if current else status)
         if frees_slot and self.run.slot is not None:
-            await self.call(release_slot, self.runtime, self.run.job_id, self.run.slot, self.run.id)
+            scope = self.run.queue or self.run.job_id
+            await self.call(release_slot, self.runtime, scope, self.run.slot, self.run.id)
         if resume_at is not None:
             await self.runtime.dispatch(self.run.id, resume_at)
         if status.is_final:
             await ends.run_ended(self.runtime, _with_changes(self.run, changes))
         return new_outcome(status, resume_at)
 
+    def _loss_counts(self) -> dict[str, int]:
+        """The run's timeouts and crashes in a row (core/crashes.py): kept unless this
+        invocation completed a task; only written when there is something to write."""
+        run = self.run
+        if not (run.timeouts or run.crashes):
+            return {}
+        if self._completed > run.progress_mark:
+            return {"timeouts": 0, "crashes": 0}
+        return {"timeouts": run.timeouts, "crashes": run.crashes}
+
     def _expires_at(self, now: float) -> float | None:
         """When this finished run is deleted: the job's retention, else the client's."""
         job = self.runtime.jobs.get(self.run.job_id)
-        seconds = job.retention if job is not None and job.retention is not None else (
-            self.runtime.retention_seconds
+        seconds = (
+            job.retention
+            if job is not None and job.retention is not None
+            else (self.runtime.retention_seconds)
         )
         return None if seconds is None or seconds == math.inf else now + seconds
 
@@ -184,7 +216,9 @@ class EndWrites:
         if meter is None:
             return {}
         dispatcher = self.runtime.dispatcher
-        messages = 1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
+        messages = (
+            1 if resume_at is not None and getattr(dispatcher, "counts_messages", False) else 0
+        )
         usage = meter.totals(self.run.usage, store_writes=1, queue_messages=messages)
         cost = cost_of(usage, self.runtime.prices)  # plain dicts: no pydantic model built
         return {"usage": {**usage, "cost_usd": round(cost, 9)}}

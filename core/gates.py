@@ -1,9 +1,9 @@
 """Gates a run passes before its function starts: time limits, a slot, resolved integrations.
 
-    killed MAX_LOST_LEASES times without progress -> TIMED_OUT
+    killed again and again without progress       -> TIMED_OUT or FAILED (core/crashes.py)
     past the job's max_duration                   -> TIMED_OUT (also before each new task;
                                                      counted from the first start, not queueing)
-    no free slot of the job's concurrency_limit   -> QUEUED, woken when a slot frees (slots.py)
+    flow control (rate, debounce, batch, slots)   -> QUEUED, see core/flow_gates.py
     an auth resolver answers None or raises       -> UNRESOLVED_AUTH (final), naming the integration
     a declared connection="name" not stored yet   -> WAITING_ON_CONNECTIONS, not polled: woken
                                                      by client.set_connection (connections.py)
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,8 +20,6 @@ from .connections import connection_of, read_connection, wait_for_connection
 from .context import Context, EventInfo, JobInfo, RunInfo
 from .errors import ConfigError
 from .serialize import describe_error
-from .slots import is_stale_holder
-from .store.calls import call_store
 from .times import to_datetime, utc
 from .types import RunStatus
 
@@ -29,19 +28,8 @@ if TYPE_CHECKING:
 
     from .jobs import Job
     from .runtime import Runtime
-    from .store.base import RunRecord, Store
+    from .store.base import RunRecord
 
-MAX_LOST_LEASES = 3
-"""Invocations killed in a row without a newly completed task before the run is TIMED_OUT."""
-
-
-def lost_leases_error(lost: int) -> dict[str, Any]:
-    """The TIMED_OUT error of a run whose invocations were killed `lost` times in a row."""
-    return {
-        "type": "TimedOut",
-        "message": f"{lost} invocations in a row were killed before their deadline "
-        "without completing a task; a task may take longer than one invocation",
-    }
 
 
 def max_duration_error(run: RunRecord, job: Job, now: float) -> dict[str, Any] | None:
@@ -70,6 +58,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         "timestamp": utc(run.event_timestamp or run.created_at),
     }
     environment, organization = runtime.environment, runtime.organization
+    if run.event_context_json is not None:  # what the event's sender gave (issue 16)
+        event_info["context"] = json.loads(run.event_context_json)
     if _is_checked(run, job, environment, organization):
         # Every value is already of its field's type: the four frozen models are built as
         # pydantic's validation would build them, without validating (~5 us per invocation).
@@ -78,7 +68,8 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
             "job": _built(JobInfo, {"id": job.id, "version": job.version}),
             "environment": environment,
             "organization": organization,
-            "event": _built(EventInfo, {**event_info, "context": {}}, _EVENT_INFO_SET),
+            "event": _built(EventInfo, {**event_info, "context": event_info.get("context", {})},
+                            frozenset(event_info)),
         })  # fmt: skip
     return Context(
         run=RunInfo.model_validate(run_info),
@@ -87,10 +78,6 @@ def run_context(runtime: Runtime, run: RunRecord, job: Job) -> Context:
         organization=organization,
         event=EventInfo.model_validate(event_info),
     )
-
-
-_EVENT_INFO_SET = frozenset({"id", "name", "timestamp"})
-"""The EventInfo fields run_context sets (`context` keeps its default, unset)."""
 
 
 def _is_checked(run: RunRecord, job: Job, environment: Any, organization: Any) -> bool:
@@ -125,33 +112,6 @@ def _built(
     setattr_(model, "__pydantic_extra__", None)
     setattr_(model, "__pydantic_private__", None)
     return model
-
-
-async def claim_concurrency_slot(
-    store: Store, job: Job, run_id: str, now: float
-) -> int | None:
-    """A slot of the job's `concurrency_limit` for this run, or None when all are busy.
-
-    A slot still held by a stale holder (a finished run, or one waiting without it: its
-    release was lost, or it was canceled) is taken over with a write conditional on it.
-    """
-    limit = job.concurrency_limit or 0
-    for slot in range(limit):
-        if await call_store(
-            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=None
-        ):
-            return slot
-    for slot in range(limit):
-        holder = await call_store(store, store.get_concurrency_holder, job.id, slot)
-        if holder is None:
-            continue
-        held = await call_store(store, store.get_run, holder)
-        is_stale = is_stale_holder(held, slot, now)
-        if is_stale and await call_store(
-            store, store.claim_concurrency_slot, job.id, slot, run_id, previous_holder=holder
-        ):
-            return slot
-    return None
 
 
 @dataclass

@@ -14,10 +14,11 @@ from typing import Any
 from .checks import is_count
 from .connections import check_connection_name
 from .errors import ConfigError
+from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
 from .jobs import EndHook, Job, RunFunction, is_sync_function
 from .names import check_name
 from .times import checked_seconds
-from .triggers import Trigger
+from .triggers import EventTrigger, Trigger
 from .usage import retention_seconds
 
 
@@ -28,7 +29,7 @@ def define_job(
     trigger: Trigger,
     name: str | None,
     version: str,
-    concurrency_limit: int | None,
+    concurrency_limit: int | ConcurrencyLimit | None,
     max_duration: float | timedelta | None,
     integrations: Mapping[str, Any] | None,
     enabled: bool,
@@ -36,6 +37,9 @@ def define_job(
     retention: timedelta | None | str,
     on_success: EndHook | None,
     on_failure: EndHook | None,
+    concurrency_key: KeyFunction | None = None,
+    rate_limit: RateLimit | None = None,
+    debounce: Debounce | None = None,
 ) -> Any:
     """The `Job` added to `jobs` (with `run`), or a decorator that adds and returns it."""
     check_name(id, field="define_job id")
@@ -57,10 +61,18 @@ def define_job(
         raise ConfigError(f"a job with id {id!r} is already defined")
     if not isinstance(trigger, Trigger):
         raise ConfigError(f"define_job trigger must be a trigger, got {type(trigger).__name__}")
-    if concurrency_limit is not None and not is_count(concurrency_limit, minimum=1):
+    shared: ConcurrencyLimit | None = None
+    limit: int | None
+    if isinstance(concurrency_limit, ConcurrencyLimit):
+        shared, limit = concurrency_limit, concurrency_limit.limit
+    else:
+        limit = concurrency_limit
+    if limit is not None and not is_count(limit, minimum=1):
         raise ConfigError(
-            f"concurrency_limit must be an integer of at least 1, got {concurrency_limit!r}"
+            "concurrency_limit must be an integer of at least 1 or a shared limit "
+            f"(client.define_concurrency_limit), got {concurrency_limit!r}"
         )
+    _check_flow_options(id, trigger, limit, concurrency_key, rate_limit, debounce)
     for hook_name, hook in (("on_success", on_success), ("on_failure", on_failure)):
         if hook is not None and not callable(hook):
             raise ConfigError(f"define_job {hook_name} must be callable, got "
@@ -92,13 +104,17 @@ def define_job(
             trigger=trigger,
             name=name,
             version=version,
-            concurrency_limit=concurrency_limit,
+            concurrency_limit=limit,
             max_duration=max_duration,
             integrations=dict(integrations or {}),
             enabled=enabled,
             retention=kept,
             on_success=on_success,
             on_failure=on_failure,
+            shared_limit=shared,
+            concurrency_key=concurrency_key,
+            rate_limit=rate_limit,
+            debounce=debounce,
         )
         jobs[id] = job
         return job
@@ -106,3 +122,28 @@ def define_job(
     if run is not None:
         return register(run)
     return register
+
+
+def _check_flow_options(
+    id: str,
+    trigger: Trigger,
+    concurrency_limit: object,
+    concurrency_key: object,
+    rate_limit: object,
+    debounce: object,
+) -> None:
+    """The flow control options of define_job (core/flow.py), each of its own type."""
+    if concurrency_key is not None and not callable(concurrency_key):
+        raise ConfigError(f"job {id!r}: concurrency_key must be a function of the payload, got "
+                          f"{concurrency_key!r}")  # fmt: skip
+    if concurrency_key is not None and concurrency_limit is None:
+        raise ConfigError(f"job {id!r}: concurrency_key needs a concurrency_limit (the limit "
+                          "each key gets)")  # fmt: skip
+    for option, value, kind in (("rate_limit", rate_limit, RateLimit),
+                                ("debounce", debounce, Debounce)):  # fmt: skip
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(f"job {id!r}: {option} must be a {kind.__name__}, got "
+                              f"{type(value).__name__}")  # fmt: skip
+    if debounce is not None and isinstance(trigger, EventTrigger) and trigger.batch is not None:
+        raise ConfigError(f"job {id!r}: debounce and an event_trigger batch cannot be combined "
+                          "(a batch already makes one run of many events)")  # fmt: skip

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from .flow import ConcurrencyLimit, Debounce, KeyFunction, RateLimit
 from .records import Record, record
-from .triggers import Trigger
+from .triggers import EventTrigger, Trigger
 
 if TYPE_CHECKING:
     from .context import Context
@@ -42,6 +43,12 @@ class Job(Record):
     """Called with the `Run` once it ends COMPLETED (core/ends.py: at least once)."""
     on_failure: EndHook | None = None
     """Called with the `Run` once it ends FAILED or TIMED_OUT."""
+    shared_limit: ConcurrencyLimit | None = None
+    """The shared limit whose slots the job's runs take (`concurrency_limit` is its limit)."""
+    concurrency_key: KeyFunction | None = None
+    """`concurrency_key(payload)`: the concurrency limit applies per key (core/queues.py)."""
+    rate_limit: RateLimit | None = None
+    debounce: Debounce | None = None
 
     @property
     def schema(self) -> type[BaseModel] | None:
@@ -55,6 +62,10 @@ class Job(Record):
         """
         if self.schema is None:
             return payload
+        if isinstance(self.trigger, EventTrigger) and self.trigger.batch is not None:
+            if not isinstance(payload, list):  # one event's payload, checked before batching
+                return self.schema.model_validate(payload)
+            return [self.schema.model_validate(item) for item in payload]
         return self.schema.model_validate(payload)
 
     def describe(self) -> dict[str, Any]:
@@ -67,7 +78,15 @@ class Job(Record):
             "enabled": self.enabled,
             "concurrency_limit": self.concurrency_limit,
             "max_duration": self.max_duration,
-        }
+            **({"shared_concurrency_limit": self.shared_limit.id} if self.shared_limit else {}),
+            **({"concurrency_key": True} if self.concurrency_key else {}),
+            **({"rate_limit": {"limit": self.rate_limit.limit,
+                               "period": self.rate_limit.period_seconds}}
+               if self.rate_limit else {}),
+            **({"debounce": {"period": self.debounce.period_seconds,
+                             "max_wait": self.debounce.max_wait_seconds}}
+               if self.debounce else {}),
+        }  # fmt: skip
 
 
 def is_async_callable(fn: Any) -> bool:

@@ -25,6 +25,7 @@ __all__ = [
     "Outcome",
     "Run",
     "RunList",
+    "Schedule",
     "Status",
     "StatusValue",
     "Task",
@@ -133,6 +134,10 @@ class Run(BaseModel):
     """When the finished run and its tasks, logs and blobs are deleted (retention)."""
     parent_run_id: str | None = None
     statuses: list[Status] = Field(default_factory=list)
+    priority: int = 0
+    """Higher leaves a queue first (`send_event(priority=)`, `invoke(priority=)`)."""
+    queued_reason: str | None = None
+    """Why a QUEUED run waits: "concurrency", "rate", "debounce", "batch" (None otherwise)."""
 
     @property
     def is_final(self) -> bool:
@@ -181,3 +186,25 @@ class Event(BaseModel):
     """``delivered``; for a delayed event ``pending``, ``delivering`` or ``canceled``."""
     deliver_at: datetime | None = None
     """When a delayed event is (or was) delivered; None for one delivered when sent."""
+    context: dict[str, Any] | None = None
+    """What the sender passed as `context` (None when nothing); runs it started read it as
+    `ctx.event.context`."""
+
+
+class Schedule(BaseModel):
+    """A schedule: made at run time (`client.create_schedule`) or declared in code (a job's
+    cron or interval trigger, `declared` True, its id the job's)."""
+
+    model_config = _DEFERRED
+
+    id: str
+    job_id: str
+    cron: str | None = None
+    interval: float | None = Field(default=None, description="Seconds between fires.")
+    timezone: str | None = None
+    payload: Any = None
+    paused: bool = False
+    next_at: datetime | None = Field(
+        default=None, description="When it fires next (None while paused)."
+    )
+    declared: bool = False

@@ -199,6 +199,7 @@ class _Sandbox(Invocation):
         error: dict[str, Any] | None,
         resume_at: float | None,
         idle_yields: int,
+        queued_reason: str | None = None,
     ) -> Outcome:
         self.log.take()
         if self.report.stopped_at is None and self.report.reason is None:
@@ -312,11 +313,14 @@ async def replay_run(owner: Runtime | HasRuntime, run_id: str) -> ReplayReport:
         connection_key=runtime.connection_key,  # a stored connection is read, never written
     )
     job = runtime.jobs.get(run.job_id)
-    # The gates may not write: a slot counts as held, a lost lease as none.
+    # The gates may not write: a slot counts as held, a lost lease as none, the payload and
+    # the rate limit's start as recorded.
     leased = replace(
         run,
         status=RunStatus.EXECUTING,
         lost_leases=0,
+        flow_ref=None,
+        rate_at=now if run.rate_at is None else run.rate_at,
         slot=run.slot if run.slot is not None or job is None or not job.concurrency_limit else 0,
     )
     sandbox = _Sandbox(sandbox_runtime, leased, history, now)

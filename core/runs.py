@@ -71,6 +71,17 @@ async def list_runs(
 async def cancel_run(runtime: Runtime, run_id: str) -> Run:
     """Cancels a live run (no new task starts); a finished run is returned unchanged."""
     check_run_id(run_id)
+    record = await cancel_record(runtime, run_id)
+    store = runtime.store
+    if record is None:
+        record = await runtime.call(store.get_run, run_id)
+        if record is None:
+            raise RunNotFound(run_id)
+    return build_run(record, await runtime.call(store.load_history, run_id))
+
+
+async def cancel_record(runtime: Runtime, run_id: str) -> RunRecord | None:
+    """Cancels a live run: the canceled record, or None when it was finished (or absent)."""
     store, now = runtime.store, runtime.clock.time()
     record = await runtime.call(store.cancel_run, run_id, now=now,
                                 expires_at=await _expires_at(runtime, run_id, now))
@@ -78,18 +89,14 @@ async def cancel_run(runtime: Runtime, run_id: str) -> Run:
     if running_here is not None:
         running_here.mark_canceled()
     if record is not None and record.slot is not None:  # its slot goes to the queue
-        await release_slot(runtime, record.job_id, record.slot, run_id)
+        await release_slot(runtime, record.queue or record.job_id, record.slot, run_id)
     if record is not None and record.parent_run_id is not None:
         await ends.notify_parent(runtime, record)
     if record is not None and record.callback_url is not None:  # one try: no end write here
         from .run_callbacks import post_callback
 
         await post_callback(record, now)
-    if record is None:
-        record = await runtime.call(store.get_run, run_id)
-        if record is None:
-            raise RunNotFound(run_id)
-    return build_run(record, await runtime.call(store.load_history, run_id))
+    return record
 
 
 async def _expires_at(runtime: Runtime, run_id: str, now: float) -> float | None:

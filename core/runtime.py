@@ -15,6 +15,7 @@ from .store.calls import call_store
 if TYPE_CHECKING:
     from .clock import Clock
     from .dispatch.base import Dispatcher
+    from .flow import ConcurrencyLimit
     from .jobs import Job
     from .lease import LeaseKeeper
     from .store.base import Store
@@ -56,6 +57,8 @@ class Runtime:
     """The key that seals stored connections (`Client(connection_key=)`, core/sealing.py)."""
     served_base_url: str | None = None
     """The base URL of the first request the ASGI app served; used when `base_url` is None."""
+    concurrency_limits: dict[str, ConcurrencyLimit] = field(default_factory=dict)
+    """Shared limits by id (`Client.define_concurrency_limit`)."""
 
     def yield_margin_for(self, budget_seconds: float | None) -> float:
         """The yield margin for an invocation with this budget (None: no deadline)."""
@@ -75,6 +78,13 @@ class Runtime:
         """Asks the dispatcher, if any, to execute the run at `at`."""
         if self.dispatcher is not None:
             await self.dispatcher.dispatch(run_id, at)
+
+    async def dispatch_check(self, run_id: str, at: float) -> None:
+        """The dead-man's switch: asks the dispatcher to look at the run's lease at `at`
+        (core/acquire.py); a dispatcher without `dispatch_check` gets a plain dispatch."""
+        if self.dispatcher is not None:
+            check = getattr(self.dispatcher, "dispatch_check", None)
+            await (check or self.dispatcher.dispatch)(run_id, at)
 
 
 class HasRuntime(Protocol):

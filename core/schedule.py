@@ -50,7 +50,7 @@ def load_zone(name: str | None) -> tzinfo:
         ) from exc
 
 
-def _cronsim(expr: str, start: datetime) -> Iterator[datetime]:
+def _cronsim(expr: str, start: datetime, *, reverse: bool = False) -> Iterator[datetime]:
     try:
         from cronsim import CronSim, CronSimError
     except ImportError as exc:  # pragma: no cover - the extra is part of every install we test
@@ -64,7 +64,7 @@ def _cronsim(expr: str, start: datetime) -> Iterator[datetime]:
             f"({', '.join(MACROS)}), got {len(fields.split())}: {expr!r}"
         )
     try:
-        return CronSim(fields, start)
+        return CronSim(fields, start, reverse=reverse)
     except CronSimError as exc:
         raise ConfigError(f"cron expression {expr!r} is invalid: {exc}") from exc
 
@@ -85,6 +85,13 @@ def cron_times_after(expr: str, after: datetime, *, timezone: str | None = None)
     iterator = _cronsim(expr, after.astimezone(zone))
     for moment in iterator:
         yield moment.astimezone(UTC)
+
+
+def cron_time_before(expr: str, before: datetime, *, timezone: str | None = None) -> datetime | None:
+    """The latest fire time of `expr` strictly before `before`, as UTC (None: never)."""
+    for moment in _cronsim(expr, before.astimezone(load_zone(timezone)), reverse=True):
+        return moment.astimezone(UTC)
+    return None
 
 
 def latest_cron_slot(

@@ -3,7 +3,8 @@
     fire cron and interval slots -> deliver delayed events -> dispatch due runs
     -> purge expired runs (at most every PURGE_INTERVAL_SECONDS) -> wake queued runs
 
-`client.list_schedules` reads the same triggers forward. The schedule math (cronsim) and
+Stored schedules (client.create_schedule) fire in the same pass (core/schedules.py).
+`client.next_fire_times` reads the declared triggers forward. The schedule math (cronsim) and
 the events module are imported on first use, off a worker's cold start.
 """
 
@@ -42,6 +43,10 @@ async def tick(runtime: Runtime, now: float) -> list[str]:
     """Re-dispatches due runs and fires cron and interval slots; returns the ids of the runs
     it dispatched or started."""
     started = await _fire_schedules(runtime, now)
+    if getattr(runtime.store, "list_schedules", None) is not None:
+        from .schedules import fire_stored_schedules
+
+        started += await fire_stored_schedules(runtime, now, SCHEDULE_CATCH_UP_SECONDS)
     from . import events
 
     started += await events.deliver_due_events(runtime, now)
@@ -118,7 +123,7 @@ async def _previous_scheduled_ts(runtime: Runtime, job_id: str, slot: str) -> st
     return None if latest is None else latest[1]
 
 
-def list_schedules(runtime: Runtime, *, count: int, now: float) -> list[dict[str, Any]]:
+def next_fire_times(runtime: Runtime, *, count: int, now: float) -> list[dict[str, Any]]:
     """Each scheduled job's trigger and its next `count` fire times (ISO 8601, UTC)."""
     from .schedule import MAX_FIRE_TIMES, next_fire_times
 

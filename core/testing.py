@@ -1,27 +1,39 @@
-"""Drive a run to its end in tests: repeated invocations, a per-invocation budget, no real waits.
+"""Drive a run in tests: repeated invocations, a per-invocation budget, no real waits.
 
     clock = SkippingClock()
     client = Client("test", store=SQLiteStore(":memory:"), clock=clock)
     report = await drive(client, run.id, budget_seconds=0.5)
     assert report.status is RunStatus.COMPLETED
+
+`drive` skips timers and retry backoffs, but stops where the run waits for an outside
+answer (`io.wait_for_request`, `io.wait_for_event`) with nothing left to skip to but that
+wait's timeout (DESIGN.md, Testing): the test then answers it, with `answer_request` or
+`client.send_event`, and drives on. `skip_timeouts=True` jumps to the timeout instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .callbacks import CallbackAnswer, complete_wait
 from .clock import SkippingClock
 from .errors import ConfigError
+from .event_waits import EVENT_WAIT_KIND
+from .io.requests import REQUEST_KIND
 from .outcome import Outcome
+from .serialize import dump_json
 from .types import RunStatus
 
 if TYPE_CHECKING:
     from .client import Client
     from .replay import ReplayReport
+    from .store.base import TaskRecord
 
 DEFAULT_MAX_INVOCATIONS = 1000
+OUTSIDE_WAIT_KINDS = frozenset({REQUEST_KIND, EVENT_WAIT_KIND})
+"""Waits only something outside the run can answer: `drive` stops at them."""
 MAX_REAL_WAIT_SECONDS = 5.0
 """Without a SkippingClock, drive really sleeps through waits up to this long."""
 
@@ -46,6 +58,8 @@ class DriveReport:
     """Every invocation of a driven run and where it ended."""
 
     invocations: list[InvocationReport] = field(default_factory=list)
+    waiting_for: list[str] = field(default_factory=list)
+    """Keys of the outside waits (request, event) `drive` stopped at; empty once final."""
 
     @property
     def status(self) -> RunStatus:
@@ -68,9 +82,14 @@ async def drive(
     *,
     budget_seconds: float | None = None,
     max_invocations: int = DEFAULT_MAX_INVOCATIONS,
+    skip_timeouts: bool = False,
 ) -> DriveReport:
-    """Calls `client.execute` until the run is final; a SkippingClock jumps over waits.
+    """Calls `client.execute` until the run is final, or waits for an outside answer (or is
+    QUEUED while its job is paused).
 
+    A SkippingClock jumps over timers and retry backoffs. When all that is left to skip to
+    is the timeout of an `io.wait_for_request` or `io.wait_for_event`, `drive` returns
+    (status WAITING, `report.waiting_for` naming the waits) unless `skip_timeouts`.
     Returns early when the run is WAITING_ON_CONNECTIONS (`client.set_connection` wakes it).
     Each invocation gets `budget_seconds` of (clock) time as its deadline. With another
     clock, waits of up to MAX_REAL_WAIT_SECONDS are slept through; longer ones are a
@@ -87,7 +106,15 @@ async def drive(
         report.invocations.append(InvocationReport(outcome, started, clock.time(), deadline))
         if outcome.status.is_final:
             return report
+        if outcome.status is RunStatus.WAITING and not skip_timeouts:
+            waits = await _outside_waits(client, run_id)
+            if waits and _only_timeouts_left(outcome.resume_at, waits):
+                report.waiting_for = [wait.key for wait in waits]
+                return report
         if outcome.resume_at is None and outcome.status is RunStatus.QUEUED:
+            run = await client.get_run(run_id, tasks=False)
+            if await client.is_job_paused(run.job_id):
+                return report  # queued until client.resume_job(job_id) wakes it
             raise RuntimeError(
                 f"run {run_id} is QUEUED behind its job's concurrency_limit: drive the runs "
                 "holding the slots first (a freed slot wakes the oldest queued run)"
@@ -108,6 +135,51 @@ async def drive(
         elif wait_seconds > 0:
             await asyncio.sleep(wait_seconds)
     raise RuntimeError(f"run {run_id} did not finish in {max_invocations} invocations")
+
+
+def _only_timeouts_left(resume_at: float | None, waits: list[TaskRecord]) -> bool:
+    """True when the run's next wake is an outside wait's timeout (or there is none)."""
+    timeouts = [wait.resume_at for wait in waits if wait.resume_at is not None]
+    return resume_at is None or (bool(timeouts) and resume_at >= min(timeouts))
+
+
+async def _outside_waits(client: Client, run_id: str) -> list[TaskRecord]:
+    """The run's request and event waits still waiting, in the order they began."""
+    history = await client.runtime.call(client.store.load_history, run_id)
+    waits = [task for task in history.tasks.values()
+             if task.kind in OUTSIDE_WAIT_KINDS and not task.status.is_final]  # fmt: skip
+    return sorted(waits, key=lambda task: (task.started_at or 0.0, task.key))
+
+
+async def answer_request(client: Client, run_id: str, key: str, body: Any) -> CallbackAnswer:
+    """Answers the run's `io.wait_for_request(key, ...)` with `body`, as the first
+    ``POST {callback url}`` with that JSON body would; then `drive` the run on.
+
+    Returns RESUMED, or USED when the wait was already answered (a POST would get 409)
+    and EXPIRED past its timeout. A `key` with no request wait waiting, or a body that
+    is not JSON, is a ConfigError.
+    """
+    try:
+        body_json = dump_json(body, key="answer_request body")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    history = await client.runtime.call(client.store.load_history, run_id)
+    waits = [task for task in history.tasks.values() if task.kind == REQUEST_KIND]
+    matching = [task for task in waits if task.key == key]
+    if not matching:
+        keys = sorted({task.key for task in waits})
+        raise ConfigError(
+            f"run {run_id} has no io.wait_for_request with key {key!r} (its request waits: "
+            f"{keys}); drive the run until it waits first"
+        )
+    pending = [task for task in matching if not task.status.is_final] or matching
+    if len(pending) > 1:
+        raise ConfigError(
+            f"run {run_id} waits for {len(pending)} requests with key {key!r} (under "
+            "different parents); answer them through their callback URLs"
+        )
+    (wait,) = pending
+    return await complete_wait(client.runtime, wait, body_json, expires_at=wait.resume_at)
 
 
 async def replay(client: Client, run_id: str) -> ReplayReport:

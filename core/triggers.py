@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .errors import ConfigError
+from .flow import Batch
 from .names import check_name
 from .records import Record, record
 from .times import checked_seconds
@@ -36,6 +37,8 @@ class EventTrigger(Trigger):
 
     name: str = ""
     filter: Mapping[str, Any] | None = None
+    batch: Batch | None = None
+    """One run per batch of events, its payload their payloads in a list (core/batches.py)."""
 
     def matches(self, name: str, payload: Any) -> bool:
         """True when an event of `name` with `payload` should start a run."""
@@ -44,7 +47,11 @@ class EventTrigger(Trigger):
         return name == self.name and matches_filter(self.filter, payload)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "event": self.name}
+        summary: dict[str, Any] = {"kind": self.kind, "event": self.name}
+        if self.batch is not None:
+            summary["batch"] = {"max_size": self.batch.max_size,
+                                "max_wait": self.batch.max_wait_seconds}  # fmt: skip
+        return summary
 
 
 @record
@@ -76,13 +83,27 @@ class IntervalTrigger(Trigger):
         return {"kind": self.kind, "seconds": self.seconds}
 
 
+WEBHOOK_FILTER_KEYS = frozenset({"body", "headers", "query"})
+"""What a webhook filter looks at: the JSON body, the headers (names in lower case) and
+the query parameters (a repeated one as a list)."""
+
+
 @record
 class WebhookTrigger(Trigger):
-    """Starts a run for each verified request to ``/webhooks/{id}``."""
+    """Starts a run for each verified request to ``/webhooks/{id}`` that matches `filter`."""
 
     id: str = ""
     secret: str = field(default="", repr=False)
     verify: SignatureCheck | None = None
+    filter: Mapping[str, Any] | None = None
+
+    def matches(self, request: Mapping[str, Any]) -> bool:
+        """True when a delivery, ``{"body", "headers", "query"}``, passes the filter."""
+        if self.filter is None:
+            return True
+        from .filters import matches_filter
+
+        return matches_filter(self.filter, request)
 
     def is_authentic(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Checks the HMAC-SHA256 signature of `body` (custom `verify` when given)."""
@@ -109,18 +130,23 @@ def event_trigger(
     *,
     schema: type[BaseModel] | None = None,
     filter: Mapping[str, Any] | None = None,
+    batch: Batch | None = None,
 ) -> EventTrigger:
     """A trigger for events named `name` whose payload matches `filter` (see core.filters).
 
     `schema` validates their payloads; a bad filter raises ConfigError here, naming its path.
+    With `batch=Batch(max_size=, max_wait=)` one run takes a batch of events: its payload is
+    the list of their payloads, in arrival order.
     """
+    if batch is not None and not isinstance(batch, Batch):
+        raise ConfigError(f"event_trigger batch must be a Batch, got {type(batch).__name__}")
     check_name(name, field="event_trigger name")
     _check_schema(schema, "event_trigger")
     if filter is not None:
         from .filters import validate_filter
 
         validate_filter(filter)
-    return EventTrigger(kind="event", schema=schema, name=name, filter=filter)
+    return EventTrigger(kind="event", schema=schema, name=name, filter=filter, batch=batch)
 
 
 def invoke_trigger(schema: type[BaseModel] | None = None) -> InvokeTrigger:
@@ -160,8 +186,13 @@ def webhook_trigger(
     secret: str,
     verify: SignatureCheck | None = None,
     schema: type[BaseModel] | None = None,
+    filter: Mapping[str, Any] | None = None,
 ) -> WebhookTrigger:
-    """A trigger for signed requests to ``/webhooks/{id}``."""
+    """A trigger for signed requests to ``/webhooks/{id}``.
+
+    `filter` is an event filter (core.filters) over ``{"body", "headers", "query"}``:
+    a delivery starts a run of every enabled job on this id whose filter it matches.
+    """
     if not id or not isinstance(id, str):
         raise ConfigError(f"webhook_trigger id must be a non-empty string, got {id!r}")
     if not secret or not isinstance(secret, str):
@@ -169,7 +200,19 @@ def webhook_trigger(
     if verify is not None and not callable(verify):
         raise ConfigError(f"webhook_trigger {id!r} verify must be callable, got {verify!r}")
     _check_schema(schema, "webhook_trigger")
-    return WebhookTrigger(kind="webhook", schema=schema, id=id, secret=secret, verify=verify)
+    if filter is not None:
+        from .filters import validate_filter
+
+        validate_filter(filter)
+        unknown = set(filter) - WEBHOOK_FILTER_KEYS
+        if unknown:
+            raise ConfigError(
+                f"webhook_trigger {id!r} filter keys must be among {sorted(WEBHOOK_FILTER_KEYS)},"
+                f" got {sorted(map(str, unknown))}"
+            )
+    return WebhookTrigger(
+        kind="webhook", schema=schema, id=id, secret=secret, verify=verify, filter=filter
+    )
 
 
 def _check_schema(schema: object, where: str) -> None:

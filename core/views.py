@@ -9,7 +9,7 @@ from .models import LogLine, Run, Status, StatusValue, Task
 from .serialize import load_json
 from .store.base import History, RunRecord, TaskRecord
 from .times import to_datetime, utc
-from .types import TaskStatus
+from .types import RunStatus, TaskStatus
 from .usage import usage_of
 
 
@@ -72,6 +72,8 @@ def build_run(record: RunRecord, history: History | None) -> Run:
         cost_usd=float((record.usage or {}).get("cost_usd", 0.0)),
         expires_at=to_datetime(record.expires_at),
         parent_run_id=record.parent_run_id,
+        priority=record.priority,
+        queued_reason=record.queued_reason if record.status is RunStatus.QUEUED else None,
     )
     if history is not None:
         records = list(history.tasks.values())

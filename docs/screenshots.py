@@ -174,7 +174,7 @@ def define_waiting_jobs(client: Client) -> None:
             )
         except WaitTimeout:
             return {"shipped": False}
-        return {"shipped": True, "amount": paid["amount"]}
+        return {"shipped": True, "amount": paid.payload["amount"]}
 
     @client.define_job("approve-refund", name="Approve a refund", trigger=invoke_trigger())
     async def approve(payload: Any, io: Any, ctx: Any) -> dict[str, Any]:

@@ -120,7 +120,11 @@ async def ship_order(payload: dict[str, Any], io: IO, ctx: Context) -> dict[str,
     except WaitTimeout:
         return {"order_id": order_id, "shipped": False}
     label = await io.run_task("print-label", lambda: f"label for {order_id}")
-    return {"order_id": order_id, "shipped": True, "amount": paid.get("amount"), "label": label}
+    # v2: `const paid = await io.waitForEvent(...)`; here too the event comes back (id, name,
+    # payload, timestamp, context), its payload parsed by `schema=` when given.
+    amount = paid.payload.get("amount")
+    return {"order_id": order_id, "shipped": True, "amount": amount, "label": label,
+            "event_id": paid.id}
 
 
 @client.define_job(
@@ -156,5 +160,7 @@ async def send_reminder(payload: dict[str, Any], io: IO, ctx: Context) -> str:
 
 
 from examples.coordination import define_coordination_jobs
+from examples.v2_idioms import define_v2_jobs
 
 define_coordination_jobs(client)
+define_v2_jobs(client)

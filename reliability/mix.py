@@ -262,10 +262,6 @@ def verify(
         if not record.status.is_final:
             verdict.fault(f"run {run_id} ({job_id}) stuck in {record.status.value}")
             continue
-        error_text = str((record.error or {}).get("message", ""))
-        if record.status is RunStatus.TIMED_OUT and killed and "were killed" in error_text:
-            verdict.figures["runs TIMED_OUT by kills in a row (by design)"] += 1
-            continue
         if record.status is not want_status:
             verdict.fault(
                 f"run {run_id} ({job_id}) ended {record.status.value}, not {want_status.value}:"

@@ -5,10 +5,14 @@ the local dispatcher starts at startup and stops at shutdown (docs/api.md, Mount
 
     jobs = create_app(client)
     app = Starlette(routes=[Mount("/jobs", app=jobs)], lifespan=jobs.router.lifespan_context)
+
+`client_dependency(client)` hands the client to FastAPI routes through ``Depends``
+(docs/mounting.md).
 """
 
 from __future__ import annotations
 
 from .app import create_app
+from .dependency import client_dependency
 
-__all__ = ["create_app"]
+__all__ = ["client_dependency", "create_app"]

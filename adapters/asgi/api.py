@@ -13,22 +13,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from triggerfish.core import Client, ConfigError, RunStatus
 from triggerfish.core.connections import check_connection_name, credentials_json
+from triggerfish.core.errors import ScheduleNotFound
 from triggerfish.core.runs import MAX_LIST_LIMIT
 from triggerfish.core.schedule import MAX_FIRE_TIMES
+from triggerfish.core.schedules import upcoming
 
 from ..edge import CURSOR_ERRORS, check_cursor
 from . import events
 from .bodies import ConnectionBody, EventBody, InvokeBody, read_model
 from .callbacks import callback_routes
-from .errors import invalid_field
+from .errors import APIError, invalid_field
+from .fleet_bodies import BulkRunsBody, ScheduleBody
+from .openapi_fleet import DEFAULT_FIRE_TIMES
 
 DEADLINE_HEADER = "X-Triggerfish-Deadline-Ms"
 """Milliseconds the caller of ``/execute`` allows the invocation, counted from arrival."""
 MAX_DEADLINE_MS = 24 * 3600 * 1000
 DEFAULT_PAGE_SIZE = 50
 LIST_RUNS_PARAMETERS = frozenset({"job", "status", "cursor", "limit"})
-DEFAULT_FIRE_TIMES = 5
-"""How many next fire times ``GET /api/schedules`` lists per schedule without ``?count=``."""
 
 
 def _client(request: Request) -> Client:
@@ -53,7 +55,8 @@ async def send_event(request: Request) -> JSONResponse:
     body = await read_model(request, EventBody)
     event = await _client(request).send_event(
         body.name, body.payload, id=body.id, timestamp=body.timestamp,
-        deliver_at=body.deliver_at, deliver_after=body.deliver_after,
+        deliver_at=body.deliver_at, deliver_after=body.deliver_after, priority=body.priority,
+        context=body.context,
     )  # fmt: skip
     return _json(event, 202)
 
@@ -65,25 +68,51 @@ async def cancel_event(request: Request) -> JSONResponse:
     return JSONResponse({"id": event_id, "canceled": canceled})
 
 
+async def cancel_runs_for_event(request: Request) -> JSONResponse:
+    """Cancels the unfinished runs an event started: ``{"id", "canceled_run_ids"}``."""
+    event_id = request.path_params["event_id"]
+    canceled = await _client(request).cancel_runs_for_event(event_id)
+    return JSONResponse({"id": event_id, "canceled_run_ids": canceled})
+
+
 async def invoke_job(request: Request) -> JSONResponse:
     client = _client(request)
     client.get_job(request.path_params["job_id"])
     body = await read_model(request, InvokeBody)
-    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id)
+    run = await client.invoke(request.path_params["job_id"], body.payload, id=body.id,
+                              priority=body.priority)  # fmt: skip
     location = str(request.url_for("api:get_run", run_id=run.id))
     return _json(run, 202, headers={"Location": location})
 
 
 async def list_jobs(request: Request) -> JSONResponse:
-    jobs = [describe_job(job) for job in _client(request).jobs.values()]
+    client = _client(request)
+    jobs = [describe_job(job) for job in client.jobs.values()]
+    for job in jobs:
+        job["paused"] = await client.is_job_paused(job["id"])
     return JSONResponse({"jobs": jobs})
 
 
+async def pause_job(request: Request) -> JSONResponse:
+    """Pauses a job: ``{"job_id", "paused": true, "changed"}``; 404 for an unknown job."""
+    job_id = request.path_params["job_id"]
+    changed = await _client(request).pause_job(job_id)
+    return JSONResponse({"job_id": job_id, "paused": True, "changed": changed})
+
+
+async def resume_job(request: Request) -> JSONResponse:
+    """Resumes a job and wakes its queued runs: ``{"job_id", "paused": false, "changed"}``."""
+    job_id = request.path_params["job_id"]
+    changed = await _client(request).resume_job(job_id)
+    return JSONResponse({"job_id": job_id, "paused": False, "changed": changed})
+
+
 async def list_schedules(request: Request) -> JSONResponse:
-    """Each cron or interval job's trigger and its next fire times (``?count=``, 1-100)."""
+    """Every schedule (declared and stored; ``?job=``), each with its next fire times
+    (``?count=``, 1-100)."""
     for name in request.query_params:
-        if name != "count":
-            raise invalid_field(["query", name], "is not a parameter; use count")
+        if name not in ("count", "job"):
+            raise invalid_field(["query", name], "is not a parameter; use count, job")
     raw = request.query_params.get("count")
     count = DEFAULT_FIRE_TIMES
     if raw is not None:
@@ -92,7 +121,47 @@ async def list_schedules(request: Request) -> JSONResponse:
             raise invalid_field(
                 ["query", "count"], f"must be an integer from 1 to {MAX_FIRE_TIMES}, got {raw!r}"
             )
-    return JSONResponse({"schedules": _client(request).list_schedules(count=count)})
+    client = _client(request)
+    now = client.clock.time()
+    schedules = []
+    for schedule in await client.list_schedules(request.query_params.get("job") or None):
+        shown = schedule.model_dump(mode="json")
+        shown["next_fire_times"] = [t.isoformat() for t in upcoming(schedule, now, count)]
+        schedules.append(shown)
+    return JSONResponse({"schedules": schedules})
+
+
+async def create_schedule(request: Request) -> JSONResponse:
+    """Stores a schedule: 201 with the Schedule; 404 for an unknown job, 422 a bad option."""
+    body = await read_model(request, ScheduleBody)
+    try:
+        schedule = await _client(request).create_schedule(
+            body.job_id, cron=body.cron, interval=body.interval, timezone=body.timezone,
+            payload=body.payload, id=body.id,
+        )  # fmt: skip
+    except ConfigError as exc:
+        raise APIError(422, "invalid_schedule", str(exc)) from exc
+    return _json(schedule, 201)
+
+
+async def get_schedule(request: Request) -> JSONResponse:
+    return _json(await _client(request).get_schedule(request.path_params["schedule_id"]))
+
+
+async def delete_schedule(request: Request) -> JSONResponse:
+    """Deletes a stored schedule: ``{"id", "deleted": true}``; 404 when there is none."""
+    schedule_id = request.path_params["schedule_id"]
+    if not await _client(request).delete_schedule(schedule_id):
+        raise ScheduleNotFound(schedule_id)
+    return JSONResponse({"id": schedule_id, "deleted": True})
+
+
+async def pause_schedule(request: Request) -> JSONResponse:
+    return _json(await _client(request).pause_schedule(request.path_params["schedule_id"]))
+
+
+async def resume_schedule(request: Request) -> JSONResponse:
+    return _json(await _client(request).resume_schedule(request.path_params["schedule_id"]))
 
 
 async def list_runs(request: Request) -> JSONResponse:
@@ -123,6 +192,11 @@ async def get_run(request: Request) -> JSONResponse:
     return _json(run)
 
 
+async def get_run_statuses(request: Request) -> JSONResponse:
+    statuses = await _client(request).get_run_statuses(request.path_params["run_id"])
+    return JSONResponse(statuses)
+
+
 async def run_events(request: Request) -> Response:
     interval: float = getattr(
             request.app.state, "triggerfish_events_interval", events.DEFAULT_EVENTS_INTERVAL_SECONDS
@@ -140,6 +214,26 @@ async def cancel_run(request: Request) -> JSONResponse:
 async def retry_run(request: Request) -> JSONResponse:
     run = await _client(request).retry_run(request.path_params["run_id"])
     return _json(run)
+
+
+async def cancel_runs(request: Request) -> JSONResponse:
+    """Cancels every unfinished run a filter matches: ``{"run_ids": [...]}``."""
+    body = await read_model(request, BulkRunsBody)
+    try:
+        run_ids = await _client(request).cancel_runs(**body.filters())
+    except ConfigError as exc:
+        raise APIError(422, "validation_error", str(exc)) from exc
+    return JSONResponse({"run_ids": run_ids})
+
+
+async def retry_runs(request: Request) -> JSONResponse:
+    """Retries every FAILED or TIMED_OUT run a filter matches: ``{"run_ids": [...]}``."""
+    body = await read_model(request, BulkRunsBody)
+    try:
+        run_ids = await _client(request).retry_runs(**body.filters())
+    except ConfigError as exc:
+        raise APIError(422, "validation_error", str(exc)) from exc
+    return JSONResponse({"run_ids": run_ids})
 
 
 async def execute_run(request: Request) -> JSONResponse:
@@ -221,13 +315,34 @@ def api_routes() -> list[BaseRoute]:
     return [
         Route("/events", send_event, methods=["POST"], name="send_event"),
         Route("/events/{event_id}/cancel", cancel_event, methods=["POST"], name="cancel_event"),
+        Route(
+            "/events/{event_id}/cancel-runs",
+            cancel_runs_for_event,
+            methods=["POST"],
+            name="cancel_runs_for_event",
+        ),
         *callback_routes(),
         Route("/jobs", list_jobs, methods=["GET"], name="list_jobs"),
         Route("/jobs/{job_id}/invoke", invoke_job, methods=["POST"], name="invoke_job"),
+        Route("/jobs/{job_id}/pause", pause_job, methods=["POST"], name="pause_job"),
+        Route("/jobs/{job_id}/resume", resume_job, methods=["POST"], name="resume_job"),
         Route("/schedules", list_schedules, methods=["GET"], name="list_schedules"),
+        Route("/schedules", create_schedule, methods=["POST"], name="create_schedule"),
+        Route("/schedules/{schedule_id}", get_schedule, methods=["GET"], name="get_schedule"),
+        Route("/schedules/{schedule_id}", delete_schedule, methods=["DELETE"],
+              name="delete_schedule"),
+        Route("/schedules/{schedule_id}/pause", pause_schedule, methods=["POST"],
+              name="pause_schedule"),
+        Route("/schedules/{schedule_id}/resume", resume_schedule, methods=["POST"],
+              name="resume_schedule"),
         Route("/runs", list_runs, methods=["GET"], name="list_runs"),
+        Route("/runs/cancel", cancel_runs, methods=["POST"], name="cancel_runs"),
+        Route("/runs/retry", retry_runs, methods=["POST"], name="retry_runs"),
         Route("/runs/{run_id}", get_run, methods=["GET"], name="get_run"),
         Route("/runs/{run_id}/events", run_events, methods=["GET"], name="run_events"),
+        Route(
+            "/runs/{run_id}/statuses", get_run_statuses, methods=["GET"], name="get_run_statuses"
+        ),
         Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"], name="cancel_run"),
         Route("/runs/{run_id}/execute", execute_run, methods=["POST"], name="execute_run"),
         Route("/runs/{run_id}/retry", retry_run, methods=["POST"], name="retry_run"),

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -20,12 +21,26 @@ from pydantic import (
 )
 from starlette.requests import Request
 from triggerfish.core.durations import MAX_WAIT_SECONDS
+from triggerfish.core.ids import ID_PATTERN, ID_RULE
 from triggerfish.core.models import MAX_TIMESTAMP, MIN_TIMESTAMP, utc
 from triggerfish.core.names import MAX_NAME_BYTES
 from triggerfish.core.serialize import nests_deeper
+from triggerfish.core.store.base import MAX_PRIORITY
 
-from ..edge import ID_PATTERN, ID_RULE, MAX_JSON_DEPTH
+from ..edge import MAX_JSON_DEPTH
 from .errors import APIError, validation_details
+
+
+def _whole_float_as_int(value: Any) -> Any:
+    """JSON Schema's "integer" admits 2.0: take it as 2; anything else goes to strict int
+    validation (which refuses true, "2" and 2.5)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_float_as_int)]
+"""An integer field of a request body: 2 and 2.0, not true, "2" or 2.5."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 TIMESTAMP_SCHEMA_PATTERN = r"^(197[1-9]|19[89]\d|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-"
@@ -71,6 +86,15 @@ class EventBody(BaseModel):
         default=None, gt=0, le=MAX_WAIT_SECONDS,
         description="Deliver the event this many seconds from now (at most 365 days).",
     )  # fmt: skip
+    priority: WholeNumber = Field(
+        default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, strict=True,
+        description="Runs it starts leave their queues before those of lower priority.",
+    )  # fmt: skip
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON object (at most 32 KB) that travels with the event: "
+        "ctx.event.context in the runs it starts, .context of an io.wait_for_event.",
+    )
 
     @model_validator(mode="after")
     def _one_delay(self) -> EventBody:
@@ -117,6 +141,10 @@ class InvokeBody(BaseModel):
         description=f"The run id to use ({ID_RULE}); a second "
         "invoke with this id starts no new run.",
     )
+    priority: WholeNumber = Field(
+        default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, strict=True,
+        description="The run leaves its queues before runs of lower priority.",
+    )  # fmt: skip
 
 
 async def read_json(request: Request) -> Any:

@@ -5,11 +5,14 @@ read as every route reads it (size limit, JSON, depth); the first POST answers 2
 resumes the run, later ones 409, an unknown token 404.
 
 `RememberBaseUrl` keeps the base URL of the first request the app serves, for clients
-without `base_url` (the client's own `base_url` always wins).
+without `base_url` (the client's own `base_url` always wins). Mounted under a prefix, that
+base includes the prefix (issue 21): Starlette's `Request.base_url` is the top-level app's
+root, so the mount's own ``root_path`` is read instead.
 """
 
 from __future__ import annotations
 
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -57,5 +60,15 @@ class RememberBaseUrl:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.client.runtime.served_base_url is None:
-            self.client.runtime.served_base_url = str(Request(scope).base_url).rstrip("/")
+            self.client.runtime.served_base_url = mounted_base_url(scope)
         await self.app(scope, receive, send)
+
+
+def mounted_base_url(scope: Scope) -> str:
+    """Scheme, host and ``root_path``: where this app answers, mount prefix included.
+
+    A Starlette `Mount` (or FastAPI's ``app.mount``) appends its prefix to ``root_path`` and
+    keeps the top-level root in ``app_root_path``, which `Request.base_url` reads.
+    """
+    base_scope = {**scope, "path": scope.get("root_path", ""), "query_string": b""}
+    return str(URL(scope=base_scope)).rstrip("/")

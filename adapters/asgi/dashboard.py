@@ -43,6 +43,7 @@ from triggerfish.core.types import RunStatus
 from ..edge import CURSOR_ERRORS, check_cursor
 from .badges import RUN_BADGES
 from .dashboard_connections import connection_routes
+from .dashboard_fleet import fleet_routes
 from .events import DEFAULT_EVENTS_INTERVAL_SECONDS, run_events
 from .pages import Pages, is_fragment, path_of, run_duration, trigger_text
 from .sessions import SESSION_COOKIE, LoginThrottle, SessionSigner
@@ -102,6 +103,7 @@ def dashboard_routes(client: Client, *, api_key: str) -> list[BaseRoute]:
             methods=["POST"],
             name="dashboard_logout",
         ),
+        *fleet_routes(dashboard),
         Mount("/static", app=StaticFiles(directory=_HERE / "static"), name="dashboard_static"),
     ]
 
@@ -115,6 +117,7 @@ class _JobSummary:
     is_capped: bool
     latest: list[Run]
     next_fire: datetime | None = None
+    paused: bool = False
 
 
 class _Dashboard:
@@ -208,6 +211,7 @@ class _Dashboard:
             is_capped=page.next_cursor is not None,
             latest=page.runs[:LATEST_RUNS_PER_JOB],
             next_fire=self._next_fire(job),
+            paused=await self.client.is_job_paused(job.id),
         )
 
     def _next_fire(self, job: Job) -> datetime | None:
@@ -251,6 +255,9 @@ class _Dashboard:
             job=job,
             trigger=trigger_text(job.describe()["trigger"]),
             next_fire=self._next_fire(job),
+            paused=await self.client.is_job_paused(job.id),
+            schedules=[s for s in await self.client.list_schedules(job.id) if not s.declared],
+            done=_done_note(request.query_params.get("done")),
             runs=page.runs,
             status=status,
             statuses=list(RUN_BADGES),
@@ -411,3 +418,13 @@ def _safe_next(request: Request, given: Any) -> str:
     ):
         return given
     return home
+
+
+def _done_note(given: str | None) -> str | None:
+    """The note after a selection's action (``?done=3 canceled``): "3 run(s) canceled."."""
+    if given is None:
+        return None
+    count, _, verb = given.partition(" ")
+    if not count.isdigit() or len(count) > 4 or verb not in ("canceled", "retried"):
+        return None
+    return f"{count} run(s) {verb}."

@@ -22,6 +22,7 @@ from triggerfish.core.errors import (
     PayloadTooLarge,
     RunNotFound,
     RunNotRetryable,
+    ScheduleNotFound,
 )
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ async def _not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, "job_not_found", str(exc), job_id=exc.job_id)
     if isinstance(exc, EventNotFound):
         return error_response(404, "event_not_found", str(exc), event_id=exc.event_id)
+    if isinstance(exc, ScheduleNotFound):
+        return error_response(404, "schedule_not_found", str(exc), schedule_id=exc.schedule_id)
     raise exc
 
 
@@ -149,6 +152,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     RunNotFound: _not_found,
     JobNotFound: _not_found,
     EventNotFound: _not_found,
+    ScheduleNotFound: _not_found,
     PayloadTooLarge: _too_large,
     OutputError: _output_error,
     ConfigError: _config_error,

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from triggerfish.core import Event, Outcome, Run, RunList, RunStatus
+from triggerfish.core import Event, Outcome, Run, RunList, RunStatus, Schedule, Status
 from triggerfish.core.connections import CONNECTION_NAME_PATTERN
 from triggerfish.core.runs import MAX_LIST_LIMIT
-from triggerfish.core.schedule import MAX_FIRE_TIMES
 
-from .api import DEADLINE_HEADER, DEFAULT_FIRE_TIMES, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
+from .api import DEADLINE_HEADER, DEFAULT_PAGE_SIZE, MAX_DEADLINE_MS
 from .bodies import ConnectionBody, EventBody, InvokeBody
+from .openapi_fleet import FLEET_BODIES, FLEET_MODELS, fleet_paths
 
 
 class ErrorDetail(BaseModel):
@@ -50,6 +50,11 @@ class Job(BaseModel):
     concurrency_limit: int | None = None
     max_duration: float | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    shared_concurrency_limit: str | None = None
+    concurrency_key: bool | None = None
+    rate_limit: dict[str, Any] | None = None
+    debounce: dict[str, Any] | None = None
+    paused: bool = False
 
 
 class JobList(BaseModel):
@@ -58,22 +63,18 @@ class JobList(BaseModel):
     jobs: list[Job]
 
 
-class Schedule(BaseModel):
-    """A cron or interval job: its trigger and its next fire times (ISO 8601, UTC)."""
+class ListedSchedule(Schedule):
+    """A schedule as ``GET /api/schedules`` lists it: with its next fire times."""
 
-    job_id: str
-    enabled: bool
-    trigger: dict[str, Any] = Field(
-        description='{"kind": "cron", "cron": expr, "timezone"?: IANA name} or '
-        '{"kind": "interval", "seconds": n}'
-    )
-    next_fire_times: list[str]
+    model_config = ConfigDict(title="ListedSchedule")
+
+    next_fire_times: list[str] = Field(description="ISO 8601, UTC; none while paused.")
 
 
 class ScheduleList(BaseModel):
-    """Every scheduled job of the client."""
+    """Every schedule of the client: declared triggers and stored schedules."""
 
-    schedules: list[Schedule]
+    schedules: list[ListedSchedule]
 
 
 class Health(BaseModel):
@@ -112,6 +113,36 @@ class ConnectionSet(BaseModel):
     woken_run_ids: list[str] = Field(description="The runs it woke (WAITING_ON_CONNECTIONS).")
 
 
+class CanceledRuns(BaseModel):
+    """The answer of ``POST /api/events/{id}/cancel-runs``."""
+
+    id: str
+    canceled_run_ids: list[str] = Field(
+        description="The runs this call canceled (finished runs are left as they were)."
+    )
+
+
+class RunSummary(BaseModel):
+    """A run's id, status and output."""
+
+    id: str
+    status: RunStatus
+    output: Any = None
+
+
+class RunStatuses(BaseModel):
+    """The answer of ``GET /api/runs/{id}/statuses``: the run and its statuses."""
+
+    run: RunSummary
+    statuses: list[Status]
+
+
+class WebhookNoRuns(BaseModel):
+    """The answer of a webhook delivery that no job's filter matched."""
+
+    run_ids: list[str]
+
+
 class CallbackAnswer(BaseModel):
     """The answer of a first ``POST /api/callbacks/{token}``."""
 
@@ -126,14 +157,20 @@ _MODELS: list[type[BaseModel]] = [
     RunList,
     Outcome,
     JobList,
+    Schedule,
     ScheduleList,
     Health,
     CanceledEvent,
+    CanceledRuns,
+    RunStatuses,
+    WebhookNoRuns,
     CallbackAnswer,
     ConnectionBody,
     ConnectionList,
     ConnectionSet,
     ErrorResponse,
+    *FLEET_MODELS,
+    *FLEET_BODIES,
 ]
 _ID = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
@@ -185,7 +222,7 @@ def build_openapi() -> dict[str, Any]:
     """The whole document (paths relative to the app's root; ``servers`` adds a prefix)."""
     _, top = models_json_schema(
         [
-            (model, "validation" if model in (EventBody, InvokeBody, ConnectionBody)
+            (model, "validation" if model in (EventBody, InvokeBody, ConnectionBody, *FLEET_BODIES)
              else "serialization")
             for model in _MODELS
         ],
@@ -221,6 +258,17 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "Whether it was canceled (false: already delivered or "
                           "canceled).", "CanceledEvent"),
+                    **_errors(401, 404, 413),
+                },
+            }
+        },
+        "/api/events/{event_id}/cancel-runs": {
+            "post": {
+                "operationId": "cancel_runs_for_event",
+                "summary": "Cancel every unfinished run an event started.",
+                "parameters": [_path_id("event_id")],
+                "responses": {
+                    **_ok(200, "The ids of the runs canceled.", "CanceledRuns"),
                     **_errors(401, 404, 413),
                 },
             }
@@ -263,28 +311,6 @@ def build_openapi() -> dict[str, Any]:
                 },
             }
         },
-        "/api/schedules": {
-            "get": {
-                "operationId": "list_schedules",
-                "summary": "Each cron or interval job's trigger and its next fire times.",
-                "parameters": [
-                    {
-                        "name": "count",
-                        "in": "query",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_FIRE_TIMES,
-                            "default": DEFAULT_FIRE_TIMES,
-                        },
-                        "description": "How many next fire times per schedule.",
-                    },
-                ],
-                "responses": {
-                    **_ok(200, "The schedules.", "ScheduleList"), **_errors(401, 422)
-                },
-            }
-        },
         "/api/runs": {
             "get": {
                 "operationId": "list_runs",
@@ -322,6 +348,17 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "A run with its task tree and logs.",
                 "parameters": run_id,
                 "responses": {**_ok(200, "The run.", "Run"), **_errors(401, 404)},
+            }
+        },
+        "/api/runs/{run_id}/statuses": {
+            "get": {
+                "operationId": "get_run_statuses",
+                "summary": "A run's id, status and output with its statuses (io.create_status).",
+                "parameters": run_id,
+                "responses": {
+                    **_ok(200, "The run and its statuses.", "RunStatuses"),
+                    **_errors(401, 404),
+                },
             }
         },
         "/api/runs/{run_id}/cancel": {
@@ -396,7 +433,8 @@ def build_openapi() -> dict[str, Any]:
         "/webhooks/{trigger_id}": {
             "post": {
                 "operationId": "receive_webhook",
-                "summary": "A signed delivery to a webhook trigger; starts one run per delivery.",
+                "summary": "A signed delivery to a webhook trigger; starts a run of every enabled"
+                " job on the id whose filter matches (once per delivery).",
                 "security": [],
                 "parameters": [
                     _path_id("trigger_id"),
@@ -419,15 +457,18 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(
                         202,
-                        "The run of this delivery (the same run for a redelivery).",
+                        "The first run of this delivery, with run_ids: every run it started "
+                        "(the same runs for a redelivery).",
                         "Run",
                         location=True,
                     ),
-                    **_errors(400, 401, 404, 413),
+                    **_ok(200, "No job's filter matched: no run started.", "WebhookNoRuns"),
+                    **_errors(400, 401, 404, 409, 413),
                 },
             }
         },
     }
+    paths.update(fleet_paths(_ok, _errors, _path_id, _body))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from triggerfish.core import Client, JobNotFound, RunNotFound, TriggerfishError
+from triggerfish.core.ids import ID_PATTERN
 
-from ..edge import ID_PATTERN, TooDeep, check_depth
+from ..edge import TooDeep, check_depth
 
 _DEFERRED = ConfigDict(defer_build=True)
 """Built on the first direct invocation: SQS and HTTP events never need them."""

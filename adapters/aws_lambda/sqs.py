@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from triggerfish.core import Client, RunNotFound
+from triggerfish.core.acquire import lease_check
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -33,6 +34,8 @@ class ResumeMessage(BaseModel):
     type: Literal["resume"]
     run_id: str
     at: float
+    check: bool = False
+    """A dead-man's check of the run's lease (core/acquire.py): read before any write."""
 
 
 async def handle_records(
@@ -100,7 +103,10 @@ def _plain_resume(body: str) -> ResumeMessage | None:
         return None
     if not math.isfinite(moment):
         return None
-    return ResumeMessage.model_construct(type="resume", run_id=run_id, at=moment)
+    check = data.get("check", False)
+    if type(check) is not bool:
+        return None
+    return ResumeMessage.model_construct(type="resume", run_id=run_id, at=moment, check=check)
 
 
 async def handle_record(client: Client, record: dict[str, Any], deadline: float | None) -> None:
@@ -117,11 +123,15 @@ async def handle_record(client: Client, record: dict[str, Any], deadline: float 
     if message.at > client.clock.time() + EARLY_TOLERANCE_SECONDS:
         if client.dispatcher is None:
             raise ValueError("an early resume message needs a dispatcher to hop")
-        await client.dispatcher.dispatch(message.run_id, message.at)
+        hop = getattr(client.dispatcher, "dispatch_check", None) if message.check else None
+        await (hop or client.dispatcher.dispatch)(message.run_id, message.at)
         return
+    token = lease_check.set(message.check)
     try:
         outcome = await client.execute(message.run_id, deadline=deadline)
     except RunNotFound:
         logger.warning("resume message for unknown run %s dropped", message.run_id)
         return
+    finally:
+        lease_check.reset(token)
     logger.debug("run %s: %s", message.run_id, outcome.status.value)

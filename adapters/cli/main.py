@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from triggerfish.core.version import version_text
 
-from . import connections, deploy, dev, replay, runs, table
+from . import connections, deploy, dev, fleet, replay, runs, table
 from .base import CLIError
 from .remote import remote_options
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_parser(commands)
     runs.add_parsers(commands, remote_options())
     connections.add_parsers(commands, remote_options())
+    fleet.add_parsers(commands, remote_options())
     table.add_parser(commands)
     replay.add_parser(commands)
     deploy.add_parser(commands)

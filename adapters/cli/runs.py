@@ -10,6 +10,9 @@ import argparse
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from triggerfish.core.errors import ConfigError
+from triggerfish.core.ids import check_id
+
 from .remote import payload, print_json, request
 from .render import clock, duration, print_table, render_run
 
@@ -23,7 +26,8 @@ def add_parsers(commands: Commands, remote: argparse.ArgumentParser) -> None:
     send.add_argument("name")
     send.add_argument("payload", metavar="JSON", nargs="?", default="null",
                       help="the payload as JSON (default null)")
-    send.add_argument("--id", help="idempotency key: resending it starts no new run")
+    send.add_argument("--id", type=_event_id,
+                      help="idempotency key: resending it starts no new run")
     send.add_argument("--deliver-after", type=float, metavar="SECONDS",
                       help="deliver the event this many seconds from now (cancel-event stops it)")
     send.set_defaults(command=_send_event)
@@ -32,7 +36,8 @@ def add_parsers(commands: Commands, remote: argparse.ArgumentParser) -> None:
     invoke.add_argument("job_id")
     invoke.add_argument("payload", metavar="JSON", nargs="?", default="null",
                         help="the payload as JSON (default null)")
-    invoke.add_argument("--id", help="run id: invoking again with it starts no new run")
+    invoke.add_argument("--id", type=_run_id,
+                        help="run id: invoking again with it starts no new run")
     invoke.set_defaults(command=_invoke)
 
     runs = commands.add_parser("runs", parents=[remote], help="list runs, newest first")
@@ -65,7 +70,7 @@ def add_parsers(commands: Commands, remote: argparse.ArgumentParser) -> None:
 
 def _invoke(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"payload": payload(args)}
-    if args.id:
+    if args.id is not None:
         body["id"] = args.id
     run = request(args, "POST", f"/api/jobs/{quote(args.job_id, safe='')}/invoke", json=body)
     if args.json:
@@ -74,9 +79,25 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked_id(value: str, field: str) -> str:
+    """The id when it follows the one rule (core/ids.py), before any request is made."""
+    try:
+        return check_id(value, field=field)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _event_id(value: str) -> str:
+    return _checked_id(value, "send-event --id")
+
+
+def _run_id(value: str) -> str:
+    return _checked_id(value, "invoke --id")
+
+
 def _send_event(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"name": args.name, "payload": payload(args)}
-    if args.id:
+    if args.id is not None:
         body["id"] = args.id
     if args.deliver_after is not None:
         body["deliver_after"] = args.deliver_after

@@ -25,9 +25,13 @@ if TYPE_CHECKING:
 MAX_DELAY_SECONDS = 900
 
 
-def resume_message(run_id: str, at: float) -> str:
-    """The body of a resume message."""
-    return json.dumps({"type": "resume", "run_id": run_id, "at": at}, separators=(",", ":"))
+def resume_message(run_id: str, at: float, *, check: bool = False) -> str:
+    """The body of a resume message; `check`: a dead-man's check (core/acquire.py), which
+    reads the run before writing anything."""
+    body: dict[str, object] = {"type": "resume", "run_id": run_id, "at": at}
+    if check:
+        body["check"] = True
+    return json.dumps(body, separators=(",", ":"))
 
 
 class SQSDispatcher:
@@ -91,3 +95,8 @@ class SQSDispatcher:
     async def dispatch(self, run_id: str, at: float) -> None:
         """Sends a resume message delayed until `at`, or as close as SQS allows."""
         await asyncio.to_thread(self.send, resume_message(run_id, at), delay_seconds=self.delay_for(at))
+
+    async def dispatch_check(self, run_id: str, at: float) -> None:
+        """The dead-man's switch: a check message delayed until the lease expiry `at`."""
+        body = resume_message(run_id, at, check=True)
+        await asyncio.to_thread(self.send, body, delay_seconds=self.delay_for(at))

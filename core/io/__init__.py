@@ -5,7 +5,7 @@ invocation through `Port` (core/port.py, which the engine implements). Adding a 
 module here and one method on `IO` that calls it inside ``invocation.io_call()``.
 
     tasks.py    io.run_task           waits.py   io.wait
-    fetch.py    io.background_fetch   events.py  io.send_event
+    fetch.py    io.background_fetch   events.py  io.send_event(s), get_event, cancel_event
     logs.py     io.logger             records.py shared record shapes (values, wakeable waits)
     event_waits.py  io.wait_for_event requests.py io.wait_for_request
 """
@@ -13,7 +13,7 @@ module here and one method on `IO` that calls it inside ``invocation.io_call()``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +22,13 @@ from . import statuses, tasks, waits
 from .logs import RunLogger
 from .statuses import RunStatusHandle
 from .tasks import TaskFunction
+from .timeouts import checked_timeout
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from ..integrations.base import IntegrationHandle
+    from ..models import Event
     from ..port import Port
     from ..retry import RetryPolicy
 
@@ -69,6 +71,7 @@ class IO:
         icon: str | None = None,
         properties: list[dict[str, Any]] | None = None,
         at_most_once: bool = False,
+        timeout: float | timedelta | None = None,
     ) -> Any:
         """Runs `fn` once for this run and returns its output as JSON data.
 
@@ -79,12 +82,15 @@ class IO:
         inside it makes a subtask.
         `at_most_once=True` writes a start record first: an attempt cut short by a crash
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
+        `timeout` (seconds or a timedelta): an attempt that runs longer fails, retried as
+        `retry` allows, then `TaskTimeout`; a sync fn's thread runs on, its result dropped.
         """
         _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
+        seconds = None if timeout is None else checked_timeout(key, timeout)
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
-                properties=properties, at_most_once=at_most_once,
+                properties=properties, at_most_once=at_most_once, timeout=seconds,
             )  # fmt: skip
 
     async def wait(
@@ -99,13 +105,68 @@ class IO:
             await waits.wait(self._invocation, key, seconds, until=until)
 
     async def send_event(
-        self, key: str, name: str, payload: Any = None, *, id: str | None = None
+        self,
+        key: str,
+        name: str,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        deliver_at: datetime | None = None,
+        deliver_after: float | timedelta | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Sends an event once (as a task), so a replay does not send it again."""
+        """Sends an event once (as a task), so a replay does not send it again.
+
+        Its id is ``<run id>:<key>`` unless given. `deliver_at` (an aware datetime) or
+        `deliver_after` (seconds or a timedelta) delays it; `context` (a JSON object) is
+        `ctx.event.context` in the runs it starts. Returns the event as JSON data.
+        """
         from . import events
 
         async with self._invocation.io_call():
-            return await events.send_event(self._invocation, key, name, payload, id=id)
+            return await events.send_event(
+                self._invocation, key, name, payload, id=id, deliver_at=deliver_at,
+                deliver_after=deliver_after, context=context,
+            )  # fmt: skip
+
+    async def send_events(
+        self,
+        key: str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        deliver_at: datetime | None = None,
+        deliver_after: float | timedelta | None = None,
+    ) -> list[dict[str, Any]]:
+        """Sends several events in one task: each a dict with ``name``, ``payload`` and an
+        optional ``id`` (default ``<run id>:<key>:<index>``) and ``context``.
+
+        Returns the events as JSON data, in order; a replay sends nothing again.
+        """
+        from . import events as events_io
+
+        async with self._invocation.io_call():
+            return await events_io.send_events(
+                self._invocation, key, events, deliver_at=deliver_at, deliver_after=deliver_after
+            )
+
+    async def get_event(self, key: str, id: str) -> dict[str, Any]:
+        """The event with this id as it was when first read (a task), with ``runs``: the
+        id, status, started_at and completed_at of each run it started.
+
+        An unknown id fails the task: `TaskFailed` whose error type is EventNotFound.
+        """
+        from . import events
+
+        async with self._invocation.io_call():
+            return await events.get_event(self._invocation, key, id)
+
+    async def cancel_event(self, key: str, id: str) -> dict[str, Any]:
+        """Cancels a delayed event not yet delivered (a task); returns the event, whose
+        ``status`` is ``canceled`` unless it was already delivered."""
+        from . import events
+
+        async with self._invocation.io_call():
+            return await events.cancel_event(self._invocation, key, id)
 
     async def background_fetch(
         self,
@@ -244,13 +305,15 @@ class IO:
         *,
         filter: dict[str, Any] | None = None,
         schema: type[BaseModel] | None = None,
-        timeout: float | timedelta | None = None,
-    ) -> Any:
+        timeout: float | timedelta = 3600,
+    ) -> Event:
         """Waits (WAITING, no invocation) for an event `name` matching `filter`, sent after
-        the wait began; returns its payload, parsed by `schema` when given.
+        the wait began; returns the `Event` (id, name, payload, timestamp, context), its
+        payload parsed by `schema` when given.
 
-        After `timeout` (seconds or a timedelta, at most 365 days) raises `WaitTimeout`;
-        replays return the same payload or raise the same `WaitTimeout` without waiting.
+        After `timeout` (seconds or a timedelta, at most 365 days; one hour by default, as
+        in v2; None is refused) raises `WaitTimeout`; replays return the same event or
+        raise the same `WaitTimeout` without waiting.
         """
         from . import event_waits
 

@@ -8,6 +8,8 @@
     otherwise          -> check the budget, run fn, record the end (one conditional write);
                           at_most_once writes a start record (RUNNING, in flight) first
     fn raised StoreError -> the invocation stops (not a task failure); the run resumes later
+    timeout            -> an attempt past it fails (TaskTimeout), retried as the policy allows
+                          (core/io/timeouts.py: what it means for a sync fn)
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from ..errors import (
     Suspend,
     TaskFailed,
     TaskInterrupted,
+    task_failed,
 )
 from ..jobs import is_async_callable
 from ..serialize import describe_error, dump_json, load_json
 from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
 from .sync_tasks import is_plain_sync_function, run_sync_fn
+from .timeouts import AttemptTimedOut, within
 
 if TYPE_CHECKING:
     from ..port import Port
@@ -61,8 +65,9 @@ async def run_task(
     icon: str | None,
     properties: list[dict[str, Any]] | None,
     at_most_once: bool = False,
+    timeout: float | None = None,
 ) -> Any:
-    """Runs `fn` once for this run (see the module docstring)."""
+    """Runs `fn` once for this run (see the module docstring); `timeout` in seconds."""
     claim = inv.claim(key, kind="task")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
@@ -92,7 +97,11 @@ async def run_task(
         fn = functools.partial(cast("Callable[[TaskContext], Any]", fn), context)
     with inv.in_task(task):
         try:
-            result = await call_task_fn(fn, key)  # type: ignore[arg-type]
+            if timeout is None:
+                result = await call_task_fn(fn, key)  # type: ignore[arg-type]
+            else:
+                call = call_task_fn(fn, key)  # type: ignore[arg-type]
+                result = await within(call, timeout, key=key, attempt=attempt)
             output_json = dump_json(result, key=key)
         except Suspend as suspension:
             if at_most_once and suspension.reason in ("wait", "yield"):
@@ -103,11 +112,14 @@ async def run_task(
             if isinstance(exc, StoreError) and not isinstance(exc, ConditionFailed):
                 raise inv.store_failed(exc) from exc  # the store's, not the task's: stop
             inv.executed_count += 1
+            timed_out = isinstance(exc, AttemptTimedOut)
             retry = _policy(retry, exc)
-            error = describe_error(exc)
+            error = dict(exc.error) if isinstance(exc, AttemptTimedOut) else describe_error(exc)
             logger.info("run %s: task %s attempt %d failed: %s: %s", inv.run.id, key,
                         attempt, error["type"], error["message"])  # fmt: skip
-            can_retry = not isinstance(exc, OutputError | TaskFailed | DuplicateKeyError)
+            can_retry = timed_out or not isinstance(
+                exc, OutputError | TaskFailed | DuplicateKeyError
+            )
             tries = attempt - task.attempt_base  # counted from the last retry_run
             if retry is not None and can_retry and retry.has_attempts_left(tries):
                 can_retry = _retries(retry, exc, error)
@@ -122,7 +134,8 @@ async def run_task(
             final = await inv.record(failed)
             if final.status is TaskStatus.COMPLETED:
                 return load_json(final.output_json)
-            raise TaskFailed(key, final.error or error) from exc
+            cause = None if timed_out else exc
+            raise task_failed(key, final.error or error) from cause
     done = _completed(task, output_json, inv.clock.time())
     try:
         final = await inv.record(done)

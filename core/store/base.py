@@ -22,6 +22,9 @@ Every state change is one conditional write on one item (DESIGN.md, Store):
     create_callback callback absent             (io.wait_for_request)
     put_connection  connection absent, or stored no later than ours  (client.set_connection)
     put_connection_wait  wait absent            (the connection-wait index)
+    put_flow        flow state absent, or at the version the caller read   (core/flow*.py)
+    set_job_paused  pause flag absent (pause) or present (resume)       (store/fleet.py)
+    put_schedule    schedule absent, or at the version the caller read  (store/fleet.py)
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from ..records import Record, record
 from ..serialize import nests_deeper
 from ..types import RunStatus, TaskStatus
+from .fleet import ScheduleRecord
 
 MAX_INLINE_OUTPUT_BYTES = 350 * 1024
 """Largest JSON output kept inside an item; DynamoDB items stop at 400 KB."""
@@ -93,6 +97,25 @@ class RunRecord(Record):
     """How many times `retry_run` continued this run (`ctx.run.attempt` is this plus one)."""
     idle_yields: int = 0
     """Invocations in a row that yielded before executing a task (their backoff grows)."""
+    overrun: dict[str, Any] | None = None
+    """The lease watch's mark (core/lease_watch.py): `{"key", "at"}` of the task still
+    running just before the invocation's deadline; cleared by the invocation's end."""
+    timeouts: int = 0
+    """Lost leases in a row, without a newly completed task, that were marked `overrun`."""
+    crashes: int = 0
+    """Lost leases in a row, without a newly completed task, with no `overrun` mark."""
+    priority: int = 0
+    """Higher leaves a queue first (`send_event(priority=)`, `invoke(priority=)`)."""
+    queue: str | None = None
+    """The queue (and concurrency slots) of the run: None is its job's own (core/queues.py)."""
+    queued_reason: str | None = None
+    """Why a QUEUED run waits: "concurrency", "rate", "debounce", "batch", ... (None else)."""
+    flow_ref: str | None = None
+    """The flow state a debounced or batched run takes its payload from (core/flow_state.py)."""
+    rate_at: float | None = None
+    """The start time its job's rate limit gave the run (core/rates.py); None: not asked yet."""
+    event_context_json: str | None = None
+    """The `context` of the event that started the run (`ctx.event.context`), as JSON text."""
 
     def with_changes(self, changes: dict[str, Any]) -> RunRecord:
         """A copy with `changes` applied (None clears a field)."""
@@ -156,6 +179,10 @@ class EventRecord(Record):
     """When a delayed event is (or was) due; while pending or delivering it is in the due index."""
     sent_at: float | None = None
     """Store-clock time it was delivered: event waits recorded after this do not match it."""
+    priority: int = 0
+    """The priority of the runs it starts (`send_event(priority=)`)."""
+    context_json: str | None = None
+    """The sender's `context` (a JSON object as text), None when it gave none."""
 
     @property
     def is_due_indexed(self) -> bool:
@@ -210,6 +237,21 @@ class ConnectionWaitRecord(Record):
     name: str
     run_id: str
     created_at: float
+
+
+@record
+class FlowRecord(Record):
+    """A small JSON document of flow control state (a rate window, a debounce, a batch),
+    changed only by compare-and-set on `version` (core/flow_state.py)."""
+
+    name: str
+    version: int
+    data: dict[str, Any] = field(default_factory=dict)
+    writer: str = ""
+    """A token unique to the write that made this version: a retried write that finds it
+    knows its first try applied."""
+    expires_at: float | None = None
+    """When the store may forget it (the DynamoDB TTL attribute); None: kept."""
 
 
 @dataclass
@@ -284,7 +326,9 @@ class Store(Protocol):
         """
         ...
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
-        """The ids of the job's QUEUED runs, oldest (created) first, at most `limit`."""
+        """The ids of the QUEUED runs (not yet made due) of a queue, highest priority first,
+        then oldest (created) first, at most `limit`. A job's own queue is named by its id;
+        other queues (shared limits, concurrency keys, rate limits) by `RunRecord.queue`."""
         ...
     def wake_queued_run(self, run_id: str, *, at: float) -> bool:
         """A QUEUED run made due at `at` (it leaves the queue listing); False if not QUEUED."""
@@ -326,6 +370,12 @@ class Store(Protocol):
     def delete_connection_wait(self, name: str, run_id: str) -> None:
         """Removes a run from the index (woken, or found the connection); absent is fine."""
         ...
+    def get_flow(self, name: str) -> FlowRecord | None:
+        """The flow state of this name (consistent read), or None."""
+        ...
+    def put_flow(self, flow: FlowRecord, *, expected_version: int | None) -> bool:
+        """Writes `flow` if the stored one is at `expected_version` (None: absent); else False."""
+        ...
     def close(self) -> None: ...
     def purge_expired_runs(self, *, now: float, limit: int) -> list[str]:
         """Deletes up to `limit` finished runs whose `expires_at` passed, with their tasks,
@@ -342,6 +392,23 @@ class Store(Protocol):
         ...
     def retry_run(self, run_id: str, *, now: float) -> RunRecord | None:
         """A FAILED or TIMED_OUT run made PENDING and due `now` (None: not in such a state)."""
+        ...
+    def set_job_paused(self, job_id: str, *, paused: bool, now: float) -> bool:
+        """Pauses (`paused`) or resumes a job; True when this call changed its state."""
+        ...
+    def get_job_paused_at(self, job_id: str) -> float | None:
+        """When the job was paused (epoch seconds), None when it is not paused."""
+        ...
+    def put_schedule(self, schedule: ScheduleRecord, *, expected_version: int | None) -> bool:
+        """Writes a schedule: new (`expected_version` None) or replacing the stored one at
+        that version; False when the condition fails."""
+        ...
+    def get_schedule(self, schedule_id: str) -> ScheduleRecord | None: ...
+    def list_schedules(self) -> list[ScheduleRecord]:
+        """Every stored schedule, by id."""
+        ...
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Deletes a schedule; False when there was none."""
         ...
 
 
@@ -380,6 +447,13 @@ def load_table_definition() -> dict[str, Any]:
     text = resources.files(__package__).joinpath("table.json").read_text(encoding="utf-8")
     definition: dict[str, Any] = json.loads(text)
     return definition
+
+
+PRIORITY_STEP = 10**10
+"""A queue's sort number is created_at - priority * PRIORITY_STEP: one priority step is
+more than any epoch second, so priority orders first, then age (DynamoDB's runs_due index)."""
+MAX_PRIORITY = 10**6
+"""Priorities run from -MAX_PRIORITY to MAX_PRIORITY."""
 
 
 def sort_key(created_at: float, run_id: str) -> str:

@@ -2,16 +2,21 @@
 
     PK            SK              what
     RUN#<id>      RUN             the run (GSI1: by job, GSI2: by time, GSI3: due, sparse;
-                                  a QUEUED run's GSI3 key is its GSI1PK, sorted by creation)
+                                  a QUEUED run's GSI3 key is its GSI1PK, or JOB#<queue>#<n>
+                                  for a named queue, sorted by priority, then creation)
     RUN#<id>      TASK#<task id>  a task or wait
     RUN#<id>      LOG#<key>       a log line
     EVENT#<id>    EVENT           an event (expires after EVENT_TTL_SECONDS)
     SCHEDULE#<job> SLOT#<slot>    a claimed cron/interval slot (expires)
-    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job
+    JOB#<job>     CONCURRENCY#<n> who holds concurrency slot n of a job (or of a named
+                                  queue: a shared limit, a concurrency key; core/queues.py)
+    FLOW#<name>   FLOW            flow state: a rate window, a debounce, a batch (versioned)
     EVENTWAIT#<name>#<n>  WAIT#<run>#<task>  an io.wait_for_event, found by event name
     CALLBACK#<sha256>     CALLBACK           an io.wait_for_request callback (expires)
     CONNECTIONS           CONNECTION#<name>  a stored connection (sealed credentials)
     CONNWAIT#<name>#<n>   RUN#<run>          a run WAITING_ON_CONNECTIONS, found by name
+    JOB#<job>     PAUSED          present while the job is paused (store/dynamodb_fleet.py)
+    SCHEDULES#<n> SCHEDULE#<id>   a schedule made at run time, n its id's shard
 
 A delayed event waits in the due index under GSI3PK `EVENTDUE#<n>` (n from its id), beside
 the runs' `DUE#<n>` partitions; event waits are sharded by run id, so one hot event name
@@ -48,6 +53,7 @@ from ..usage import count_dynamodb_call, note_batch_items
 from .base import load_table_definition
 from .blobs import S3Blobs
 from .dynamodb_connections import DynamoDBConnections
+from .dynamodb_fleet import DynamoDBFleet
 from .dynamodb_queries import DynamoDBQueries
 from .dynamodb_records import (
     CALLBACK_TTL_SECONDS,
@@ -87,7 +93,7 @@ MAX_SHARDS = 256
 
 
 class DynamoDBStore(
-    DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries, DynamoDBConnections
+    DynamoDBRunWrites, DynamoDBRecordWrites, DynamoDBQueries, DynamoDBConnections, DynamoDBFleet
 ):
     """Runs, tasks and logs in one DynamoDB table; large outputs in S3 when `bucket` is set."""
 

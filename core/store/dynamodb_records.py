@@ -2,12 +2,14 @@
 
 A run's tasks (put, retried) and logs (batched) beside it in its partition; events, with a
 delayed one in the due index; event waits, found by event name and sharded by run; request
-callbacks; claimed schedule slots; a job's concurrency slots. Items that outlive their use
+callbacks; claimed schedule slots; a job's concurrency slots; flow state (FLOW#<name>, one
+partition per name: a rate window, debounce or batch of one job and key). Items that outlive their use
 carry `expires_at` for DynamoDB's time to live (see store/dynamodb.py for the layout).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import replace
@@ -15,7 +17,14 @@ from typing import Any
 
 from ..errors import StoreError
 from ..types import TaskStatus
-from .base import CallbackRecord, EventRecord, EventWaitRecord, LogRecord, TaskRecord
+from .base import (
+    CallbackRecord,
+    EventRecord,
+    EventWaitRecord,
+    FlowRecord,
+    LogRecord,
+    TaskRecord,
+)
 from .dynamodb_table import BATCH_WRITE_SIZE, DynamoDBTable, describe_error, error_code, was_retried
 from .items import (
     CALLBACK_FIELDS,
@@ -237,6 +246,32 @@ class DynamoDBRecordWrites(DynamoDBTable):
         return self._put(
             item, condition, "claim_concurrency_slot", values={":holder": {"S": values}},
             is_ours=lambda found: found.get("holder", {}).get("S") == run_id,
+        )  # fmt: skip
+
+    def get_flow(self, name: str) -> FlowRecord | None:
+        item = self._get({"PK": {"S": f"FLOW#{name}"}, "SK": {"S": "FLOW"}})
+        if item is None:
+            return None
+        expires = item.get("expires_at")
+        return FlowRecord(name=name, version=int(item["version"]["N"]),
+                          data=json.loads(item["data"]["S"]), writer=item["writer"]["S"],
+                          expires_at=None if expires is None else float(expires["N"]))  # fmt: skip
+
+    def put_flow(self, flow: FlowRecord, *, expected_version: int | None) -> bool:
+        item = {
+            "PK": {"S": f"FLOW#{flow.name}"}, "SK": {"S": "FLOW"},
+            "version": {"N": str(flow.version)}, "writer": {"S": flow.writer},
+            "data": {"S": json.dumps(flow.data, separators=(",", ":"))},
+        }  # fmt: skip
+        if flow.expires_at is not None:
+            item["expires_at"] = {"N": str(int(flow.expires_at))}
+        if expected_version is None:
+            condition, values = "attribute_not_exists(PK)", None
+        else:
+            condition, values = "version = :v", {":v": {"N": str(expected_version)}}
+        return self._put(
+            item, condition, "put_flow", values=values,
+            is_ours=lambda found: found.get("writer", {}).get("S") == flow.writer,
         )  # fmt: skip
 
     def get_concurrency_holder(self, job_id: str, slot: int) -> str | None:

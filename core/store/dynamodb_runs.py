@@ -16,6 +16,7 @@ from ..types import RunStatus
 from .base import (
     MAX_INLINE_OUTPUT_BYTES,
     MAX_PAYLOAD_ROOM_BYTES,
+    PRIORITY_STEP,
     RunRecord,
     retried_run_changes,
     sort_key,
@@ -52,6 +53,9 @@ class DynamoDBRunWrites(DynamoDBTable):
         )
         if run.due_at is not None:
             item.update(GSI3PK=self._due_key(run.id), GSI3SK={"N": repr(run.due_at)})
+        elif run.status is RunStatus.QUEUED:  # created queued (a paused job): its job's queue
+            rank = run.priority * PRIORITY_STEP
+            item.update(GSI3PK=item["GSI1PK"], GSI3SK={"N": repr(run.created_at - rank)})
         return item
 
     def create_run(self, run: RunRecord) -> bool:
@@ -168,8 +172,18 @@ class DynamoDBRunWrites(DynamoDBTable):
         if changes.get("status") is RunStatus.QUEUED and changes.get("due_at", 0) is None:
             # Into the job's queue: the sparse due index keyed by the job's sharded key,
             # sorted by creation time (list_queued_runs), instead of the due partitions.
+            # A named queue (core/queues.py) has its own sharded key; priority orders first.
             removes = [r for r in removes if r not in ("GSI3PK", "GSI3SK")]
-            sets.extend(["GSI3PK = GSI1PK", "GSI3SK = created_at"])
+            queue = changes.get("queue")
+            if queue:
+                sets.append("GSI3PK = :queue_key")
+                values[":queue_key"] = {"S": f"JOB#{queue}#{self.shard(run_id)}"}
+            else:
+                sets.append("GSI3PK = GSI1PK")
+            rank = int(changes.get("priority") or 0) * PRIORITY_STEP
+            sets.append("GSI3SK = created_at - :rank" if rank else "GSI3SK = created_at")
+            if rank:
+                values[":rank"] = {"N": str(rank)}
         expression = ""
         if sets:
             expression += "SET " + ", ".join(sets)

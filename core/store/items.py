@@ -14,7 +14,7 @@ from typing import Any
 from ..types import FINAL_RUN_STATUSES, RunStatus, TaskStatus
 from .base import LogRecord, RunRecord, TaskRecord
 
-JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids", "usage"})
+JSON_FIELDS = frozenset({"error", "properties", "fields", "run_ids", "usage", "overrun"})
 INT_FIELDS = frozenset(
     {
         "invocation_count",
@@ -25,13 +25,16 @@ INT_FIELDS = frozenset(
         "attempt_base",
         "idle_yields",
         "retries",
+        "timeouts",
+        "crashes",
+        "priority",
     }
 )
 RUN_FIELDS = [f.name for f in fields(RunRecord)]
 TASK_FIELDS = [f.name for f in fields(TaskRecord)]
 LOG_FIELDS = [f.name for f in fields(LogRecord)]
 EVENT_FIELDS = ["id", "name", "timestamp", "payload_json", "run_ids", "status", "deliver_at",
-                "sent_at"]
+                "sent_at", "priority", "context_json"]
 WAIT_FIELDS = ["name", "run_id", "task_id", "key", "created_at", "parent_id", "filter_json"]
 CALLBACK_FIELDS = ["token_hash", "run_id", "task_id", "key", "created_at"]
 

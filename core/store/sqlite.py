@@ -36,6 +36,8 @@ from .base import (
     retried_run_changes,
 )
 from .sqlite_connections import CONNECTIONS_SCHEMA, SQLiteConnections
+from .sqlite_fleet import SQLiteFleet
+from .sqlite_flows import SQLiteFlows
 from .sqlite_rows import (
     PUT_TASK,
     RUN_FIELDS,
@@ -101,7 +103,7 @@ is at most MAX_RUN_TEXT_REMEMBERED characters (at most ~10 MB in all)."""
 MAX_RUN_TEXT_REMEMBERED = 4096
 
 
-class SQLiteStore(SQLiteConnections):
+class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
     """The embedded store: one SQLite file (or ":memory:"), shared safely by processes."""
 
     offload = False
@@ -517,8 +519,9 @@ class SQLiteStore(SQLiteConnections):
     def list_queued_runs(self, job_id: str, *, limit: int) -> list[str]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id FROM runs WHERE job_id = ? AND status = 'QUEUED' AND due_at IS NULL"
-                " ORDER BY created_at, id LIMIT ?",
+                "SELECT id FROM runs WHERE COALESCE(json_extract(data, '$.queue'), job_id) = ?"
+                " AND status = 'QUEUED' AND due_at IS NULL ORDER BY"
+                " -COALESCE(json_extract(data, '$.priority'), 0), created_at, id LIMIT ?",
                 (job_id, limit),
             ).fetchall()
         return [run_id for (run_id,) in rows]

@@ -25,6 +25,8 @@ CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id, created_at DESC, id DESC
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_queued ON runs (job_id, created_at, id) WHERE status = 'QUEUED';
+CREATE INDEX IF NOT EXISTS runs_in_queue ON runs (COALESCE(json_extract(data, '$.queue'), job_id),
+    -COALESCE(json_extract(data, '$.priority'), 0), created_at, id) WHERE status = 'QUEUED';
 CREATE INDEX IF NOT EXISTS runs_expiring ON runs (json_extract(data, '$.expires_at'))
     WHERE json_extract(data, '$.expires_at') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tasks (
@@ -44,6 +46,11 @@ CREATE TABLE IF NOT EXISTS event_waits (
 CREATE TABLE IF NOT EXISTS events_due (id TEXT PRIMARY KEY, deliver_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_due_at ON events_due (deliver_at);
 CREATE TABLE IF NOT EXISTS callbacks (token_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flows (name TEXT PRIMARY KEY, version INTEGER NOT NULL,
+    data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job_pauses (job_id TEXT PRIMARY KEY, paused_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL);
 """
 
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode

@@ -200,7 +200,7 @@ def test_every_path_under_api_needs_the_key_first(app: App, path: str) -> None:
     assert app.tc.post(path).status_code == 401
 
 
-@pytest.mark.parametrize("event_id", ["x" * 129, "a/b", "a b", "été", "a\nb", ""])
+@pytest.mark.parametrize("event_id", ["x" * 257, "a/b", "a b", "été", "a\nb", ""])
 def test_event_id_out_of_the_id_rule_is_a_422_and_stores_nothing(app: App, event_id: str) -> None:
     body = {"name": "user.created", "payload": {"name": "a"}, "id": event_id}
     error = _assert_error(app.tc.post("/api/events", json=body, headers=AUTH), 422)

@@ -7,11 +7,16 @@
 recovers unfinished runs and sweeps, printing the status of each run it sees end.
 
 STORE_KIND is sqlite (LOCATION a file) or dynamodb (LOCATION "url|table").
+CRASH_WORKER_DEADLINE_SECONDS (default 30) is each invocation's budget; with
+CRASH_WORKER_LEASE_SECONDS the lease of an invocation with a deadline is that short (and
+renewed twice as often, with a tenth as much grace), so a test sees a Lambda-length
+invocation's lease expire after a kill without waiting for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -77,7 +82,21 @@ async def serve(client: Client) -> None:
         await dispatcher.stop()
 
 
+def shorten_leases(seconds: float) -> None:
+    """Deadline leases of `seconds`, renewed every `seconds / 2`, `seconds / 10` of grace."""
+    from triggerfish.core import acquire, lease, lease_watch
+
+    for module in (lease, lease_watch, acquire):
+        module.RENEWABLE_LEASE_SECONDS = seconds  # type: ignore[attr-defined]
+    lease_watch.RENEW_EVERY_SECONDS = seconds / 2
+    lease.LEASE_GRACE_SECONDS = seconds / 10
+    acquire.LEASE_GRACE_SECONDS = seconds / 10  # type: ignore[attr-defined]
+
+
 async def main() -> None:
+    if os.environ.get("CRASH_WORKER_LEASE_SECONDS"):
+        shorten_leases(float(os.environ["CRASH_WORKER_LEASE_SECONDS"]))
+    budget = float(os.environ.get("CRASH_WORKER_DEADLINE_SECONDS", "30"))
     kind, location, run_id, side_effects = sys.argv[1:5]
     if run_id == "serve":
         await serve(build_client(kind, location, Path(side_effects), 0.0))
@@ -89,7 +108,7 @@ async def main() -> None:
         print(run.id, flush=True)
         return
     while True:
-        outcome = await client.execute(run_id, deadline=client.clock.time() + 30)
+        outcome = await client.execute(run_id, deadline=client.clock.time() + budget)
         print(outcome.status.value, flush=True)
         if outcome.status.is_final:
             return

@@ -147,7 +147,9 @@ async def test_send_event_with_a_lone_surrogate_is_a_config_error_and_stores_not
     client.define_job("on-it", trigger=event_trigger("fine"), run=_noop)
     name = "bad\udcffname" if field == "name" else "fine"
     event_id = "id\udcff" if field == "id" else None
-    with pytest.raises(ConfigError, match=f"send_event {field} must be valid Unicode"):
+    # An id follows the one id rule (core/ids.py), which takes ASCII only.
+    rule = "must be valid Unicode" if field == "name" else "must be 1 to 256 letters"
+    with pytest.raises(ConfigError, match=f"send_event {field} {rule}"):
         await client.send_event(name, {}, id=event_id)
     assert len(await client.list_runs()) == 0
 
@@ -294,7 +296,8 @@ async def test_send_event_name_or_id_over_the_limit_is_the_same_error_on_every_s
 ) -> None:
     client = make_client(sqlite_or_moto_store)
     name, event_id = (TOO_LONG, None) if field == "name" else ("ok", TOO_LONG)
-    with pytest.raises(ConfigError, match=f"send_event {field} must be at most 1024 bytes"):
+    rule = "must be at most 1024 bytes" if field == "name" else "must be 1 to 256 letters"
+    with pytest.raises(ConfigError, match=f"send_event {field} {rule}"):
         await client.send_event(name, {}, id=event_id)
 
 

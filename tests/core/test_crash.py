@@ -21,8 +21,8 @@ LOCAL_RESUME_BOUND_SECONDS = 120.0
 """A generous bound on a restarted local server finishing the run (its lease: 30 s + 5 s)."""
 
 
-def worker(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+def worker(*args: str, **settings: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **settings}
     return subprocess.Popen(
         [sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -41,12 +41,14 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, 
     return "dynamodb", f"{store._endpoint_url}|{store.table_name}", store
 
 
-def _kill_mid_run(kind: str, where: str, effects: Path, *, mode: str | None) -> tuple[str, list[str]]:
+def _kill_mid_run(
+    kind: str, where: str, effects: Path, *, mode: str | None, **settings: str
+) -> tuple[str, list[str]]:
     """Creates a run, starts a worker on it (`mode`, else the run id), SIGKILLs it after 4 of
     its 12 side effects; returns the run id and the side effects done before the kill."""
     creator = worker(kind, where, "new", str(effects))
     run_id = creator.communicate(timeout=60)[0].strip()
-    victim = worker(kind, where, mode or run_id, str(effects))
+    victim = worker(kind, where, mode or run_id, str(effects), **settings)
     deadline = time.monotonic() + 30
     while effects.read_text().count("\n") < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -105,3 +107,34 @@ def test_a_local_server_killed_mid_run_is_resumed_by_the_next_within_a_minute(
     )
     effects_count = Counter(effects.read_text().splitlines())
     assert [key for key, times in effects_count.items() if times > 1] in ([], [killed_at[-1]])
+
+
+LAMBDA_LENGTH = {"CRASH_WORKER_DEADLINE_SECONDS": "900", "CRASH_WORKER_LEASE_SECONDS": "2"}
+"""15-minute invocations whose renewable leases are shortened (40 s -> 2 s) for the test."""
+
+
+def test_a_process_killed_early_in_a_lambda_length_invocation_is_resumed_at_lease_expiry(
+    location: tuple[str, str, Any], tmp_path: Path
+) -> None:
+    """No clock jump: before issue 17 the lease lasted until the deadline (15 minutes), so the
+    rescuer would find the run leased until then; now it lasts a (renewed) short lease."""
+    kind, where, store = location
+    effects = tmp_path / "effects.txt"
+    effects.touch()
+    run_id, killed_at = _kill_mid_run(kind, where, effects, mode=None, **LAMBDA_LENGTH)
+    killed = store.get_run(run_id)
+    assert killed.status is RunStatus.EXECUTING and killed.lease_owner is not None
+    assert killed.lease_expires_at < killed.started_at + 60  # not deadline + grace
+
+    rescuer = worker(kind, where, run_id, str(effects), **LAMBDA_LENGTH)
+    output = rescuer.communicate(timeout=120)[0]
+
+    assert output.strip().splitlines()[-1] == "COMPLETED"
+    history = store.load_history(run_id)
+    assert Counter(task.key for task in history.tasks.values()) == Counter(
+        {f"t{n}": 1 for n in range(12)}
+    )
+    effects_count = Counter(effects.read_text().splitlines())
+    assert [key for key, times in effects_count.items() if times > 1] in ([], [killed_at[-1]])
+    run = store.get_run(run_id)
+    assert run.status is RunStatus.COMPLETED and run.crashes == 0 and run.timeouts == 0

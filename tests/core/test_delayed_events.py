@@ -26,7 +26,8 @@ def define_jobs(client: Any) -> None:
 
     @client.define_job(id="waiter", trigger=invoke_trigger())
     async def waiter(payload: Any, io: IO, ctx: Context) -> Any:
-        return await io.wait_for_event("r", "remind")
+        # Longer than the default hour: the delayed event comes after 3600 s.
+        return (await io.wait_for_event("r", "remind", timeout=timedelta(days=1))).payload
 
 
 async def test_a_delayed_event_is_delivered_by_the_tick_at_its_time(store: Any) -> None:

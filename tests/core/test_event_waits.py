@@ -38,7 +38,7 @@ def define_waiter(client: Any, **options: Any) -> None:
             got = await io.wait_for_event("paid", "order.paid", **options)
         except WaitTimeout as exc:
             return {"timeout": exc.key}
-        return {"got": got}
+        return {"got": got.payload}
 
 
 async def test_an_event_sent_from_another_process_wakes_the_waiting_run(store: Any) -> None:
@@ -47,7 +47,7 @@ async def test_an_event_sent_from_another_process_wakes_the_waiting_run(store: A
     run = await client.invoke("waiter", None)
 
     outcome = await client.execute(run.id)
-    assert outcome.status is RunStatus.WAITING and outcome.resume_at is None
+    assert outcome.status is RunStatus.WAITING  # until the event, or the default hour
     waiting = await client.get_run(run.id)
     (task,) = waiting.tasks
     assert (task.key, task.kind, task.status) == ("paid", "event", TaskStatus.WAITING)
@@ -75,10 +75,12 @@ async def test_an_event_sent_before_the_wait_began_does_not_count(store: Any) ->
 
     # A send that read the index late: the wait began after the event's send time.
     from triggerfish.core.event_waits import resolve_event_waits
+    from triggerfish.core.store.base import EventRecord
 
     early = client.clock.time() - 5
-    assert await resolve_event_waits(client.runtime, "order.paid", '{"late": 1}',
-                                     event_id="late", sent_at=early) == []  # fmt: skip
+    late = EventRecord(id="late", name="order.paid", timestamp=early, payload_json='{"late": 1}',
+                       sent_at=early)  # fmt: skip
+    assert await resolve_event_waits(client.runtime, late) == []
     assert (await client.get_run(run.id, tasks=False)).status is RunStatus.WAITING
     await client.send_event("order.paid", {"late": False})
     await client.execute(run.id)
@@ -90,7 +92,7 @@ async def test_the_timeout_raises_wait_timeout_and_replays_without_waiting(store
     define_waiter(client, timeout=timedelta(minutes=10))
     run = await client.invoke("waiter", None)
 
-    report = await drive(client, run.id)
+    report = await drive(client, run.id, skip_timeouts=True)  # else it stops at the wait
 
     assert report.status is RunStatus.COMPLETED
     done = await client.get_run(run.id)
@@ -132,7 +134,7 @@ async def test_the_schema_parses_the_payload_and_a_misfit_fails_naming_the_key(
 
     @client.define_job(id="typed", trigger=invoke_trigger())
     async def typed(payload: Any, io: IO, ctx: Context) -> Any:
-        paid = await io.wait_for_event("paid", "order.paid", schema=Paid)
+        paid = (await io.wait_for_event("paid", "order.paid", schema=Paid)).payload
         return {"is_model": isinstance(paid, Paid), "total": paid.total}
 
     good = await client.invoke("typed", None)
@@ -203,7 +205,7 @@ async def test_a_run_waiting_for_an_event_gives_its_concurrency_slot_back(store:
 
     @client.define_job(id="one-at-a-time", trigger=invoke_trigger(), concurrency_limit=1)
     async def one(payload: Any, io: IO, ctx: Context) -> Any:
-        return await io.wait_for_event("go", "go")
+        return (await io.wait_for_event("go", "go")).payload
 
     first = await client.invoke("one-at-a-time", None)
     second = await client.invoke("one-at-a-time", None)
@@ -214,3 +216,87 @@ async def test_a_run_waiting_for_an_event_gives_its_concurrency_slot_back(store:
     assert (await client.execute(first.id)).status is RunStatus.COMPLETED
     assert (await client.execute(second.id)).status is RunStatus.COMPLETED
     assert store.get_concurrency_holder("one-at-a-time", 0) is None
+
+
+async def test_the_wait_returns_the_event_with_its_id_name_timestamp_and_context(
+    store: Any,
+) -> None:
+    client = make_client(store)
+
+    @client.define_job(id="waiter", trigger=invoke_trigger())
+    async def waiter(payload: Any, io: IO, ctx: Context) -> Any:
+        event = await io.wait_for_event("paid", "order.paid", schema=Paid)
+        assert event.timestamp.tzinfo is not None and isinstance(event.payload, Paid)
+        return {"id": event.id, "name": event.name, "total": event.payload.total,
+                "timestamp": event.timestamp.isoformat(), "context": event.context}  # fmt: skip
+
+    run = await client.invoke("waiter", None)
+    await client.execute(run.id)
+    sent = await client.send_event("order.paid", {"order": "o", "total": 7}, id="ev-7",
+                                   context={"tenant": "t-7"})  # fmt: skip
+    await drive(client, run.id)
+    assert (await client.get_run(run.id)).output == {
+        "id": "ev-7", "name": "order.paid", "total": 7,
+        "timestamp": sent.timestamp.isoformat(), "context": {"tenant": "t-7"},
+    }  # fmt: skip
+
+
+async def test_without_a_timeout_the_wait_ends_after_one_hour(store: Any) -> None:
+    client = make_client(store)
+    define_waiter(client)
+    run = await client.invoke("waiter", None)
+    began = client.clock.time()
+
+    outcome = await client.execute(run.id)
+    assert outcome.resume_at == pytest.approx(began + 3600)
+    await drive(client, run.id)
+
+    done = await client.get_run(run.id)
+    assert done.output == {"timeout": "paid"}
+    assert "within 3600 seconds" in done.tasks[0].error["message"]
+
+
+async def test_timeout_none_is_refused_naming_timeout(sqlite_or_moto_store: Any) -> None:
+    client = make_client(sqlite_or_moto_store)
+
+    @client.define_job(id="forever", trigger=invoke_trigger())
+    async def forever(payload: Any, io: IO, ctx: Context) -> Any:
+        try:
+            await io.wait_for_event("k", "order.paid", timeout=None)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    run = await client.invoke("forever", None)
+    await drive(client, run.id)
+    done = await client.get_run(run.id)
+    assert "timeout must be seconds or a timedelta" in done.output and "None" in done.output
+    assert done.tasks == []
+
+
+async def test_a_wait_recorded_with_the_payload_alone_replays_as_an_event(store: Any) -> None:
+    """Runs recorded before the wait returned the event kept only the payload as output."""
+    from dataclasses import replace
+
+    client = make_client(store)
+
+    @client.define_job(id="waiter", trigger=invoke_trigger())
+    async def waiter(payload: Any, io: IO, ctx: Context) -> Any:
+        event = await io.wait_for_event("paid", "order.paid")
+        return {"id": event.id, "name": event.name, "payload": event.payload,
+                "context": event.context, "aware": event.timestamp.tzinfo is not None}  # fmt: skip
+
+    run = await client.invoke("waiter", None)
+    await client.execute(run.id)
+    (task,) = store.load_history(run.id).tasks.values()
+    old = replace(task, status=TaskStatus.COMPLETED, output_json='{"order": "o-1"}',
+                  completed_at=client.clock.time(), resume_at=None,
+                  properties=[{"label": "event id", "text": "ev-old"}])  # fmt: skip
+    assert store.put_task(old)
+    store.delete_event_wait("order.paid", run.id, task.id)
+    await drive(client, run.id)
+
+    assert (await client.get_run(run.id)).output == {
+        "id": "ev-old", "name": "order.paid", "payload": {"order": "o-1"}, "context": None,
+        "aware": True,
+    }  # fmt: skip

@@ -1,4 +1,4 @@
-"""TIMED_OUT: invocations killed again and again without progress, or a run past max_duration."""
+"""Killed invocations (crashes: FAILED "crash loop"; timeouts: TIMED_OUT), max_duration."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any
 
 from support.jobs import make_client
 from triggerfish.core import IO, Context, RunStatus, invoke_trigger
-from triggerfish.core.engine import LEASE_GRACE_SECONDS, MAX_LOST_LEASES
+from triggerfish.core.engine import LEASE_GRACE_SECONDS, MAX_CRASHES, MAX_TIMEOUTS
 from triggerfish.core.testing import drive
 
 
-async def test_a_task_longer_than_every_invocation_times_out_instead_of_looping(store: Any) -> None:
+async def test_invocations_killed_again_and_again_without_a_mark_end_failed_as_a_crash_loop(
+    store: Any,
+) -> None:
     client = make_client(store)
 
     @client.define_job(id="too-long", trigger=invoke_trigger())
@@ -20,8 +22,8 @@ async def test_a_task_longer_than_every_invocation_times_out_instead_of_looping(
         await io.run_task("endless", lambda: 2)
 
     run = await client.invoke("too-long", None)
-    for _ in range(MAX_LOST_LEASES + 1):
-        # The platform kills each invocation before it can write anything back: simulate it
+    for _ in range(MAX_CRASHES + 1):
+        # The process dies each invocation before it can write anything back: simulate it
         # by taking the lease the way an invocation does and never releasing it.
         now = client.clock.time()
         current = store.get_run(run.id)
@@ -32,9 +34,10 @@ async def test_a_task_longer_than_every_invocation_times_out_instead_of_looping(
 
     outcome = await client.execute(run.id)
 
-    assert outcome.status is RunStatus.TIMED_OUT
+    assert outcome.status is RunStatus.FAILED
     error = (await client.get_run(run.id)).error
-    assert error is not None and "killed" in error["message"]
+    assert error is not None and error["type"] == "CrashLoop"
+    assert "crash loop" in error["message"]
 
 
 async def test_a_killed_invocation_that_made_progress_does_not_count(store: Any) -> None:
@@ -42,7 +45,7 @@ async def test_a_killed_invocation_that_made_progress_does_not_count(store: Any)
 
     @client.define_job(id="progress", trigger=invoke_trigger())
     async def job(payload: Any, io: IO, ctx: Context) -> str:
-        for n in range(MAX_LOST_LEASES + 2):
+        for n in range(MAX_TIMEOUTS + MAX_CRASHES):
             await io.run_task(f"t{n}", lambda n=n: n)
             await io.wait(f"w{n}", seconds=1)
         return "done"

@@ -11,7 +11,8 @@ from reliability import crash
 @pytest.mark.parametrize("mode", ["loop", "local"])
 def test_sigkilled_sqlite_workers_lose_nothing_and_repeat_only_killed_tasks(mode: str) -> None:
     verdict = crash.campaign("sqlite", mode=mode, kills=5, runs_per_kill=2, initial_runs=8)
-    assert verdict.faults == []
+    assert verdict.faults == []  # a run ending TIMED_OUT or FAILED "crash loop" is a fault
+    assert verdict.figures["runs TIMED_OUT"] == 0
     assert verdict.figures["runs"] >= 18
 
 
@@ -23,4 +24,5 @@ def test_sigkilled_dynamodb_workers_lose_nothing_and_repeat_only_killed_tasks(
         "dynamodb", kills=2, runs_per_kill=2, initial_runs=8, moto_url=moto_url
     )
     assert verdict.faults == []
+    assert verdict.figures["runs TIMED_OUT"] == 0
     assert verdict.figures["runs"] >= 12

@@ -108,3 +108,29 @@ def test_the_app_starts_a_local_dispatcher_the_client_was_given(tmp_path: Path) 
 
     assert asyncio.run(lifespan()) == (True, False)
     assert client.dispatcher is dispatcher
+
+
+@pytest.mark.parametrize("make_parent", [starlette_parent, fastapi_parent])
+def test_a_callback_url_handed_to_a_job_keeps_the_mount_prefix(
+    serve: Any, tmp_path: Path, make_parent: Any, make_live_client: Any
+) -> None:
+    from triggerfish.core import IO, Context, invoke_trigger
+
+    client = make_live_client(tmp_path / "callbacks.db")
+    urls: list[str] = []
+
+    @client.define_job(id="approval", trigger=invoke_trigger())
+    async def approval(payload: Any, io: IO, ctx: Context) -> Any:
+        return await io.wait_for_request("approved", urls.append, timeout=600)
+
+    with serve(make_parent(create_app(client)), health_path="/jobs/health") as server:
+        base = f"{server.url}/jobs"
+        run = httpx.post(f"{base}/api/jobs/approval/invoke", json={}, headers=HEADERS).json()
+        deadline = time.monotonic() + 15
+        while not urls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert urls and urls[0].startswith(f"{base}/api/callbacks/")
+        answer = httpx.post(urls[0], json={"ok": True})
+        assert answer.status_code == 200, answer.text
+        assert _wait_completed(base, run["id"])["output"] == {"ok": True}
+    client.store.close()

@@ -19,7 +19,8 @@ API_KEY = "test-key-0123456789"
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "12"))
 
 
-NOTHING_TO_NEGATE = {"/health", "/webhooks/{trigger_id}", "/api/callbacks/{token}"}
+NOTHING_TO_NEGATE = {"/health", "/webhooks/{trigger_id}", "/api/callbacks/{token}",
+                     "/api/jobs/{job_id}/pause", "/api/jobs/{job_id}/resume"}
 """Every request to these is schema-valid, so there is no negative case to generate."""
 OPAQUE_INPUT = {"/api/runs"}
 """`cursor` is an opaque token: a schema-valid string the server never issued is a 422."""
@@ -28,12 +29,23 @@ OPERATIONS = [
     ("/health", "GET"),
     ("/api/events", "POST"),
     ("/api/events/{event_id}/cancel", "POST"),
+    ("/api/events/{event_id}/cancel-runs", "POST"),
     ("/api/callbacks/{token}", "POST"),
     ("/api/jobs", "GET"),
     ("/api/jobs/{job_id}/invoke", "POST"),
+    ("/api/jobs/{job_id}/pause", "POST"),
+    ("/api/jobs/{job_id}/resume", "POST"),
     ("/api/schedules", "GET"),
+    ("/api/schedules", "POST"),
+    ("/api/schedules/{schedule_id}", "GET"),
+    ("/api/schedules/{schedule_id}", "DELETE"),
+    ("/api/schedules/{schedule_id}/pause", "POST"),
+    ("/api/schedules/{schedule_id}/resume", "POST"),
+    ("/api/runs/cancel", "POST"),
+    ("/api/runs/retry", "POST"),
     ("/api/runs", "GET"),
     ("/api/runs/{run_id}", "GET"),
+    ("/api/runs/{run_id}/statuses", "GET"),
     ("/api/runs/{run_id}/cancel", "POST"),
     ("/api/runs/{run_id}/execute", "POST"),
     ("/api/runs/{run_id}/retry", "POST"),

@@ -27,7 +27,8 @@ def make_client(db_path: Path, **options: Any) -> tuple[Client, list[str]]:
 
     @client.define_job(id="paid", trigger=invoke_trigger())
     async def paid(payload: Any, io: IO, ctx: Context) -> Any:
-        return await io.wait_for_event("paid", "order.paid", filter={"order": [payload]})
+        event = await io.wait_for_event("paid", "order.paid", filter={"order": [payload]})
+        return event.payload
 
     return client, urls
 
