@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .batch import BatchItem, BatchItemStatus, BatchResult, CompletionReason
 from .client import Client
 from .clock import Clock, SkippingClock, SystemClock
 from .context import Context
 from .dispatch.base import Dispatcher
 from .dispatch.local import LocalDispatcher
 from .errors import (
+    CallbackFailed,
     ConditionFailed,
     ConfigError,
     DuplicateKeyError,
@@ -39,6 +41,7 @@ from .flow import Batch, ConcurrencyLimit, Debounce, RateLimit
 from .io import IO
 from .jobs import Job
 from .outcome import Outcome
+from .serdes import JsonSerdes, Serdes
 from .store.base import Store
 from .task_context import TaskContext
 from .triggers import (
@@ -86,8 +89,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "IO",
     "Batch",
+    "BatchItem",
+    "BatchItemStatus",
+    "BatchResult",
+    "CallbackFailed",
     "Client",
     "Clock",
+    "CompletionReason",
     "ConcurrencyLimit",
     "ConditionFailed",
     "ConfigError",
@@ -100,6 +108,7 @@ __all__ = [
     "EventNotFound",
     "Job",
     "JobNotFound",
+    "JsonSerdes",
     "LocalDispatcher",
     "LogLine",
     "NonDeterminismError",
@@ -117,6 +126,7 @@ __all__ = [
     "SQSDispatcher",
     "Schedule",
     "ScheduleNotFound",
+    "Serdes",
     "SkippingClock",
     "Status",
     "StatusValue",

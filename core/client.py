@@ -48,6 +48,7 @@ from .runs import (
     build_run,
 )
 from .runtime import Runtime
+from .serdes import check_serdes
 from .settings import DEFAULT_CLIENT_ID, ENV_CLIENT_ID
 from .starts import (
     MAX_PAYLOAD_BYTES,  # noqa: F401 - still importable from here
@@ -64,6 +65,7 @@ from .usage import Prices
 if TYPE_CHECKING:
     from .dispatch.base import Dispatcher
     from .models import Event, Run, RunList
+    from .serdes import Serdes
 
 RUN_ID_PATTERN = re.compile(ID_PATTERN)
 """Run ids a caller may choose: the rule of core/ids.py, the same as event ids."""
@@ -92,6 +94,7 @@ class Client(ClientSettings, FleetOperations):
         prices: Prices | None = None,
         retention: timedelta | None = DEFAULT_RETENTION,
         base_url: str | None = None,
+        serdes: Serdes | None = None,
         connection_key: str | None = None,
     ) -> None:
         if not id or not isinstance(id, str):
@@ -116,6 +119,8 @@ class Client(ClientSettings, FleetOperations):
         self.retention = retention
         self.base_url = base_url
         self.prices = prices
+        check_serdes(serdes, field="Client serdes")
+        self.runtime.serdes = serdes
         if connection_key is not None:
             from .sealing import parse_key  # no cryptography import: that waits for first use
 

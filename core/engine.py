@@ -62,6 +62,7 @@ from .port import Claim, EndHook, ParentTask, check_key, kind_family, task_id_fo
 from .runlog import RunLog
 from .runtime import DEFAULT_YIELD_MARGIN_SECONDS, SHORT_BUDGET_MARGIN_FRACTION, Runtime
 from .scopes import InTask, IoCall, IoGate, current_parent, traced
+from .serdes import Serdes, load_output
 from .serialize import describe_error, dump_json, load_json
 from .store.base import History, RunRecord, TaskRecord
 from .store.calls import StoreAbort, call_or_abort
@@ -326,13 +327,14 @@ class Invocation(EndWrites):
             self._gate.divergence = error
         return self._gate.divergence
 
-    def replay(self, key: str, recorded: TaskRecord) -> Any:
-        """A final record: its output, or the same TaskFailed as when it failed (no write)."""
+    def replay(self, key: str, recorded: TaskRecord, serdes: Serdes | None = None) -> Any:
+        """A final record: its output (a task's decoded by `serdes`), or its TaskFailed again."""
         self.replayed_count += 1
         if self.runtime.tracer is not None:
             self.runtime.tracer.replayed(self, key, recorded)
         if recorded.status is TaskStatus.COMPLETED:
-            return load_json(recorded.output_json)
+            return load_json(recorded.output_json) if serdes is None else load_output(
+                recorded.output_json, serdes)  # fmt: skip
         raise task_failed(key, recorded.error or {})
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:

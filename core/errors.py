@@ -13,6 +13,7 @@
     │   └── ConditionFailed               a conditional write lost its race
     ├── TaskFailed                        a task's final error, raised identically on replay
     │   └── TaskTimeout                   its last attempt ran longer than `timeout`
+    │   └── CallbackFailed                a request wait answered with POST {url}/fail
     ├── TaskInterrupted                   an at-most-once attempt cut short by a crash
     ├── RunNotRetryable                   retry_run on a run not FAILED or TIMED_OUT
     └── WaitTimeout                       io.wait_for_event / wait_for_request timed out
@@ -111,6 +112,16 @@ def task_failed(key: str, error: dict[str, Any]) -> TaskFailed:
     if error.get("type") == TASK_TIMEOUT_TYPE and "timeout_seconds" in error:
         return TaskTimeout(key, error)
     return TaskFailed(key, error)
+
+
+class CallbackFailed(TaskFailed):
+    """`io.wait_for_request` answered by ``POST {callback url}/fail``; raised on every replay.
+
+    `error` is what the sender posted: ``{"type": ..., "message": ...}``.
+    """
+
+    def __init__(self, key: str, error: dict[str, Any]) -> None:
+        super().__init__(key, error)
 
 
 class Suspend(BaseException):

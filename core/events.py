@@ -128,9 +128,13 @@ def _context_json(context: object) -> str | None:
     """The event's `context` as JSON text: a JSON object of at most MAX_CONTEXT_BYTES."""
     if context is None:
         return None
+    dump = getattr(context, "model_dump", None)  # v2 sends `context: ctx`: a pydantic model
+    if callable(dump) and not isinstance(context, Mapping):
+        context = dump(mode="json")
     if not isinstance(context, Mapping):
         raise ConfigError(
-            f"send_event context must be a dict (a JSON object) or None, got {type(context).__name__}"
+            "send_event context must be a dict (a JSON object), a pydantic model (such as "
+            f"the run's ctx) or None, got {type(context).__name__}"
         )
     text = dump_json(dict(context), key="context")
     size = len(text.encode())

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .errors import StoreError, Suspend
     from .outcome import Outcome
     from .runtime import Runtime
+    from .serdes import Serdes
     from .store.base import RunRecord, Store
 
 __all__ = ["Claim", "EndHook", "ParentTask", "Port", "check_key", "kind_family", "task_id_for"]
@@ -132,8 +133,9 @@ class Port(Protocol):
         """The replay guard: raises NonDeterminismError if `claim` was recorded as another kind."""
         ...
 
-    def replay(self, key: str, recorded: TaskRecord) -> Any:
-        """A final record's output, or the same TaskFailed as when it failed (no write)."""
+    def replay(self, key: str, recorded: TaskRecord, serdes: Serdes | None = None) -> Any:
+        """A final record's output (a task's decoded by `serdes`), or the same TaskFailed as
+        when it failed (no write)."""
         ...
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .flow import ConcurrencyLimit
     from .jobs import Job
     from .lease import LeaseKeeper
+    from .serdes import Serdes
     from .store.base import Store
     from .tracing import Tracer
     from .usage import Prices
@@ -57,6 +58,8 @@ class Runtime:
     """The key that seals stored connections (`Client(connection_key=)`, core/sealing.py)."""
     served_base_url: str | None = None
     """The base URL of the first request the ASGI app served; used when `base_url` is None."""
+    serdes: Serdes | None = None
+    """Task outputs' serializer (`Client(serdes=)`); None: the default `JsonSerdes`."""
     concurrency_limits: dict[str, ConcurrencyLimit] = field(default_factory=dict)
     """Shared limits by id (`Client.define_concurrency_limit`)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import field
 from typing import Any
 
@@ -108,11 +108,33 @@ class WebhookTrigger(Trigger):
     def is_authentic(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Checks the HMAC-SHA256 signature of `body` (custom `verify` when given)."""
         if self.verify is not None:
-            return self.verify(body, headers, self.secret)
+            return self.verify(body, WebhookHeaders(headers), self.secret)
         return verify_hmac_sha256(body, headers, self.secret)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "webhook": self.id}
+
+
+class WebhookHeaders(Mapping[str, str]):
+    """A delivery's headers as `verify(body, headers, secret)` gets them: looked up in any
+    case (`headers["X-Cal-Signature-256"]`, as v2's Headers did), listed lower-case."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._values = {key.lower(): value for key, value in headers.items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"WebhookHeaders({self._values!r})"
 
 
 def verify_hmac_sha256(body: bytes, headers: Mapping[str, str], secret: str) -> bool:

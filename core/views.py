@@ -21,7 +21,7 @@ def build_task(record: TaskRecord) -> Task:
         name=record.name,
         kind=record.kind,
         status=record.status,
-        output=load_json(record.output_json),
+        output=shown_output(record.output_json),
         error=record.error,
         attempts=record.attempts,
         started_at=to_datetime(record.started_at),
@@ -32,6 +32,14 @@ def build_task(record: TaskRecord) -> Task:
         properties=record.properties,
         child_run_id=record.child_run_id,
     )
+
+
+def shown_output(text: str | None) -> Any:
+    """A task's stored output as JSON data; a custom serdes' text that is not JSON as is."""
+    try:
+        return load_json(text)
+    except ValueError:
+        return text
 
 
 def build_tree(records: list[TaskRecord]) -> list[Task]:

@@ -160,5 +160,7 @@ async def send_reminder(payload: dict[str, Any], io: IO, ctx: Context) -> str:
 
 
 from examples.coordination import define_coordination_jobs
+from examples.v2_idioms import define_v2_jobs
 
 define_coordination_jobs(client)
+define_v2_jobs(client)

@@ -2,7 +2,9 @@
 
 No API key: the token is the secret (`BearerAuth` lets this path through). The body is
 read as every route reads it (size limit, JSON, depth); the first POST answers 200 and
-resumes the run, later ones 409, an unknown token 404.
+resumes the run, later ones 409, an unknown token 404. ``{token}/fail`` (a JSON
+``{"type", "message"}``) ends the wait with `CallbackFailed`; ``{token}/heartbeat`` (body
+ignored) keeps a `heartbeat_timeout` wait alive; both follow the same token rules.
 
 `RememberBaseUrl` keeps the base URL of the first request the app serves, for clients
 without `base_url` (the client's own `base_url` always wins). Mounted under a prefix, that
@@ -18,8 +20,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from triggerfish.core import Client
-from triggerfish.core.callbacks import CallbackAnswer, answer_callback
-from triggerfish.core.serialize import dump_json
+from triggerfish.core.callbacks import (
+    CallbackAnswer,
+    answer_callback,
+    fail_callback,
+    heartbeat_callback,
+)
+from triggerfish.core.serialize import MAX_ERROR_MESSAGE_CHARS, dump_json, safe_text
 
 from .bodies import read_json
 from .errors import APIError, error_response
@@ -36,7 +43,31 @@ async def receive_callback(request: Request) -> JSONResponse:
     except ValueError as exc:
         raise APIError(400, "invalid_json", str(exc)) from exc
     answer = await answer_callback(client.runtime, request.path_params["token"], body_json)
-    if answer is CallbackAnswer.RESUMED:
+    return _respond(answer)
+
+
+async def fail_wait(request: Request) -> JSONResponse:
+    client: Client = request.app.state.triggerfish_client
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise APIError(400, "invalid_body", 'the body must be a JSON object {"type", "message"}')
+    error: dict[str, str] = {}
+    for field, default in (("type", "CallbackFailed"), ("message", "")):
+        value = body.get(field, default)
+        if not isinstance(value, str):
+            raise APIError(400, "invalid_body", f"{field} must be a string, got {value!r}")
+        error[field] = safe_text(value, limit=200 if field == "type" else MAX_ERROR_MESSAGE_CHARS)
+    return _respond(await fail_callback(client.runtime, request.path_params["token"], error))
+
+
+async def heartbeat(request: Request) -> JSONResponse:
+    client: Client = request.app.state.triggerfish_client
+    return _respond(await heartbeat_callback(client.runtime, request.path_params["token"]))
+
+
+def _respond(answer: CallbackAnswer) -> JSONResponse:
+    """200 for a resumed (or kept alive) wait, 404 for an unknown token, 409 otherwise."""
+    if answer in (CallbackAnswer.RESUMED, CallbackAnswer.ALIVE):
         return JSONResponse({"status": answer.value})
     if answer is CallbackAnswer.UNKNOWN:
         return error_response(404, "callback_not_found", "no callback has this token")
@@ -46,8 +77,14 @@ async def receive_callback(request: Request) -> JSONResponse:
 
 
 def callback_routes() -> list[BaseRoute]:
-    """The callback route, mounted under ``/api``."""
-    return [Route("/callbacks/{token}", receive_callback, methods=["POST"], name="callback")]
+    """The callback routes, mounted under ``/api``."""
+    return [
+        Route("/callbacks/{token}", receive_callback, methods=["POST"], name="callback"),
+        Route("/callbacks/{token}/fail", fail_wait, methods=["POST"], name="callback_fail"),
+        Route(
+            "/callbacks/{token}/heartbeat", heartbeat, methods=["POST"], name="callback_heartbeat"
+        ),
+    ]
 
 
 class RememberBaseUrl:

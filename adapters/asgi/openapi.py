@@ -90,6 +90,10 @@ class CanceledEvent(BaseModel):
     canceled: bool
 
 
+_FAIL_BODY_SCHEMA = {
+    "type": "object",
+    "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+}
 class Connection(BaseModel):
     """A connection as ``GET /api/connections`` lists it: never its credentials."""
 
@@ -144,7 +148,7 @@ class WebhookNoRuns(BaseModel):
 
 
 class CallbackAnswer(BaseModel):
-    """The answer of a first ``POST /api/callbacks/{token}``."""
+    """The answer of a first ``POST /api/callbacks/{token}`` (or its /fail, /heartbeat)."""
 
     status: str
 
@@ -284,6 +288,34 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     **_ok(200, "The waiting run resumes with the body.", "CallbackAnswer"),
                     **_errors(400, 404, 409, 413),
+                },
+            }
+        },
+        "/api/callbacks/{token}/fail": {
+            "post": {
+                "operationId": "fail_callback",
+                "summary": "Fail an io.wait_for_request wait: it raises CallbackFailed with "
+                "the posted type and message.",
+                "security": [],
+                "parameters": [_path_id("token")],
+                "requestBody": {"required": False, "content": {"application/json": {
+                    "schema": _FAIL_BODY_SCHEMA}}},
+                "responses": {
+                    **_ok(200, "The waiting run resumes and raises.", "CallbackAnswer"),
+                    **_errors(400, 404, 409, 413),
+                },
+            }
+        },
+        "/api/callbacks/{token}/heartbeat": {
+            "post": {
+                "operationId": "heartbeat_callback",
+                "summary": "Keep alive an io.wait_for_request wait given heartbeat_timeout "
+                "(the body is ignored).",
+                "security": [],
+                "parameters": [_path_id("token")],
+                "responses": {
+                    **_ok(200, "The wait's heartbeat timeout starts again.", "CallbackAnswer"),
+                    **_errors(404, 409),
                 },
             }
         },

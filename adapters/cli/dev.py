@@ -35,24 +35,63 @@ def add_parser(commands: Commands) -> None:
         "--no-access-log", dest="access_log", action="store_false",
         help="no uvicorn access line per request (about 20 to 50 us of CPU each)",
     )  # fmt: skip
+    dev.add_argument(
+        "--reload", action="store_true",
+        help="restart the server when a .py file under the current folder changes",
+    )  # fmt: skip
     dev.set_defaults(command=_dev)
 
 
-def _dev(args: argparse.Namespace) -> int:
-    import logging
+RELOAD_TARGET_ENV = "TRIGGERFISH_DEV_TARGET"
+"""How `--reload` names MODULE:client to each restarted server process (a spawned child)."""
+
+
+def _prepared_client(target: str, db: str | None) -> Any:
+    """The user's client on `db` (when given), with an API key."""
     import secrets
 
     from triggerfish.core import SQLiteStore
 
-    if args.db:
+    if db:
         # Before the import, so a `Client.from_env()` module opens this file, not its default.
-        os.environ[ENV_DB] = args.db
-    client = load_client(args.target)
-    if args.db and not (isinstance(client.store, SQLiteStore) and client.store.path == args.db):
+        os.environ[ENV_DB] = db
+    client = load_client(target)
+    if db and not (isinstance(client.store, SQLiteStore) and client.store.path == db):
         client.store.close()
-        client.store = SQLiteStore(args.db)
+        client.store = SQLiteStore(db)
     if not client.api_key:
-        client.api_key = os.environ.get(ENV_API_KEY) or secrets.token_urlsafe(24)
+        # Kept in the environment, so a server restarted by --reload keeps the same key.
+        client.api_key = os.environ.setdefault(ENV_API_KEY, secrets.token_urlsafe(24))
+    return client
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    package_logger = logging.getLogger("triggerfish")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+
+
+def reloaded_app() -> Any:
+    """The app of one server process under `--reload` (uvicorn's factory, re-imported on
+    each restart, so the jobs module is read afresh). Its lifespan starts a
+    LocalDispatcher that recovers unfinished runs; the previous process's shutdown waited
+    for its invocations and released their leases, so they resume here at once."""
+    from triggerfish.adapters.asgi import create_app
+
+    _log_to_stderr()
+    client = _prepared_client(os.environ[RELOAD_TARGET_ENV], os.environ.get(ENV_DB))
+    print(f"triggerfish dev: (re)started with {len(client.jobs)} job(s) of client "
+          f"{client.id!r}", flush=True)  # fmt: skip
+    return create_app(client)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    key_given = bool(os.environ.get(ENV_API_KEY))
+    client = _prepared_client(args.target, args.db)
 
     try:
         import uvicorn
@@ -61,13 +100,7 @@ def _dev(args: argparse.Namespace) -> int:
         raise CLIError(f"triggerfish dev needs the asgi extra: pip install 'triggerfish[asgi]' "
                        f"({exc})") from exc
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    package_logger = logging.getLogger("triggerfish")
-    package_logger.addHandler(handler)
-    package_logger.setLevel(logging.INFO)
-
-    app = create_app(client)
+    _log_to_stderr()
     url = f"http://{args.host}:{args.port}"
     print(f"triggerfish dev: {len(client.jobs)} job(s) of client {client.id!r}, "
           f"store {client.store!r}")
@@ -75,11 +108,25 @@ def _dev(args: argparse.Namespace) -> int:
     print(f"  API key: {client.api_key}")
     command = sys.argv[0] if os.path.sep in sys.argv[0] else "triggerfish"
     print(f"  try: {ENV_URL}={url} {ENV_API_KEY}={client.api_key} {command} runs", flush=True)
-    if not os.environ.get(ENV_API_KEY):
+    if not key_given:
         print(f"  (set {ENV_API_KEY} to keep this key across restarts)", flush=True)
+    if args.reload:
+        # uvicorn's reloader (watchfiles) runs each server in a fresh child process that
+        # builds the app from `reloaded_app`; on a change it stops the child gracefully
+        # (SIGTERM: the lifespan's shutdown stops the dispatcher) and starts another.
+        client.store.close()
+        os.environ[RELOAD_TARGET_ENV] = args.target
+        if args.db:
+            os.environ[ENV_DB] = args.db
+        print(f"  reloading: watching {os.getcwd()} for changes", flush=True)
+        uvicorn.run(
+            f"{__name__}:reloaded_app", factory=True, host=args.host, port=args.port,
+            lifespan="on", access_log=args.access_log, reload=True, reload_dirs=[os.getcwd()],
+        )  # fmt: skip
+        return 0
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, lifespan="on", access_log=args.access_log,
-        http=coalesced_http_protocol(),
+        create_app(client), host=args.host, port=args.port, lifespan="on",
+        access_log=args.access_log, http=coalesced_http_protocol(),
     )  # fmt: skip
     server = uvicorn.Server(config)
     _tune_gc()

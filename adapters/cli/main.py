@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from triggerfish.core.version import version_text
 
-from . import connections, dev, fleet, replay, runs, table
+from . import connections, deploy, dev, fleet, replay, runs, table
 from .base import CLIError
 from .remote import remote_options
 
@@ -43,4 +43,5 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_parsers(commands, remote_options())
     table.add_parser(commands)
     replay.add_parser(commands)
+    deploy.add_parser(commands)
     return parser

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..models import Event
     from ..port import Port
     from ..retry import RetryPolicy
+    from ..serdes import Serdes
 
 # The other primitives (fetch, events, values, parallel, children, event and request waits)
 # are imported by their method on first use: a worker's cold start loads only what its
@@ -72,8 +73,10 @@ class IO:
         properties: list[dict[str, Any]] | None = None,
         at_most_once: bool = False,
         timeout: float | timedelta | None = None,
+        serdes: Serdes | None = None,
+        redact: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Runs `fn` once for this run and returns its output as JSON data.
+        """Runs `fn` once for this run and returns its output.
 
         On later invocations the recorded output is returned without calling `fn`; a task
         that failed for good raises the same `TaskFailed` every time. `fn` takes no
@@ -84,13 +87,25 @@ class IO:
         is a failed attempt (`TaskInterrupted`), retried only as `retry` allows.
         `timeout` (seconds or a timedelta): an attempt that runs longer fails, retried as
         `retry` allows, then `TaskTimeout`; a sync fn's thread runs on, its result dropped.
+        `serdes` stores the output (default: the client's, else JSON keeping datetime,
+        Decimal, UUID, bytes, tuple, set and pydantic models); `redact={"paths": [...]}`
+        stores those paths as "[REDACTED]" (this run gets the whole output; replays the
+        stored one).
         """
         _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
         seconds = None if timeout is None else checked_timeout(key, timeout)
+        redaction = None
+        if serdes is not None or redact is not None:
+            from ..redact import Redaction
+            from ..serdes import check_serdes
+
+            check_serdes(serdes, field=f"io.run_task {key!r}: serdes")
+            redaction = Redaction.parse(redact, where=f"io.run_task {key!r}")
         async with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
                 properties=properties, at_most_once=at_most_once, timeout=seconds,
+                serdes=serdes, redact=redaction,
             )  # fmt: skip
 
     async def wait(
@@ -225,40 +240,68 @@ class IO:
     async def parallel(
         self,
         key: str,
-        items: Iterable[Any],
+        items: Iterable[Any] | Mapping[str, Any],
         fn: Callable[[Any], Any],
         *,
         max_concurrency: int | None = None,
-    ) -> list[Any]:
-        """`fn(item)` for each item as subtasks "0", "1", ... of task `key`; outputs in item order.
+        min_successful: int | None = None,
+        tolerated_failures: int | None = None,
+        tolerated_failure_ratio: float | None = None,
+        serdes: Serdes | None = None,
+    ) -> Any:
+        """`fn(item)` for each item as subtasks of task `key`: "0", "1", ... for a list, the
+        keys of a dict. Returns the outputs in item order (a dict by key for a dict).
 
         At most `max_concurrency` items run at once; a failing item makes the parent raise
-        `TaskFailed` naming its key once the others in flight have settled.
+        `TaskFailed` naming its key once the others in flight have settled. With a
+        completion policy (`min_successful`, `tolerated_failures`, `tolerated_failure_ratio`)
+        returns a `BatchResult` instead and raises nothing for failed items; items not
+        started once the outcome is decided are never started. `serdes` stores each
+        item's output. Replays return the same result without running anything.
         """
         from . import parallel as parallel_io
 
+        if serdes is not None:
+            from ..serdes import check_serdes
+
+            check_serdes(serdes, field=f"io.parallel {key!r}: serdes")
         async with self._invocation.io_call():
             return await parallel_io.parallel(
-                self._invocation, key, items, fn, max_concurrency=max_concurrency
-            )
+                self._invocation, key, items, fn, max_concurrency=max_concurrency,
+                min_successful=min_successful, tolerated_failures=tolerated_failures,
+                tolerated_failure_ratio=tolerated_failure_ratio, serdes=serdes,
+            )  # fmt: skip
 
     async def invoke_and_wait(
-        self, key: str, job_id: str, payload: Any = None, *, raise_on_failure: bool = True
+        self,
+        key: str,
+        job_id: str,
+        payload: Any = None,
+        *,
+        raise_on_failure: bool = True,
+        serdes: Serdes | None = None,
     ) -> Any:
         """Starts a run of `job_id` once and waits (holding no invocation) for its end.
 
         Returns the child's output; a child that fails, is canceled or times out raises
-        `TaskFailed` whose error names the child run id and its status. With
+        `TaskFailed` whose error names the child run id and its status. `serdes` (else the
+        client's) writes the payload sent (as JSON text) and reads the child's output. With
         `raise_on_failure=False` returns v2's shape instead: ``{"ok": True, "output": ...}``
         or ``{"ok": False, "error": {...}}``.
         """
         from . import children
 
+        if serdes is not None:
+            from ..serdes import check_serdes
+
+            check_serdes(serdes, field=f"io.invoke_and_wait {key!r}: serdes")
         async with self._invocation.io_call():
             if not raise_on_failure:
                 return await children.invoke_and_wait_result(self._invocation, key, job_id,
-                                                             payload)  # fmt: skip
-            return await children.invoke_and_wait(self._invocation, key, job_id, payload)
+                                                             payload, serdes=serdes)  # fmt: skip
+            return await children.invoke_and_wait(
+                self._invocation, key, job_id, payload, serdes=serdes
+            )
 
     async def invoke(
         self,
@@ -323,16 +366,25 @@ class IO:
             )
 
     async def wait_for_request(
-        self, key: str, fn: Callable[[str], Any], *, timeout: float | timedelta = 3600
+        self,
+        key: str,
+        fn: Callable[[str], Any],
+        *,
+        timeout: float | timedelta = 3600,
+        heartbeat_timeout: float | timedelta | None = None,
     ) -> Any:
         """Calls `fn(url)` once with a one-time callback URL and waits for its first POST.
 
-        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds.
+        Returns the POSTed JSON body; raises `WaitTimeout` after `timeout` seconds, or when
+        `heartbeat_timeout` seconds pass without a ``POST {url}/heartbeat``; raises
+        `CallbackFailed` (`.error` = the posted ``{type, message}``) after ``POST {url}/fail``.
         """
         from . import requests
 
         async with self._invocation.io_call():
-            return await requests.wait_for_request(self._invocation, key, fn, timeout=timeout)
+            return await requests.wait_for_request(
+                self._invocation, key, fn, timeout=timeout, heartbeat_timeout=heartbeat_timeout
+            )
 
 
 def _is_retry_policy(value: object) -> bool:

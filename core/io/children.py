@@ -14,17 +14,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..ends import child_outcome
-from ..errors import ConfigError, JobNotFound, OutputError, TaskFailed
+from ..errors import ConfigError, JobNotFound, OutputError, PayloadTooLarge, TaskFailed
+from ..serdes import dump_output
 from ..serialize import describe_error
-from ..starts import create_run, derived_id, payload_json
+from ..starts import MAX_PAYLOAD_BYTES, create_run, derived_id, payload_json
 from ..types import TaskStatus
 
 if TYPE_CHECKING:
     from ..port import Port
+    from ..serdes import Serdes
     from ..store.base import RunRecord
     from ..task_context import TaskContext
 
@@ -35,16 +38,23 @@ CHILD_RECHECK_SECONDS = 600.0
 """A parent waiting on a child reads the child run itself this often (crash recovery)."""
 
 
-async def invoke_and_wait(inv: Port, key: str, job_id: str, payload: Any) -> Any:
-    """Starts the child run once and returns its output (see the module docstring)."""
+async def invoke_and_wait(
+    inv: Port, key: str, job_id: str, payload: Any, *, serdes: Serdes | None = None
+) -> Any:
+    """Starts the child run once and returns its output (see the module docstring).
+
+    With a serdes (this call's, else the client's), the payload sent is its text (JSON
+    text, as every run's payload) and the child's output is decoded by it.
+    """
     job = inv.runtime.jobs.get(job_id)
     if job is None:
         raise JobNotFound(job_id)
-    text = payload_json(payload)
+    codec = serdes or inv.runtime.serdes
+    text = payload_json(payload) if codec is None else _payload_text(codec, payload, key)
     claim = inv.claim(key)
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
-        return inv.replay(key, recorded)
+        return inv.replay(key, recorded, codec)
     now = inv.clock.time()
     if recorded is not None and recorded.resume_at is not None and recorded.resume_at > now:
         raise inv.suspend(recorded.resume_at, "wait")
@@ -59,7 +69,7 @@ async def invoke_and_wait(inv: Port, key: str, job_id: str, payload: Any) -> Any
         )  # fmt: skip
         recorded = await inv.record(waiting)
         if recorded.status.is_final:
-            return inv.replay(key, recorded)
+            return inv.replay(key, recorded, codec)
     child: RunRecord | None = await inv.call(inv.store.get_run, child_id)
     if child is None:
         child = await inv.call(
@@ -74,21 +84,37 @@ async def invoke_and_wait(inv: Port, key: str, job_id: str, payload: Any) -> Any
             final = await inv.record(replace(final, status=TaskStatus.ERRORED, output_json=None,
                                              error=describe_error(exc)))  # fmt: skip
         inv.executed_count += 1
-        return inv.replay(key, final)
+        return inv.replay(key, final, codec)
     recheck_at = inv.clock.time() + CHILD_RECHECK_SECONDS
     if recorded.resume_at is None or recorded.resume_at <= now:
         recorded = await inv.record(replace(recorded, resume_at=recheck_at))
         if recorded.status.is_final:
-            return inv.replay(key, recorded)
+            return inv.replay(key, recorded, codec)
     raise inv.suspend(recorded.resume_at, "wait")
 
 
 
 
-async def invoke_and_wait_result(inv: Port, key: str, job_id: str, payload: Any) -> Any:
+def _payload_text(codec: Serdes, payload: Any, key: str) -> str:
+    """The payload as `codec` writes it; it must be JSON text (a run's payload is JSON)."""
+    text = dump_output(payload, key=key, serdes=codec)
+    try:
+        json.loads(text)
+    except ValueError:
+        raise OutputError(key, "the payload sent must be JSON text; this serdes wrote other "
+                               "text") from None  # fmt: skip
+    size = len(text.encode())
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"payload is {size} bytes as JSON; the limit is {MAX_PAYLOAD_BYTES} bytes"
+        )
+    return text
+async def invoke_and_wait_result(
+    inv: Port, key: str, job_id: str, payload: Any, *, serdes: Serdes | None = None
+) -> Any:
     """v2's shape: ``{"ok": True, "output": ...}`` or ``{"ok": False, "error": {...}}``."""
     try:
-        output = await invoke_and_wait(inv, key, job_id, payload)
+        output = await invoke_and_wait(inv, key, job_id, payload, serdes=serdes)
     except TaskFailed as exc:
         return {"ok": False, "error": exc.error}
     return {"ok": True, "output": output}

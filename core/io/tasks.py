@@ -32,7 +32,8 @@ from ..errors import (
     task_failed,
 )
 from ..jobs import is_async_callable
-from ..serialize import describe_error, dump_json, load_json
+from ..serdes import DEFAULT_SERDES, dump_output, load_output
+from ..serialize import describe_error
 from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
 from .sync_tasks import is_plain_sync_function, run_sync_fn
@@ -40,7 +41,9 @@ from .timeouts import AttemptTimedOut, within
 
 if TYPE_CHECKING:
     from ..port import Port
+    from ..redact import Redaction
     from ..retry import RetryPolicy
+    from ..serdes import Serdes
     from ..store.base import TaskRecord
 
 logger = logging.getLogger("triggerfish.core.engine")
@@ -66,14 +69,17 @@ async def run_task(
     properties: list[dict[str, Any]] | None,
     at_most_once: bool = False,
     timeout: float | None = None,
+    serdes: Serdes | None = None,
+    redact: Redaction | None = None,
 ) -> Any:
     """Runs `fn` once for this run (see the module docstring); `timeout` in seconds."""
+    codec = serdes or inv.runtime.serdes or DEFAULT_SERDES
     claim = inv.claim(key, kind="task")
     recorded = claim.recorded
     if recorded is not None and recorded.status.is_final:
-        return inv.replay(key, recorded)
+        return inv.replay(key, recorded, codec)
     if at_most_once and recorded is not None and _was_interrupted(recorded):
-        return await _interrupted(inv, key, recorded, _policy(retry, None))
+        return await _interrupted(inv, key, recorded, _policy(retry, None), codec)
     retry_at = recorded.resume_at if recorded is not None else None
     if retry_at is not None and retry_at > inv.clock.time():
         raise inv.suspend(retry_at, "wait")
@@ -90,7 +96,7 @@ async def run_task(
     if at_most_once:  # the start record: a crash from here on is seen, not run again blindly
         started = await inv.record(task)
         if started is not task:
-            return inv.replay(key, started)
+            return inv.replay(key, started, codec)
     if takes_context(fn):  # v2's `task` argument: key, attempt, idempotency key
         context = TaskContext(key, idempotency_key_for(inv.run.id, claim.task_id), attempt,
                               inv.run.id)  # fmt: skip
@@ -102,7 +108,8 @@ async def run_task(
             else:
                 call = call_task_fn(fn, key)  # type: ignore[arg-type]
                 result = await within(call, timeout, key=key, attempt=attempt)
-            output_json = dump_json(result, key=key)
+            output_json = dump_output(result, key=key, serdes=codec)
+            stored_json = output_json if redact is None else redact.apply(output_json, key=key)
         except Suspend as suspension:
             if at_most_once and suspension.reason in ("wait", "yield"):
                 # A clean pause at a subtask's io call, not a crash: resumes, not interrupted.
@@ -133,10 +140,10 @@ async def run_task(
                              completed_at=inv.clock.time(), in_flight=False)  # fmt: skip
             final = await inv.record(failed)
             if final.status is TaskStatus.COMPLETED:
-                return load_json(final.output_json)
+                return load_output(final.output_json, codec)
             cause = None if timed_out else exc
             raise task_failed(key, final.error or error) from cause
-    done = _completed(task, output_json, inv.clock.time())
+    done = _completed(task, stored_json, inv.clock.time())
     try:
         final = await inv.record(done)
     except OutputError as exc:  # too large for the store: the task fails, naming its key
@@ -147,14 +154,16 @@ async def run_task(
     inv.note_task_time(claim.task_id, inv.clock.time() - started_at)
     if final.status is TaskStatus.ERRORED:
         raise TaskFailed(key, final.error or {})
-    if final is done and type(result) in _SAME_AFTER_JSON:
-        return result  # what load_json(output_json) would give back: no decode per task
-    return load_json(final.output_json)
+    if final is done and type(result) in _SAME_AFTER_JSON and codec is DEFAULT_SERDES:
+        return result  # what load_output(output_json) would give back: no decode per task
+    if final is done and redact is not None:
+        return load_output(output_json, codec)  # this run gets the whole output (not stored)
+    return load_output(final.output_json, codec)
 
 
 _SAME_AFTER_JSON = frozenset({int, str, bool, float, type(None)})
-"""Types whose values come back from `dump_json` then `load_json` equal and of the same type
-(floats are finite there: NaN and infinities are refused)."""
+"""Types whose values come back from the default serdes equal and of the same type (floats
+are finite there: NaN and infinities are refused)."""
 
 
 async def call_task_fn(fn: Callable[[], Any], key: str = "") -> Any:
@@ -197,7 +206,7 @@ def _was_interrupted(recorded: TaskRecord) -> bool:
 
 
 async def _interrupted(
-    inv: Port, key: str, recorded: TaskRecord, retry: RetryPolicy | None
+    inv: Port, key: str, recorded: TaskRecord, retry: RetryPolicy | None, codec: Serdes
 ) -> Any:
     """Records an interrupted at_most_once attempt as failed (TaskInterrupted): WAITING for
     its retry when the policy allows one, else ERRORED. Never runs fn here.
@@ -216,13 +225,13 @@ async def _interrupted(
                           in_flight=False)  # fmt: skip
         final = await inv.record(waiting)
         if final is not waiting:  # the interrupted invocation recorded its end meanwhile
-            return inv.replay(key, final)
+            return inv.replay(key, final, codec)
         raise inv.suspend(resume_at, "wait")
     failed = replace(recorded, status=TaskStatus.ERRORED, error=error, completed_at=now,
                      in_flight=False)  # fmt: skip
     final = await inv.record(failed)
     if final.status is TaskStatus.COMPLETED:
-        return load_json(final.output_json)
+        return load_output(final.output_json, codec)
     raise TaskFailed(key, final.error or error)
 
 

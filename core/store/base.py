@@ -217,6 +217,8 @@ class CallbackRecord(Record):
     key: str
     created_at: float
     expires_at: float | None = None
+    heartbeat_seconds: float | None = None
+    """`heartbeat_timeout=`: each heartbeat POST moves the wait's timeout this far ahead."""
 
 
 @record

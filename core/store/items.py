@@ -36,7 +36,7 @@ LOG_FIELDS = [f.name for f in fields(LogRecord)]
 EVENT_FIELDS = ["id", "name", "timestamp", "payload_json", "run_ids", "status", "deliver_at",
                 "sent_at", "priority", "context_json"]
 WAIT_FIELDS = ["name", "run_id", "task_id", "key", "created_at", "parent_id", "filter_json"]
-CALLBACK_FIELDS = ["token_hash", "run_id", "task_id", "key", "created_at"]
+CALLBACK_FIELDS = ["token_hash", "run_id", "task_id", "key", "created_at", "heartbeat_seconds"]
 
 
 def encode(value: Any, name: str) -> dict[str, Any]:

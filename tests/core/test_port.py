@@ -36,6 +36,7 @@ class FakePort:
 
     def __init__(self, recorded: dict[str, TaskRecord] | None = None) -> None:
         self.run = type("Run", (), {"id": "run-1", "job_id": "job"})()
+        self.runtime = type("Runtime", (), {"serdes": None})()
         self.clock = FakeClock()
         self.records: dict[str, TaskRecord] = dict(recorded or {})
         self.writes: list[TaskRecord] = []
@@ -59,10 +60,11 @@ class FakePort:
     def check_kind(self, claim: Claim, kind: str) -> None:
         pass
 
-    def replay(self, key: str, recorded: TaskRecord) -> Any:
+    def replay(self, key: str, recorded: TaskRecord, serdes: Any = None) -> Any:
         self.replayed_count += 1
         if recorded.status is TaskStatus.COMPLETED:
-            return load_json(recorded.output_json)
+            return load_json(recorded.output_json) if serdes is None else serdes.deserialize(
+                recorded.output_json)  # fmt: skip
         raise TaskFailed(key, recorded.error or {})
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:

@@ -204,7 +204,8 @@ async def test_user_except_exception_cannot_swallow_a_suspension(client: Any) ->
 async def test_a_task_returns_the_same_values_and_types_when_run_and_when_replayed(
     client: Any,
 ) -> None:
-    """What `io.run_task` returns is its output as JSON data, the first time as on replay."""
+    """What `io.run_task` returns is its output with its types (tuples stay tuples, issue
+    18 item 3), the first time as on replay."""
     outputs = [7, -0.0, 1e16, 2**80, True, None, "tëxt ☃", (1, 2), {"a": (3,)}, [1.5, "x"]]
     seen: list[list[Any]] = []
 
@@ -218,7 +219,7 @@ async def test_a_task_returns_the_same_values_and_types_when_run_and_when_replay
     await drive(client, run.id)
     first, replayed = seen[0], seen[-1]
     assert len(seen) >= 2
-    assert first == replayed == [7, -0.0, 1e16, 2**80, True, None, "tëxt ☃", [1, 2],
-                                 {"a": [3]}, [1.5, "x"]]  # fmt: skip
+    assert first == replayed == [7, -0.0, 1e16, 2**80, True, None, "tëxt ☃", (1, 2),
+                                 {"a": (3,)}, [1.5, "x"]]  # fmt: skip
     assert [type(v) for v in first] == [type(v) for v in replayed]
     assert str(first[1]) == str(replayed[1]) == "-0.0"

@@ -59,11 +59,37 @@ def jobs_folder() -> Path:
     folder = _scratch() / "user" / JOBS_PACKAGE
     (folder / "__pycache__").mkdir(parents=True)
     (folder / "__init__.py").write_text('"""Jobs of a user of triggerfish."""\n')
-    (folder / "jobs.py").write_text(
-        'from triggerfish.core import Client\n\nclient = Client.from_env("acme")\n'
-    )
+    (folder / "jobs.py").write_text(USER_JOBS)
     (folder / "__pycache__" / "jobs.cpython-311.pyc").write_bytes(b"stale")
     return folder
+
+
+USER_JOBS = """
+import os
+
+import humanize  # the app's own requirement (requirements.txt), not triggerfish's
+from triggerfish.core import Client, invoke_trigger
+from triggerfish.core.integrations import HttpIntegration
+
+client = Client.from_env("acme")
+api = HttpIntegration(os.environ.get("ACME_API_URL", "http://127.0.0.1:9"))
+
+
+@client.define_job(id="greet", trigger=invoke_trigger(), integrations={"api": api})
+async def greet(payload, io, ctx):
+    answer = await io.integrations["api"].post("hello", "/echo/hello", json=payload)
+    return {"echoed": answer["sent"], "size": humanize.naturalsize(payload["bytes"])}
+"""
+"""The user's jobs: an HttpIntegration (httpx, from the [lambda] extra) and their own
+requirement, `humanize`, which only the build's --requirements brings into the artifact."""
+
+
+@cache
+def requirements_file() -> Path:
+    """The user's requirements.txt beside their jobs package."""
+    path = jobs_folder().parent / "requirements.txt"
+    path.write_text("humanize>=4\n")
+    return path
 
 
 @cache
@@ -71,7 +97,7 @@ def built_artifact(arch: str) -> Path:
     """Run deploy/build.py for real, once per architecture, and return the zip."""
     out_dir = _scratch() / f"lambda-{arch}"
     command = [sys.executable, str(BUILD_SCRIPT), "--arch", arch, "--out", str(out_dir)]
-    command += ["--jobs", str(jobs_folder())]
+    command += ["--jobs", str(jobs_folder()), "--requirements", str(requirements_file())]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return out_dir / f"triggerfish-{arch}.zip"

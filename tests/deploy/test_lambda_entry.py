@@ -1,4 +1,4 @@
-"""deploy/lambda_entry.py finds the user's Client from TRIGGERFISH_JOBS, with clear errors."""
+"""lambda_entry.py (adapters/deploy/) finds the user's Client from TRIGGERFISH_JOBS, with clear errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 from triggerfish.core.errors import ConfigError
 
-ENTRY = Path(__file__).resolve().parents[2] / "deploy" / "lambda_entry.py"
+ENTRY = Path(__file__).resolve().parents[2] / "adapters" / "deploy" / "lambda_entry.py"
 
 
 @pytest.fixture

@@ -229,3 +229,31 @@ def test_snapstart_param_turns_it_on_for_published_versions_behind_an_alias(
     assert mapping["Properties"]["FunctionName"] == {
         "Fn::Join": [":", [{"Fn::GetAtt": ["WorkerLambdaFunction", "Arn"]}, alias_name]]
     }
+
+
+API_URL = {"Fn::Join": ["", ["https://", {"Ref": "HttpApi"}, ".execute-api.",
+                             {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}  # fmt: skip
+"""This stack's HTTP API URL (the `$default` stage has no path), from the API resource alone."""
+
+
+def test_worker_and_ticker_get_the_stack_s_own_api_url_as_triggerfish_base_url(
+    resources: dict[str, Any],
+) -> None:
+    # The worker serves no HTTP request, so io.wait_for_request needs the URL given (issue
+    # 21); the api function learns it from the requests it serves.
+    for name in ("WorkerLambdaFunction", "TickerLambdaFunction"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["TRIGGERFISH_BASE_URL"] == API_URL
+    api_variables = resources["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert "TRIGGERFISH_BASE_URL" not in api_variables
+    # No cycle: the API resource refers to no function.
+    assert "LambdaFunction" not in json.dumps(resources["HttpApi"])
+
+
+def test_base_url_param_names_a_custom_domain_instead(tmp_path: Path) -> None:
+    template_path = _package(
+        tmp_path, "baseUrl=https://jobs.example.com", f"artifact={built_artifact('x86_64')}"
+    )
+    resources = json.loads(template_path.read_text())["Resources"]
+    variables = resources["WorkerLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["TRIGGERFISH_BASE_URL"] == "https://jobs.example.com"

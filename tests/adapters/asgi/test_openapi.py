@@ -19,8 +19,10 @@ API_KEY = "test-key-0123456789"
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_MAX_EXAMPLES", "12"))
 
 
-NOTHING_TO_NEGATE = {"/health", "/webhooks/{trigger_id}", "/api/callbacks/{token}",
-                     "/api/jobs/{job_id}/pause", "/api/jobs/{job_id}/resume"}
+NOTHING_TO_NEGATE = {
+    "/health", "/webhooks/{trigger_id}", "/api/callbacks/{token}",
+    "/api/callbacks/{token}/heartbeat", "/api/jobs/{job_id}/pause", "/api/jobs/{job_id}/resume",
+}
 """Every request to these is schema-valid, so there is no negative case to generate."""
 OPAQUE_INPUT = {"/api/runs"}
 """`cursor` is an opaque token: a schema-valid string the server never issued is a 422."""
@@ -31,6 +33,8 @@ OPERATIONS = [
     ("/api/events/{event_id}/cancel", "POST"),
     ("/api/events/{event_id}/cancel-runs", "POST"),
     ("/api/callbacks/{token}", "POST"),
+    ("/api/callbacks/{token}/fail", "POST"),
+    ("/api/callbacks/{token}/heartbeat", "POST"),
     ("/api/jobs", "GET"),
     ("/api/jobs/{job_id}/invoke", "POST"),
     ("/api/jobs/{job_id}/pause", "POST"),

@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 from conftest import API_KEY, ThreadedServer  # tests/adapters/conftest.py
 from triggerfish.adapters.asgi import create_app
-from triggerfish.core import IO, Client, Context, SQLiteStore, WaitTimeout, invoke_trigger
+from triggerfish.core import (
+    IO,
+    CallbackFailed,
+    Client,
+    Context,
+    SQLiteStore,
+    WaitTimeout,
+    invoke_trigger,
+)
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -113,3 +121,39 @@ def test_events_sent_through_the_api_wake_waits_and_can_be_delayed_and_canceled(
         done = wait_for(http, run_id, "COMPLETED")  # delivered by the app's sweeper
         assert done["output"] == {"order": "o-1"}
         assert http.post("/api/callbacks/x").status_code == 404
+
+
+def test_fail_and_heartbeat_posts_follow_the_token_rules(tmp_path: Path) -> None:
+    """POST {url}/heartbeat keeps the wait (200, body ignored), POST {url}/fail ends it with
+    CallbackFailed (200), then both answer 409; unknown tokens 404 (issue 18 item 2)."""
+    client = Client("waits", store=SQLiteStore(tmp_path / "runs.db"), api_key=API_KEY)
+    urls: list[str] = []
+
+    @client.define_job(id="hb", trigger=invoke_trigger())
+    async def hb(payload: Any, io: IO, ctx: Context) -> Any:
+        try:
+            return await io.wait_for_request("ok", urls.append, heartbeat_timeout=600)
+        except CallbackFailed as exc:
+            return {"failed": exc.error}
+
+    with ThreadedServer(create_app(client)) as server, httpx.Client(
+        base_url=server.url, headers=AUTH
+    ) as http:
+        run_id = http.post("/api/jobs/hb/invoke", json={}).json()["id"]
+        wait_for(http, run_id, "WAITING")
+        (url,) = urls
+        beat = httpx.post(f"{url}/heartbeat", content=b"anything, even {not json")
+        assert (beat.status_code, beat.json()) == (200, {"status": "alive"})
+        assert httpx.post(f"{server.url}/api/callbacks/nope/heartbeat").status_code == 404
+        assert httpx.post(f"{server.url}/api/callbacks/nope/fail", json={}).status_code == 404
+        assert httpx.post(f"{url}/fail", json=["not", "an object"]).status_code == 400
+        assert httpx.post(f"{url}/fail", json={"type": 7}).status_code == 400
+
+        failed = httpx.post(f"{url}/fail", json={"type": "Declined", "message": "no"})
+        assert (failed.status_code, failed.json()) == (200, {"status": "resumed"})
+        for late in (httpx.post(f"{url}/fail", json={}), httpx.post(f"{url}/heartbeat"),
+                     httpx.post(url, json={})):  # fmt: skip
+            assert late.status_code == 409 and late.json()["error"]["code"] == "callback_used"
+
+        done = wait_for(http, run_id, "COMPLETED")
+        assert done["output"] == {"failed": {"type": "Declined", "message": "no"}}
