@@ -84,10 +84,12 @@ class Runtime:
 
     async def dispatch_check(self, run_id: str, at: float) -> None:
         """The dead-man's switch: asks the dispatcher to look at the run's lease at `at`
-        (core/acquire.py); a dispatcher without `dispatch_check` gets a plain dispatch."""
-        if self.dispatcher is not None:
-            check = getattr(self.dispatcher, "dispatch_check", None)
-            await (check or self.dispatcher.dispatch)(run_id, at)
+        (core/acquire.py). A dispatcher without `dispatch_check` gets none: a plain
+        dispatch would execute a run that ended QUEUED meanwhile, ahead of older queued
+        runs (its queue's order, core/slots.py); the sweeper stays the backstop there."""
+        check = getattr(self.dispatcher, "dispatch_check", None)
+        if check is not None:
+            await check(run_id, at)
 
 
 class HasRuntime(Protocol):

@@ -107,7 +107,7 @@ def test_deeply_nested_direct_invocation_is_an_error_answer(handler: Any) -> Non
     assert _stored(handler) == 0
 
 
-@pytest.mark.parametrize("event_id", ["x" * 129, "a/b", "a b", ""])
+@pytest.mark.parametrize("event_id", ["x" * 257, "a/b", "a b", ""])
 def test_direct_send_event_refuses_ids_outside_the_id_rule(handler: Any, event_id: str) -> None:
     answer = handler({"action": "send_event", "name": "hello", "payload": {}, "id": event_id}, None)
     assert answer["error"]["code"] == "invalid_request", answer
