@@ -6,13 +6,11 @@ uvicorn thread; `DevServer` runs ``triggerfish dev`` in a subprocess (restarts, 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,23 +19,13 @@ from typing import Any, Self
 
 import httpx
 import pytest
-import uvicorn
+from support.live_server import API_KEY, ThreadedServer, load_live_jobs, wait_for_health
 from support.servers import free_port
 from triggerfish.core import Client, SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-API_KEY = "test-key-0123456789"
 TRIGGERFISH = Path(sys.executable).with_name("triggerfish")
-
-
-def load_live_jobs() -> Any:
-    """tests/adapters/live_jobs.py as a module (by path: `adapters` is the repo's folder)."""
-    spec = importlib.util.spec_from_file_location("triggerfish_live_jobs", HERE / "live_jobs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_client(db_path: Path) -> Client:
@@ -46,39 +34,6 @@ def make_client(db_path: Path) -> Client:
                     connection_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
     defined: Client = load_live_jobs().define_jobs(client)
     return defined
-
-
-def wait_for_health(url: str, *, timeout_seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url}/health did not answer 200 within {timeout_seconds} s")
-
-
-class ThreadedServer:
-    """uvicorn serving `app` from a thread; `url` once it answers ``health_path``."""
-
-    def __init__(self, app: Any, *, health_path: str = "/health") -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.health_path = health_path
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        wait_for_health(self.url + self.health_path.removesuffix("/health"))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
 
 @dataclass

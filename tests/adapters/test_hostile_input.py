@@ -20,7 +20,7 @@ with warnings.catch_warnings():  # starlette now prefers httpx2 for its TestClie
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-from conftest import load_live_jobs
+from support.live_server import load_live_jobs
 from triggerfish.core import IO, Client, Context, SkippingClock, SQLiteStore, webhook_trigger
 
 API_KEY = "hostile-key-0123456789"

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import API_KEY, ThreadedServer  # tests/adapters/conftest.py
+from support.live_server import API_KEY, ThreadedServer
 from triggerfish.core import IO, Client, Context, SQLiteStore, engine, invoke_trigger, lease
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}

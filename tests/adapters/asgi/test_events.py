@@ -22,7 +22,7 @@ PAUSE_SECONDS = 1.0
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from conftest import ThreadedServer  # tests/adapters/conftest.py
+    from support.live_server import ThreadedServer
 
     client = Client("events", store=SQLiteStore(tmp_path_factory.mktemp("ev") / "runs.db"))
 

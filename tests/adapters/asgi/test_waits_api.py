@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import API_KEY, ThreadedServer  # tests/adapters/conftest.py
+from support.live_server import API_KEY, ThreadedServer
 from triggerfish.adapters.asgi import create_app
 from triggerfish.core import (
     IO,
