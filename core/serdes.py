@@ -28,9 +28,10 @@ from importlib import import_module
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core import PydanticSerializationError
 
 from .errors import ConfigError, OutputError
+from .serialize import jsonable
 
 __all__ = ["DEFAULT_SERDES", "JsonSerdes", "Serdes", "check_serdes", "dump_output", "load_output"]
 
@@ -88,7 +89,7 @@ def to_tagged(value: Any) -> Any:
         name = f"{kind.__module__}:{kind.__qualname__}"
         _MODELS[name] = kind
         return {"$model": {"type": name, "data": to_tagged(model_dump(round_trip=True))}}
-    return to_tagged(to_jsonable_python(value))
+    return to_tagged(jsonable(value))
 
 
 def from_tagged(data: Any) -> Any:

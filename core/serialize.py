@@ -14,7 +14,7 @@ from .errors import OutputError
 def dump_json(value: Any, *, key: str) -> str:
     """JSON text for `value`; an unserializable value is an OutputError naming key and type."""
     try:
-        plain = to_jsonable_python(value)
+        plain = jsonable(value)
         text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         text.encode()
     except UnicodeEncodeError as exc:
@@ -24,6 +24,44 @@ def dump_json(value: Any, *, key: str) -> str:
             key, f"a value of type {type(value).__name__} cannot be stored as JSON ({exc})"
         ) from exc
     return text
+
+
+def jsonable(value: Any) -> Any:
+    """`to_jsonable_python(value)`, building first any deferred pydantic model met on the way.
+
+    pydantic-core cannot build a `defer_build` model itself: an instance of one made without
+    validating (`ctx`, built by `gates.run_context`) fails to serialize until its class is
+    built. Only that failure pays the walk; the common value goes straight through.
+    """
+    try:
+        return to_jsonable_python(value)
+    except TypeError as exc:
+        if "MockValSer" not in str(exc) or not _build_deferred_models(value, set()):
+            raise
+    return to_jsonable_python(value)
+
+
+def _build_deferred_models(value: Any, seen: set[int]) -> bool:
+    """Builds the not yet built model classes of the models inside `value`; True if any."""
+    if id(value) in seen:
+        return False
+    seen.add(id(value))
+    built = False
+    kind = type(value)
+    if getattr(kind, "__pydantic_complete__", True) is False:
+        kind.model_rebuild()
+        built = True
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = value
+    elif hasattr(kind, "__pydantic_fields__"):
+        items = value.__dict__.values()
+    else:
+        return built
+    for item in items:
+        built = _build_deferred_models(item, seen) or built
+    return built
 
 
 def load_json(text: str | None) -> Any:
