@@ -12,7 +12,7 @@ from triggerfish.core import IO, Client, Context, RunStatus, invoke_trigger
 from triggerfish.core.slots import QUEUE_SWEEP_SECONDS
 
 HOUR = 3600.0
-TICK_SECONDS = 120.0
+TICK_SECONDS = 600.0
 """The simulated sweeper's period (the local server sweeps every second; the count of a
 queued run's invocations does not depend on it)."""
 BUDGET_SECONDS = 900.0
