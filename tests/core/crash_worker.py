@@ -83,8 +83,11 @@ async def serve(client: Client) -> None:
 
 
 def shorten_leases(seconds: float) -> None:
-    """Deadline leases of `seconds`, renewed every `seconds / 2`, `seconds / 10` of grace."""
+    """Leases of `seconds` (with a deadline or without), renewed every `seconds / 2` (with
+    one) or past a third of the lease (without), `seconds / 10` of grace."""
     from triggerfish.core import acquire, lease, lease_watch
+
+    lease.DEFAULT_LEASE_SECONDS = seconds
 
     for module in (lease, lease_watch, acquire):
         module.RENEWABLE_LEASE_SECONDS = seconds  # type: ignore[attr-defined]
