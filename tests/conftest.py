@@ -68,3 +68,24 @@ def sqlite_or_moto_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         made = make_dynamodb_store(request.getfixturevalue("moto_url"))
     yield made
     made.close()
+
+
+ONE_WORKER_MODULES = (
+    "tests/test_packaging.py",
+    "tests/deploy/test_lambda_build.py",
+    "tests/deploy/test_sam_template.py",
+    "tests/deploy/test_serverless_package.py",
+    "tests/deploy/test_artifact_on_lambda_runtime.py",
+    "tests/adapters/asgi/test_dashboard_browser.py",
+)
+"""Modules whose module- or session-scoped fixtures build something slow (a wheel, a Lambda
+zip, a packaged stack, a browser): under `make test`'s parallel workers (pytest-xdist,
+`--dist loadgroup`) each runs on one worker, so the build happens once, not once a worker."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        module = item.path.relative_to(root).as_posix()
+        if module in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
