@@ -121,6 +121,7 @@ def test_list_runs_filters_by_job_and_status_and_pages_with_the_cursor(live: Any
     first_ids = {run["id"] for run in page["runs"]}
     assert following["runs"] and not first_ids & {run["id"] for run in following["runs"]}
 
+    _send(live, "user.created", {"nom": "Ada"})  # an INVALID_PAYLOAD run of its own
     invalid = live.http.get("/api/runs", params={"status": "invalid_payload"}).json()
     assert invalid["runs"] and all(r["status"] == "INVALID_PAYLOAD" for r in invalid["runs"])
 
