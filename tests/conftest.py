@@ -70,22 +70,22 @@ def sqlite_or_moto_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     made.close()
 
 
-ONE_WORKER_MODULES = (
-    "tests/test_packaging.py",
-    "tests/deploy/test_lambda_build.py",
-    "tests/deploy/test_sam_template.py",
-    "tests/deploy/test_serverless_package.py",
-    "tests/deploy/test_artifact_on_lambda_runtime.py",
-    "tests/adapters/asgi/test_dashboard_browser.py",
-)
-"""Modules whose module- or session-scoped fixtures build something slow (a wheel, a Lambda
-zip, a packaged stack, a browser): under `make test`'s parallel workers (pytest-xdist,
-`--dist loadgroup`) each runs on one worker, so the build happens once, not once a worker."""
+SHARED_PER_WORKER = {"moto_url", "dynalite_url"}
+"""Session fixtures each pytest-xdist worker may start for itself: cheap, and stateless
+between tests (each test makes its own table)."""
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = Path(str(config.rootpath))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test`'s parallel workers (pytest-xdist, `--dist loadgroup`), a module whose
+    tests share a module- or session-scoped fixture (a live server, a built wheel or Lambda
+    zip, a browser) runs on one worker: its fixture is built once, and its tests see each
+    other's state in the order they are written, as in one process."""
     for item in items:
-        module = item.path.relative_to(root).as_posix()
-        if module in ONE_WORKER_MODULES:
-            item.add_marker(pytest.mark.xdist_group(module))
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        for name, defs in definitions.name2fixturedefs.items():
+            ours = bool(defs[-1].baseid)  # defined under tests/, not by pytest or a plugin
+            if ours and name not in SHARED_PER_WORKER and defs[-1].scope != "function":
+                item.add_marker(pytest.mark.xdist_group(item.path.as_posix()))
+                break
