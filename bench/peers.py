@@ -98,7 +98,8 @@ def compare(steps: int, peers: list[str], timeout: float, repeat: int = 3) -> li
     for name, sync in (("ours", False), ("ours-sync", True)):
         runs = [asyncio.run(ours(steps, sync=sync)) for _ in range(repeat)]
         ms = statistics.median(run["ms_per_step"] for run in runs)
-        rows.append({"peer": name, "ms_per_step": ms})
+        cpu = statistics.median(run["cpu_ms_per_step"] for run in runs)
+        rows.append({"peer": name, "ms_per_step": ms, "cpu_ms_per_step": cpu})
     rows.extend(run_peer(python, peer, steps, timeout) for peer in peers)
     return rows
 
@@ -115,6 +116,15 @@ def print_table(rows: list[dict[str, Any]], steps: int) -> None:
             continue
         ms = row["ms_per_step"]
         print(f"| {LABELS[peer]} | {ms:.3f} | {ms / base:.1f}x | {ms / sync:.1f}x | {DURABLE[peer]} |")
+    print("CPU time per step (each system's whole process, its threads included: steadier than")
+    print("wall time on a shared machine, and not shortened by waiting)")
+    print("| system | CPU ms/step | x ours (async) | x ours (sync lambdas) |")
+    print("|---|---|---|---|")
+    base, sync = rows[0]["cpu_ms_per_step"], rows[1]["cpu_ms_per_step"]
+    for row in rows:
+        if "error" not in row:
+            cpu = row["cpu_ms_per_step"]
+            print(f"| {LABELS[row['peer']]} | {cpu:.3f} | {cpu / base:.1f}x | {cpu / sync:.1f}x |")
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 
-def aws(steps: int, *, sqlite: bool) -> float:
+def aws(steps: int, *, sqlite: bool) -> tuple[float, float]:
     """The AWS durable execution SDK under its local test runner; one checkpoint per step."""
     from aws_durable_execution_sdk_python import DurableContext, durable_execution
     from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
@@ -35,15 +35,15 @@ def aws(steps: int, *, sqlite: bool) -> float:
 
         store = SQLiteExecutionStore.create_and_initialize(Path(folder) / "aws.db")
     with DurableFunctionTestRunner(handler=handler, store=store) as runner:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = runner.run(input="null", execution_timeout=3600)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if str(getattr(result.status, "value", result.status)).upper() not in {"SUCCEEDED", "SUCCESS"}:
         raise SystemExit(f"AWS runner ended {result.status}: {result}")
-    return elapsed
+    return elapsed, cpu
 
 
-def dbos(steps: int, *, wal: bool) -> float:
+def dbos(steps: int, *, wal: bool) -> tuple[float, float]:
     """DBOS with its SQLite system database: one INSERT of operation_outputs per step."""
     import sqlalchemy as sa
     from dbos import DBOS, DBOSConfig
@@ -71,12 +71,12 @@ def dbos(steps: int, *, wal: bool) -> float:
 
     DBOS.launch()
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         assert workflow(steps) == steps
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         DBOS.destroy()
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -84,12 +84,13 @@ def main() -> None:
     logging.disable(logging.WARNING)
     os.environ.setdefault("DBOS__CLOUD", "false")
     if peer in {"aws", "aws-sqlite"}:
-        elapsed = aws(steps, sqlite=peer == "aws-sqlite")
+        elapsed, cpu = aws(steps, sqlite=peer == "aws-sqlite")
     elif peer in {"dbos", "dbos-wal"}:
-        elapsed = dbos(steps, wal=peer == "dbos-wal")
+        elapsed, cpu = dbos(steps, wal=peer == "dbos-wal")
     else:
         raise SystemExit(f"unknown peer {peer!r}")
-    print(json.dumps({"peer": peer, "steps": steps, "ms_per_step": 1000 * elapsed / steps}))
+    print(json.dumps({"peer": peer, "steps": steps, "ms_per_step": 1000 * elapsed / steps,
+                      "cpu_ms_per_step": 1000 * cpu / steps}))  # fmt: skip
 
 
 if __name__ == "__main__":
