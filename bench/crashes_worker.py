@@ -123,6 +123,9 @@ def define_jobs(client: Client, effects: EffectLog) -> None:
         await io.run_task("stuck", stuck)
 
 
+EMPTY_POLL_PAUSE_SECONDS = 0.1
+
+
 def platform_timeout(log: Log, seconds: float) -> threading.Timer:
     """SIGKILLs this process at an invocation's deadline, as Lambda ends a timed-out one."""
 
@@ -137,13 +140,23 @@ def platform_timeout(log: Log, seconds: float) -> threading.Timer:
 
 
 async def consume(client: Client, sqs: Any, queue_url: str, log: Log, budget: float) -> None:
-    """One container: receive a message, run it as one invocation, delete it; forever."""
+    """One container: receive a message, run it as one invocation, delete it; forever.
+
+    Short polls (WaitTimeSeconds=0, then a 0.1 s pause when the queue is empty): on Lambda
+    the pollers are the service's, and a killed container takes no poll with it. A long
+    poll pending in a process killed here would stay open on the server, which hands the
+    next message to come due (often a dead-man's check) to the dead connection, leaving it
+    invisible for the queue's visibility timeout: 3 such resumes of 60-70 s were this
+    bench's, not the product's (traced 2026-12-07, docs/reliability.md).
+    """
     from triggerfish.adapters.aws_lambda.sqs import handle_records
 
     while True:
         received = await asyncio.to_thread(
-            sqs.receive_message, QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1
+            sqs.receive_message, QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=0
         )
+        if not received.get("Messages"):
+            await asyncio.sleep(EMPTY_POLL_PAUSE_SECONDS)
         for message in received.get("Messages", []):
             body = json.loads(message["Body"])
             record = {"messageId": message["MessageId"], "body": message["Body"]}
