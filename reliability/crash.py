@@ -123,9 +123,14 @@ def campaign(
         verdict = verify(store, runs, effects, killed_pids=killed, watch=watch, fetch_hits=hits)
         verdict.figures["kills"] = kills
         verdict.figures["kill phase seconds"] = round(time.monotonic() - started)
+        verdict.figures["last worker's clock at the end"] = round(time.time() + kills * step)
         final = store.get_run(final_id)
         if final is None or final.status.value != "COMPLETED":
-            verdict.fault(f"the last limited run {final_id} did not complete: a slot leaked?")
+            holder = store.get_concurrency_holder("limited", 0)
+            held = holder and store.get_run(holder)
+            verdict.fault(f"the last limited run {final_id} did not complete: a slot leaked? "
+                          f"slot 0 of 'limited' held by {holder} "
+                          f"({held and held.status.value}, its slot {held and held.slot})")
         return verdict
 
 

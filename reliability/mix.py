@@ -260,7 +260,13 @@ def verify(
         verdict.figures[f"runs {record.status.value}"] += 1
         want_status, want_output = expected(job_id, n)
         if not record.status.is_final:
-            verdict.fault(f"run {run_id} ({job_id}) stuck in {record.status.value}")
+            verdict.fault(
+                f"run {run_id} ({job_id}) stuck in {record.status.value} (due_at "
+                f"{record.due_at}, resume_at {record.resume_at}, lease "
+                f"{record.lease_owner and record.lease_owner[:8]} to {record.lease_expires_at}, "
+                f"crashes {record.crashes}, invocations {record.invocation_count}, "
+                f"queued {record.queued_reason}, slot {record.slot})"
+            )
             continue
         if record.status is not want_status:
             verdict.fault(

@@ -36,7 +36,11 @@ from reliability.mix import EffectLog, define_mix
 from reliability.stores import open_store
 
 logger = logging.getLogger("reliability.worker")
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.2
+"""How often loop mode reads the due index (one query per shard) and sweeps the queues. On
+moto, which answers one request at a time and scans the table for each query, every 20 ms
+saturated the server once the long form's table had grown (100 kills): the last worker
+crawled and the campaign could not settle. Deployed, the ticker reads it once a minute."""
 LEASE_GRACE_SECONDS = 5.0
 """A lease outlives its deadline by this much (core/lease.py); past it, others may take over."""
 
