@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import signal
 import subprocess
@@ -42,13 +43,17 @@ later generation (and the last worker) takes the killed runs over once their lea
 
 
 @contextmanager
-def spawn(spec: str, effects: Path, target: str, mode: str, offset: float) -> Iterator[Any]:
-    """A worker process, ready to work (it printed "ready"); killed on exit if still alive."""
+def spawn(
+    spec: str, effects: Path, target: str, mode: str, offset: float, trace: str | None = None
+) -> Iterator[Any]:
+    """A worker process, ready to work (it printed "ready"); killed on exit if still alive.
+    With `trace`, it writes what it polls and executes there (reliability/worker.py)."""
+    env = python_env() if trace is None else {**python_env(), "CAMPAIGN_WORKER_TRACE": trace}
     process = subprocess.Popen(
         [sys.executable, str(WORKER), "--store", spec, "--effects", str(effects),
          "--target", target, "--mode", mode, "--offset", str(offset),
          "--deadline", str(LOOP_DEADLINE_SECONDS)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=python_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -115,7 +120,8 @@ def campaign(
             watch.sample(store, rng.sample(sorted(runs), min(10, len(runs))))
         invoke("limited")  # must find its slot free after every kill
         final_id = next(reversed(runs))
-        with spawn(spec, effects_path, target, mode, kills * step):
+        trace = os.environ.get("CAMPAIGN_LAST_WORKER_TRACE")  # a file: see worker.py
+        with spawn(spec, effects_path, target, mode, kills * step, trace):
             give_up = time.monotonic() + settle_seconds
             while time.monotonic() < give_up and not all_final(store, runs):
                 time.sleep(0.5)

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import signal
 import sys
@@ -79,6 +80,7 @@ async def work(
     figures: Counter[str] = Counter()
     running: dict[str, asyncio.Task[None]] = {}
     first = clients[0]
+    trace = _tracer()
 
     async def one(index: int, run_id: str) -> None:
         client = clients[index % len(clients)]
@@ -86,7 +88,8 @@ async def work(
         began = time.monotonic()
         try:
             if len(clients) == 1:
-                await client.execute(run_id, deadline=deadline)
+                outcome = await client.execute(run_id, deadline=deadline)
+                trace(run=run_id, status=outcome.status.value, took=time.monotonic() - began)
             else:
                 await asyncio.to_thread(asyncio.run, client.execute(run_id, deadline=deadline))
         except StoreError as exc:
@@ -118,12 +121,27 @@ async def work(
             await sweep_queues_if_due(first.runtime, now)
         except Exception as exc:  # noqa: BLE001 - counted, the poll goes on
             figures[f"queue sweeps raising {type(exc).__name__}"] += 1
+        trace(clock=now, due=due, running=sorted(running))
         for run_id in due:
             if run_id not in running and len(running) < parallel:
                 running[run_id] = asyncio.get_running_loop().create_task(resume(run_id))
         await asyncio.sleep(POLL_SECONDS)
     await asyncio.gather(*running.values(), return_exceptions=True)
     return figures
+
+
+def _tracer() -> Callable[..., None]:
+    """With CAMPAIGN_WORKER_TRACE=FILE, a JSON line per poll and per execution (reliability/
+    crash.py sets it for the last worker, to see what it does while the campaign settles)."""
+    path = os.environ.get("CAMPAIGN_WORKER_TRACE")
+    if not path:
+        return lambda **fields: None
+
+    def trace(**fields: Any) -> None:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"t": time.time(), **fields}) + "\n")
+
+    return trace
 
 
 async def main() -> None:
