@@ -69,6 +69,30 @@ def spawn(
             process.stdout.close()
 
 
+MAX_SETTLE_SECONDS = 1800.0
+"""However long the runs keep finishing, the settle phase gives up after this."""
+
+
+def settle(store: Any, runs: dict[str, tuple[str, int]], idle_seconds: float) -> None:
+    """Waits until every run has ended, or none has for `idle_seconds`: on moto a long form's
+    last queue (the `limited` job, one run at a time) drains a run every few seconds, since
+    each query scans the grown table, and a fixed budget cut it off while it still moved."""
+    began = time.monotonic()
+    give_up, finished, counted_at = began + idle_seconds, -1, 0.0
+    while time.monotonic() < min(give_up, began + MAX_SETTLE_SECONDS):
+        if all_final(store, runs):
+            return
+        if time.monotonic() - counted_at >= 10:
+            counted_at = time.monotonic()
+            now_finished = sum(
+                1 for run_id in runs
+                if (run := store.get_run(run_id)) is not None and run.status.is_final
+            )  # fmt: skip
+            if now_finished > finished:
+                finished, give_up = now_finished, time.monotonic() + idle_seconds
+        time.sleep(0.5)
+
+
 def campaign(
     store_kind: str,
     *,
@@ -122,9 +146,7 @@ def campaign(
         final_id = next(reversed(runs))
         trace = os.environ.get("CAMPAIGN_LAST_WORKER_TRACE")  # a file: see worker.py
         with spawn(spec, effects_path, target, mode, kills * step, trace):
-            give_up = time.monotonic() + settle_seconds
-            while time.monotonic() < give_up and not all_final(store, runs):
-                time.sleep(0.5)
+            settle(store, runs, settle_seconds)
         watch.sample(store, runs)
         verdict = verify(store, runs, effects, killed_pids=killed, watch=watch, fetch_hits=hits)
         verdict.figures["kills"] = kills
