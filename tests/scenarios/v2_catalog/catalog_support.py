@@ -8,11 +8,12 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 
 import httpx
 import uvicorn
+from support.http_target import serving
 from triggerfish.core import Client, SkippingClock
 
 API_KEY = "catalog-key-0123456789"
@@ -148,11 +149,5 @@ def request_bin(answer: Any = None) -> Iterator[tuple[str, list[dict[str, Any]]]
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, received
