@@ -35,6 +35,7 @@ from .base import (
     encode_cursor,
     retried_run_changes,
 )
+from .sqlite_checkpoints import Checkpointer
 from .sqlite_connections import CONNECTIONS_SCHEMA, SQLiteConnections
 from .sqlite_fleet import SQLiteFleet
 from .sqlite_flows import SQLiteFlows
@@ -84,6 +85,7 @@ class _Transaction:
         try:
             if exc is None:
                 store._db.execute("COMMIT")
+                store._checkpoints.wrote()
                 return
             store._db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
@@ -116,9 +118,12 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
         self._db = sqlite3.connect(
             self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
         )
-        if self.path != ":memory:":
+        in_memory = self.path == ":memory:"
+        if not in_memory:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: in a thread
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._checkpoints = Checkpointer(self.path, enabled=not in_memory)
         self._db.executescript(SCHEMA + CONNECTIONS_SCHEMA)
 
     def __repr__(self) -> str:
@@ -133,9 +138,11 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
         changed. A lone conditional INSERT or DELETE needs no BEGIN/COMMIT round trips."""
         with self._lock:
             try:
-                return self._db.execute(sql, params).rowcount
+                changed = self._db.execute(sql, params).rowcount
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite {self.path}: {exc}") from exc
+            self._checkpoints.wrote()
+            return changed
 
     def _read_run(self, db: sqlite3.Connection, run_id: str) -> RunRecord | None:
         row = db.execute("SELECT data FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -547,6 +554,7 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
             return purged
 
     def close(self) -> None:
+        self._checkpoints.close()
         with self._lock:
             self._db.close()
 
