@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
@@ -349,6 +349,12 @@ class Invocation(EndWrites):
 
     async def check_budget(self) -> None:
         """Before new work: Suspend when the deadline is near, the run canceled or the lease lost."""
+        if self._is_lease_check_due():
+            await self.call(self.lease.check)
+
+    def _is_lease_check_due(self) -> bool:
+        """Raises the yield near the deadline and the stop past the job's max_duration;
+        True when the lease has a check to make (a read or a renewal: I/O)."""
         now = self.clock.time()
         if self.deadline is not None:
             average = self._timed_total / self._timed_count if self._timed_count else 0.0
@@ -356,10 +362,25 @@ class Invocation(EndWrites):
             if self.deadline - now < self.margin + average + self._slowest_write:
                 raise self.suspend(now, "yield")
         job = self.runtime.jobs.get(self.run.job_id)
-        if job is not None and max_duration_error(self.run, job, now) is not None:
+        if job is not None and job.max_duration is not None and max_duration_error(
+            self.run, job, now
+        ):
             raise self.suspend(None, MAX_DURATION_REASON)
-        if self.lease.is_check_due(now):
+        return self.lease.is_check_due(now)
+
+    def before_work(self, claim: Claim) -> Awaitable[None] | None:
+        """`check_budget` then `record_parent_running`, as a coroutine only when either has
+        I/O to do: on a task's hot path, no coroutine at all."""
+        is_due = self._is_lease_check_due()
+        parent_id = claim.parent_id
+        if parent_id is not None and parent_id not in self._recorded_parents:
+            return self._before_work(is_due)
+        return self.call(self.lease.check) if is_due else None
+
+    async def _before_work(self, is_lease_check_due: bool) -> None:
+        if is_lease_check_due:
             await self.call(self.lease.check)
+        await self.record_parent_running()
 
     def note_task_time(self, task_id: str, seconds: float) -> None:
         """Counts a leaf task's duration into the average `check_budget` reserves."""
@@ -395,15 +416,23 @@ class Invocation(EndWrites):
         A record that is not final after a lost write means another invocation has taken
         this run over: this one stops rather than go on without the task's output.
         """
-        previous = self.history.tasks.get(task.id)
+        tasks = self.history.tasks
+        previous = tasks.get(task.id)
         if previous is not None and kind_family(previous.kind) != kind_family(task.kind):
             raise self._diverge(NonDeterminismError(task.key, previous.kind, task.kind))
-        await self._flush_logs()
-        started = self.clock.time()
-        is_written = await self.call(self.store.put_task, task)
-        self._slowest_write = max(self._slowest_write, self.clock.time() - started)
+        if self.log.pending:
+            await self._flush_logs()
+        clock = self.clock
+        started = clock.time()
+        is_written = await call_or_abort(self.store, self.store.put_task, task)
+        self._slowest_write = max(self._slowest_write, clock.time() - started)
         if is_written:
-            self._remember(task)
+            if self.runtime.tracer is None and previous is None and task.parent_id is None:
+                if task.status.is_final:  # a new leaf task's end: `_remember`, inline
+                    self._completed += 1
+                tasks[task.id] = task
+            else:
+                self._remember(task)
             return task
         current: TaskRecord | None = await self.call(self.store.get_task, task.run_id, task.id)
         if current is None or not current.status.is_final:

@@ -7,10 +7,13 @@ enough to test a primitive alone (tests/core/test_port.py).
     claim(key, kind)     the key's identity under the current parent, with its record if any
     replay(key, record)  a final record's output, or its TaskFailed again (no write)
     check_budget()       before new work: Suspend near the deadline, canceled, lease lost
+    before_work(claim)   check_budget and the parent's RUNNING record, awaited only when
+                         either has I/O to do (a task's hot path: no coroutine per step)
     record(task)         one conditional write of a task record
     suspend(at, reason)  the Suspend to raise: WAITING until `at`, or a yield
     call(fn, ...)        a store call whose failure stops the invocation, not the run
-    io_call()            the scope of every io call; in_task(task) the scope of a task's fn
+    io_call()            the scope of every io call (`with` or `async with`); in_task(task)
+                         the scope of a task's fn
     write_log(...)       an `io.logger` line; clock, store and runtime as attributes
 """
 
@@ -18,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractContextManager
 from dataclasses import MISSING
 from dataclasses import fields as dataclass_fields
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .records import Record, record
@@ -35,7 +39,16 @@ if TYPE_CHECKING:
     from .serdes import Serdes
     from .store.base import RunRecord, Store
 
-__all__ = ["Claim", "EndHook", "ParentTask", "Port", "check_key", "kind_family", "task_id_for"]
+__all__ = [
+    "Claim",
+    "EndHook",
+    "IoScope",
+    "ParentTask",
+    "Port",
+    "check_key",
+    "kind_family",
+    "task_id_for",
+]
 
 EndHook = Callable[["Outcome"], Awaitable["Outcome"]]
 """Called after an invocation ended WAITING, with the lease released (see `after_wait`)."""
@@ -101,10 +114,46 @@ class Claim(Record):
         return task
 
 
+    def running(self, started_at: float, *, in_flight: bool = False) -> TaskRecord:
+        """The RUNNING record of a first attempt with no name, icon or properties: what
+        `task(...)` makes for most tasks, without its keyword checks."""
+        task = object.__new__(TaskRecord)
+        values = task.__dict__
+        values.update(_TASK_DEFAULTS)
+        values["run_id"] = self.run_id
+        values["id"] = self.task_id
+        values["key"] = self.key
+        values["parent_id"] = self.parent_id
+        values["status"] = TaskStatus.RUNNING
+        values["attempts"] = 1
+        values["started_at"] = started_at
+        values["in_flight"] = in_flight
+        return task
+
+
 _TASK_DEFAULTS = {
     f.name: f.default for f in dataclass_fields(TaskRecord) if f.default is not MISSING
 }
 _TASK_FIELDS = frozenset(_TASK_DEFAULTS) - {"run_id", "id", "key", "parent_id"} | {"status"}
+
+
+class IoScope(Protocol):
+    """The scope of one io call: a context manager, sync or async."""
+
+    def __enter__(self) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    async def __aenter__(self) -> None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 class Port(Protocol):
@@ -121,7 +170,7 @@ class Port(Protocol):
     frees_slot_while_waiting: bool
     """Set by waits on another writer (events, requests): ending WAITING frees the slot."""
 
-    def io_call(self) -> AbstractAsyncContextManager[None]:
+    def io_call(self) -> IoScope:
         """The scope of every io call: after a suspension or the end, nothing new starts."""
         ...
 
@@ -148,6 +197,11 @@ class Port(Protocol):
 
     async def record_parent_running(self) -> None:
         """Writes a RUNNING record for the parent task the first time a child starts."""
+        ...
+
+    def before_work(self, claim: Claim) -> Awaitable[None] | None:
+        """`check_budget` and `record_parent_running` for `claim`: raises what they raise,
+        and returns what is left to await, None when there is nothing (the usual case)."""
         ...
 
     async def record(self, task: TaskRecord) -> TaskRecord:

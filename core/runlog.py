@@ -61,7 +61,8 @@ class RunLog:
         self.job_id = job_id
         self.history = history
         self._counters: dict[str, int] = {}
-        self._pending: list[LogRecord] = []
+        self.pending: list[LogRecord] = []
+        """The lines not yet written (checked before every task's write)."""
 
     def write(
         self, level: str, message: str, fields: dict[str, Any], *,
@@ -79,7 +80,7 @@ class RunLog:
             fields=plain_fields, task_key=task_key,
         )  # fmt: skip
         self.history.logs[key] = record
-        self._pending.append(record)
+        self.pending.append(record)
         run_logger.log(
             logging.WARNING if level == "WARN" else logging.getLevelName(level),
             "%s%s",
@@ -91,5 +92,5 @@ class RunLog:
 
     def take(self) -> list[LogRecord]:
         """The lines not yet written, emptying the buffer."""
-        pending, self._pending = self._pending, []
+        pending, self.pending = self.pending, []
         return pending

@@ -187,7 +187,13 @@ def check_serdes(serdes: object, *, field: str) -> None:
 def dump_output(value: Any, *, key: str, serdes: Serdes | None = None) -> str:
     """The stored text of a task's output; an unstorable value is an OutputError naming `key`."""
     if serdes is None or serdes is DEFAULT_SERDES:
-        if type(value) in _SAME_AFTER_JSON:  # the common scalar: no walk at all
+        kind = type(value)
+        if kind is int:  # the commonest output: its text without an encoder
+            try:
+                return int.__repr__(value)
+            except ValueError as exc:  # more digits than Python turns into text
+                raise OutputError(key, f"an int too long to store ({exc})") from exc
+        if kind in _SAME_AFTER_JSON:  # the common scalar: no walk at all
             try:
                 text: str = _ENCODER.encode(value)
                 text.encode()

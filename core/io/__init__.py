@@ -92,7 +92,10 @@ class IO:
         stores those paths as "[REDACTED]" (this run gets the whole output; replays the
         stored one).
         """
-        _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
+        if name is not None or icon is not None or retry is not None or properties is not None:
+            _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
+        elif not callable(fn):  # the common call: only fn to check
+            _check_task_options(key, fn, name=None, retry=None, icon=None, properties=None)
         seconds = None if timeout is None else checked_timeout(key, timeout)
         redaction = None
         if serdes is not None or redact is not None:
@@ -101,7 +104,7 @@ class IO:
 
             check_serdes(serdes, field=f"io.run_task {key!r}: serdes")
             redaction = Redaction.parse(redact, where=f"io.run_task {key!r}")
-        async with self._invocation.io_call():
+        with self._invocation.io_call():
             return await tasks.run_task(
                 self._invocation, key, fn, name=name, retry=retry, icon=icon,
                 properties=properties, at_most_once=at_most_once, timeout=seconds,

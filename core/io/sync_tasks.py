@@ -64,19 +64,42 @@ _shared: weakref.WeakKeyDictionary[AbstractEventLoop, int] = weakref.WeakKeyDict
 """Loops shared by many runs and requests (`share_loop`): sync fns run in threads there."""
 
 
+_is_any_shared = False
+"""Whether `_shared` may hold a loop: a plain bool read on every step (a WeakKeyDictionary's
+`len` is a Python call); a loop collected while shared leaves it True, costing a lookup."""
+
+
 def share_loop(loop: AbstractEventLoop) -> None:
     """Marks `loop` as shared by many runs (and HTTP requests): from now on no sync task fn
     runs on it except those that only make a coroutine. `LocalDispatcher.start` calls it."""
+    global _is_any_shared
     _shared[loop] = _shared.get(loop, 0) + 1
+    _is_any_shared = True
 
 
 def unshare_loop(loop: AbstractEventLoop) -> None:
     """Undoes one `share_loop(loop)` (`LocalDispatcher.stop`)."""
+    global _is_any_shared
     left = _shared.get(loop, 0) - 1
     if left > 0:
         _shared[loop] = left
     else:
         _shared.pop(loop, None)
+    _is_any_shared = bool(_shared)
+
+
+def loop_code(fn: Callable[[], Any]) -> CodeType | None:
+    """The code object of `fn` when it runs on the loop now (`call_on_loop`); None when
+    `run_sync_fn` decides (a probe, a thread). Lets a caller skip that coroutine."""
+    code = _code_of(fn)
+    if code is None:
+        return None
+    state = _known.get(code)
+    if state == _MAKES_COROUTINE or (
+        state == _ON_LOOP and not (_is_any_shared and get_running_loop() in _shared)
+    ):
+        return code
+    return None
 
 
 async def run_sync_fn(fn: Callable[[], Any], key: str) -> Any:
@@ -87,11 +110,11 @@ async def run_sync_fn(fn: Callable[[], Any], key: str) -> Any:
     if state is None:
         state = _first_look(fn, code)  # type: ignore[arg-type]  # code is set here
     if state == _MAKES_COROUTINE:
-        return _on_loop(fn, key, code)  # type: ignore[arg-type]
-    if state == _IN_THREAD or (_shared and get_running_loop() in _shared):
+        return call_on_loop(fn, key, code)  # type: ignore[arg-type]
+    if state == _IN_THREAD or (_is_any_shared and get_running_loop() in _shared):
         return await run_in_thread(fn)
     if state == _ON_LOOP:
-        return _on_loop(fn, key, code)  # type: ignore[arg-type]
+        return call_on_loop(fn, key, code)  # type: ignore[arg-type]
     took = [0.0]
     result = await run_in_thread(functools.partial(_timed, fn, took))
     if took[0] > QUICK_SECONDS:
@@ -124,7 +147,7 @@ def _timed(fn: Callable[[], Any], took: list[float]) -> Any:
         took[0] = time.perf_counter() - started
 
 
-def _on_loop(fn: Callable[[], Any], key: str, code: CodeType) -> Any:
+def call_on_loop(fn: Callable[[], Any], key: str, code: CodeType) -> Any:
     """`fn()` right here on the loop, watched (see the module docstring)."""
     watch = _watch or _start_watchdog()
     started = time.perf_counter()

@@ -36,7 +36,7 @@ from ..serdes import DEFAULT_SERDES, dump_output, load_output
 from ..serialize import describe_error
 from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
-from .sync_tasks import is_plain_sync_function, run_sync_fn
+from .sync_tasks import call_on_loop, is_plain_sync_function, loop_code, run_sync_fn
 from .timeouts import AttemptTimedOut, within
 
 if TYPE_CHECKING:
@@ -80,19 +80,26 @@ async def run_task(
         return inv.replay(key, recorded, codec)
     if at_most_once and recorded is not None and _was_interrupted(recorded):
         return await _interrupted(inv, key, recorded, _policy(retry, None), codec)
-    retry_at = recorded.resume_at if recorded is not None else None
-    if retry_at is not None and retry_at > inv.clock.time():
-        raise inv.suspend(retry_at, "wait")
-    await inv.check_budget()
-    await inv.record_parent_running()
+    if recorded is not None:
+        retry_at = recorded.resume_at
+        if retry_at is not None and retry_at > inv.clock.time():
+            raise inv.suspend(retry_at, "wait")
+    pending = inv.before_work(claim)  # the budget, the parent's record: usually nothing
+    if pending is not None:
+        await pending
 
-    attempt = next_attempt(recorded)
     started_at = inv.clock.time()
-    task = claim.task(
-        status=TaskStatus.RUNNING, attempts=attempt, name=name, icon=icon, properties=properties,
-        started_at=recorded.started_at if recorded and recorded.started_at else started_at,
-        in_flight=at_most_once, attempt_base=recorded.attempt_base if recorded else 0,
-    )  # fmt: skip
+    if recorded is None and name is None and icon is None and properties is None:
+        task = claim.running(started_at, in_flight=at_most_once)  # the usual first attempt
+        attempt = 1
+    else:
+        attempt = next_attempt(recorded)
+        task = claim.task(
+            status=TaskStatus.RUNNING, attempts=attempt, name=name, icon=icon,
+            properties=properties, in_flight=at_most_once,
+            started_at=recorded.started_at if recorded and recorded.started_at else started_at,
+            attempt_base=recorded.attempt_base if recorded else 0,
+        )  # fmt: skip
     if at_most_once:  # the start record: a crash from here on is seen, not run again blindly
         started = await inv.record(task)
         if started is not task:
@@ -103,7 +110,9 @@ async def run_task(
         fn = functools.partial(cast("Callable[[TaskContext], Any]", fn), context)
     with inv.in_task(task):
         try:
-            if timeout is None:
+            if timeout is None and _is_coroutine_function(fn):  # type: ignore[arg-type]
+                result = await fn()  # type: ignore[call-arg]  # the common async fn
+            elif timeout is None:
                 result = await call_task_fn(fn, key)  # type: ignore[arg-type]
             else:
                 call = call_task_fn(fn, key)  # type: ignore[arg-type]
@@ -143,7 +152,8 @@ async def run_task(
                 return load_output(final.output_json, codec)
             cause = None if timed_out else exc
             raise task_failed(key, final.error or error) from cause
-    done = _completed(task, stored_json, inv.clock.time())
+    completed_at = inv.clock.time()
+    done = _completed(task, stored_json, completed_at)
     try:
         final = await inv.record(done)
     except OutputError as exc:  # too large for the store: the task fails, naming its key
@@ -151,7 +161,7 @@ async def run_task(
                          completed_at=inv.clock.time(), in_flight=False)  # fmt: skip
         final = await inv.record(failed)
     inv.executed_count += 1
-    inv.note_task_time(claim.task_id, inv.clock.time() - started_at)
+    inv.note_task_time(claim.task_id, completed_at - started_at)  # the write: budgeted apart
     if final.status is TaskStatus.ERRORED:
         raise TaskFailed(key, final.error or {})
     if final is done and type(result) in _SAME_AFTER_JSON and codec is DEFAULT_SERDES:
@@ -175,8 +185,9 @@ async def call_task_fn(fn: Callable[[], Any], key: str = "") -> Any:
     if _is_coroutine_function(fn) or (not is_plain_sync_function(fn) and is_async_callable(fn)):
         result = fn()
     else:
-        result = await run_sync_fn(fn, key)
-    if inspect.isawaitable(result):
+        code = loop_code(fn)
+        result = call_on_loop(fn, key, code) if code is not None else await run_sync_fn(fn, key)
+    if type(result) not in _SAME_AFTER_JSON and inspect.isawaitable(result):
         result = await result
     return result
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import StoreError
@@ -40,7 +41,7 @@ async def call_or_abort(store: Store, fn: Callable[..., Any], *args: Any, **kwar
     try:
         if not store.offload:  # in-process store: no thread, no introspection
             result = fn(*args, **kwargs)
-            if inspect.iscoroutine(result):
+            if isinstance(result, CoroutineType):  # inspect.iscoroutine, without its frame
                 return await result
             count_store_call(getattr(fn, "__name__", ""))  # usage (call_store's count)
             return result

@@ -297,9 +297,9 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
         # write are atomic, and committed (durable) before this returns.
         if self._one_statement(PUT_TASK, (task.run_id, task.id, dump(task), task.attempts)) != 1:
             return False
-        if task.output_json is not None:
-            self._warn_large_output(task.run_id, task.key, task.output_json,
-                                    MAX_INLINE_OUTPUT_BYTES)  # fmt: skip
+        output = task.output_json  # a UTF-8 character is at most 4 bytes: most skip the count
+        if output is not None and len(output) > MAX_INLINE_OUTPUT_BYTES // 4:
+            self._warn_large_output(task.run_id, task.key, output, MAX_INLINE_OUTPUT_BYTES)
         return True
 
     def get_task(self, run_id: str, task_id: str) -> TaskRecord | None:

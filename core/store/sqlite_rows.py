@@ -9,8 +9,10 @@ without the frozen dataclass's `__init__` (on every lease and end write of store
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -53,7 +55,21 @@ CREATE TABLE IF NOT EXISTS schedules (
     id TEXT PRIMARY KEY, job_id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL);
 """
 
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """`JSONEncoder(separators=(",", ":"), allow_nan=False).encode` with its C encoder made
+    once (`encode` makes one per call: ~2 µs of every task's write). No cycle check: a
+    record's fields are JSON data already (properties are checked when given)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+    encode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
+                  None, ":", ",", False, False, False)  # fmt: skip
+    return lambda value: "".join(encode(value, 0))
+
+
+_encode = _compact_encoder()
 
 
 def dump(record: Any) -> str:

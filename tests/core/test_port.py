@@ -76,6 +76,10 @@ class FakePort:
     async def record_parent_running(self) -> None:
         pass
 
+    def before_work(self, claim: Claim) -> Any:
+        self.budget_checks += 1
+        return None
+
     async def record(self, task: TaskRecord) -> TaskRecord:
         self.writes.append(task)
         self.records[task.id] = task

@@ -235,3 +235,26 @@ async def test_serdes_on_parallel_items_and_invoke_and_wait(sqlite_or_moto_store
 async def test_a_serdes_without_its_methods_is_a_config_error(sqlite_or_moto_store: Any) -> None:
     with pytest.raises(ConfigError, match="serdes"):
         make_client(sqlite_or_moto_store, serdes=object())
+
+
+async def test_scalar_outputs_store_as_json_and_unstorable_ones_fail_naming_the_task(
+    tmp_path: Path,
+) -> None:
+    from triggerfish.core import SQLiteStore
+
+    client = make_client(SQLiteStore(tmp_path / "scalars.db"))
+    outputs = [7, -(10**40), True, None, "é\n", 2.5]
+
+    @client.define_job(id="scalars", trigger=invoke_trigger())
+    async def job(payload: Any, io: IO, ctx: Context) -> list[Any]:
+        got = [await io.run_task(f"v{i}", lambda v=v: v) for i, v in enumerate(outputs)]
+        await io.run_task("huge", lambda: 10**5000)  # more digits than Python makes text of
+        return got
+
+    run = await client.invoke("scalars", None)
+    await drive(client, run.id)
+    done = await client.get_run(run.id)
+    assert [task.output for task in done.tasks[:-1]] == outputs
+    assert done.status is RunStatus.FAILED
+    assert done.tasks[-1].key == "huge"
+    assert "an int too long to store" in done.tasks[-1].error["message"]
