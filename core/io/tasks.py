@@ -112,6 +112,8 @@ async def run_task(
         try:
             if timeout is None and _is_coroutine_function(fn):  # type: ignore[arg-type]
                 result = await fn()  # type: ignore[call-arg]  # the common async fn
+            elif timeout is None and is_plain_sync_function(fn):  # type: ignore[arg-type]
+                result = await _call_sync_fn(fn, key)  # type: ignore[arg-type]  # a lambda
             elif timeout is None:
                 result = await call_task_fn(fn, key)  # type: ignore[arg-type]
             else:
@@ -184,9 +186,17 @@ async def call_task_fn(fn: Callable[[], Any], key: str = "") -> Any:
     """
     if _is_coroutine_function(fn) or (not is_plain_sync_function(fn) and is_async_callable(fn)):
         result = fn()
-    else:
-        code = loop_code(fn)
-        result = call_on_loop(fn, key, code) if code is not None else await run_sync_fn(fn, key)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+    return await _call_sync_fn(fn, key)
+
+
+async def _call_sync_fn(fn: Callable[[], Any], key: str) -> Any:
+    """A sync fn on the loop when it has shown it is quick, else in a thread; an awaitable
+    it returns is awaited here."""
+    code = loop_code(fn)
+    result = call_on_loop(fn, key, code) if code is not None else await run_sync_fn(fn, key)
     if type(result) not in _SAME_AFTER_JSON and inspect.isawaitable(result):
         result = await result
     return result
