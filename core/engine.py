@@ -301,7 +301,8 @@ class Invocation(EndWrites):
         A key used twice in one parent is a DuplicateKeyError; with `kind`, a key recorded
         as another kind is a NonDeterminismError (see `check_kind`).
         """
-        check_key(key)
+        if type(key) is not str or not key.isascii() or not key:
+            check_key(key)  # raises for what is not a non-empty str of valid text
         parent = current_parent.get()
         parent_id = parent.id if parent else None
         task_id = task_id_for(self.run.id, parent_id, key)
@@ -309,7 +310,7 @@ class Invocation(EndWrites):
             raise DuplicateKeyError(key, parent.key if parent else None)
         self._keys_seen.add(task_id)
         claim = Claim(self.run.id, key, task_id, parent_id, self.history.tasks.get(task_id))
-        if kind is not None:
+        if kind is not None and claim.recorded is not None:
             self.check_kind(claim, kind)
         return claim
 

@@ -113,7 +113,7 @@ class LeaseKeeper:
         return (
             self.stop_reason is not None
             or now - self._last_check >= CANCEL_CHECK_SECONDS
-            or self._is_low(now)
+            or (self.expires_at - now < self._length / 2 and self._is_low(now))
         )
 
     def _is_low(self, now: float) -> bool:

@@ -168,7 +168,9 @@ class InTask:
 
     def __enter__(self) -> None:
         task = self._task
-        self._token = current_parent.set(ParentTask(task.id, task.key, task.attempts))
+        # tuple.__new__: the NamedTuple's own __new__ is one more Python call per task
+        parent = tuple.__new__(ParentTask, (task.id, task.key, task.attempts))
+        self._token = current_parent.set(parent)
         self._running[task.id] = task
 
     def __exit__(

@@ -53,4 +53,8 @@ class TaskStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         """True for a record that must never be overwritten."""
-        return self in (TaskStatus.COMPLETED, TaskStatus.ERRORED, TaskStatus.CANCELED)
+        return self in _FINAL_TASK_STATUSES
+
+
+_FINAL_TASK_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.ERRORED, TaskStatus.CANCELED})
+"""A set read on every task (an enum attribute per status, per call, was not free)."""
