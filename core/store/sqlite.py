@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -124,6 +125,7 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: in a thread
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._checkpoints = Checkpointer(self.path, enabled=not in_memory)
+        weakref.finalize(self, self._checkpoints.stop)  # a store dropped unclosed: no thread left
         self._db.executescript(SCHEMA + CONNECTIONS_SCHEMA)
 
     def __repr__(self) -> str:

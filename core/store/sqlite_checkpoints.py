@@ -72,10 +72,14 @@ class Checkpointer:
             self._thread.start()
         self._wake.set()
 
-    def close(self) -> None:
-        """Stops the thread (after the checkpoint it may be running)."""
+    def stop(self) -> None:
+        """Tells the thread to end after the checkpoint it may be running (no wait)."""
         self._closed = True
         self._wake.set()
+
+    def close(self) -> None:
+        """Stops the thread and waits for it."""
+        self.stop()
         thread = self._thread
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             thread.join()

@@ -4,6 +4,7 @@ that writes little runs no thread at all."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -126,3 +127,16 @@ def test_every_committed_write_survives_a_killed_process(tmp_path: Path) -> None
         assert len(store.load_history("run_1").tasks) == 2500
     finally:
         store.close()
+
+
+def test_a_store_dropped_without_close_leaves_no_thread_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_checkpoints, "CHECKPOINT_EVERY_WRITES", 10)
+    store = SQLiteStore(tmp_path / "dropped.db")
+    for i in range(20):
+        assert store.put_task(_task(i))
+    assert len(_checkpoint_threads()) == 1
+    del store
+    gc.collect()
+    _wait_for(lambda: _checkpoint_threads() == [])
