@@ -24,10 +24,11 @@ dev: install
 	$(BIN)/triggerfish dev examples.jobs:client --db triggerfish-dev.db
 
 # Parallel workers (pytest-xdist): one per core, at most 4; `make test TEST_WORKERS=0` runs
-# in this process. Slow-to-build modules stay on one worker (tests/conftest.py).
+# in this process. Each test module runs whole on one worker (`--dist loadfile`): a module's
+# shared fixtures (a server, a built wheel, a browser) are built once and never raced.
 TEST_WORKERS ?= auto
 test: install node
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --maxprocesses=4 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile $(PYTEST_ARGS)
 
 # mypy sees the installed names (triggerfish.core, triggerfish.adapters) through links.
 typecheck: install

@@ -68,24 +68,3 @@ def sqlite_or_moto_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         made = make_dynamodb_store(request.getfixturevalue("moto_url"))
     yield made
     made.close()
-
-
-SHARED_PER_WORKER = {"moto_url", "dynalite_url"}
-"""Session fixtures each pytest-xdist worker may start for itself: cheap, and stateless
-between tests (each test makes its own table)."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `make test`'s parallel workers (pytest-xdist, `--dist loadgroup`), a module whose
-    tests share a module- or session-scoped fixture (a live server, a built wheel or Lambda
-    zip, a browser) runs on one worker: its fixture is built once, and its tests see each
-    other's state in the order they are written, as in one process."""
-    for item in items:
-        definitions = getattr(item, "_fixtureinfo", None)
-        if definitions is None:
-            continue
-        for name, defs in definitions.name2fixturedefs.items():
-            ours = bool(defs[-1].baseid)  # defined under tests/, not by pytest or a plugin
-            if ours and name not in SHARED_PER_WORKER and defs[-1].scope != "function":
-                item.add_marker(pytest.mark.xdist_group(item.path.as_posix()))
-                break
