@@ -104,19 +104,25 @@ class Claim(Record):
                 run_id=self.run_id, id=self.task_id, key=self.key, parent_id=self.parent_id,
                 **fields,
             )  # fmt: skip
-        # Every task pays this: the defaults and fields set on a bare instance, as
-        # `record_from_fields` does, instead of the frozen __init__'s setattr per field.
-        task = object.__new__(TaskRecord)
-        values = task.__dict__
-        values.update(_TASK_DEFAULTS)
-        values.update(run_id=self.run_id, id=self.task_id, key=self.key, parent_id=self.parent_id)
-        values.update(fields)
+        task = self._bare_task()
+        task.__dict__.update(fields)
         return task
-
 
     def running(self, started_at: float, *, in_flight: bool = False) -> TaskRecord:
         """The RUNNING record of a first attempt with no name, icon or properties: what
         `task(...)` makes for most tasks, without its keyword checks."""
+        task = self._bare_task()
+        values = task.__dict__
+        values["status"] = TaskStatus.RUNNING
+        values["attempts"] = 1
+        values["started_at"] = started_at
+        values["in_flight"] = in_flight
+        return task
+
+    def _bare_task(self) -> TaskRecord:
+        """A record of this key with the defaults, set on a bare instance as
+        `record_from_fields` does: every task pays this, not the frozen __init__'s setattr
+        per field. The caller sets the status and the rest."""
         task = object.__new__(TaskRecord)
         values = task.__dict__
         values.update(_TASK_DEFAULTS)
@@ -124,10 +130,6 @@ class Claim(Record):
         values["id"] = self.task_id
         values["key"] = self.key
         values["parent_id"] = self.parent_id
-        values["status"] = TaskStatus.RUNNING
-        values["attempts"] = 1
-        values["started_at"] = started_at
-        values["in_flight"] = in_flight
         return task
 
 

@@ -92,10 +92,9 @@ class IO:
         stores those paths as "[REDACTED]" (this run gets the whole output; replays the
         stored one).
         """
-        if name is not None or icon is not None or retry is not None or properties is not None:
+        options = name is not None or icon is not None or retry is not None or properties is not None
+        if options or not callable(fn):  # the common call (fn alone, callable) skips the call
             _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
-        elif not callable(fn):  # the common call: only fn to check
-            _check_task_options(key, fn, name=None, retry=None, icon=None, properties=None)
         seconds = None if timeout is None else checked_timeout(key, timeout)
         redaction = None
         if serdes is not None or redact is not None:
