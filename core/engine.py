@@ -29,8 +29,10 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
+from contextvars import Token
 from dataclasses import replace
 from time import perf_counter
+from types import CoroutineType
 from typing import Any
 
 from pydantic import ValidationError
@@ -66,7 +68,7 @@ from .scopes import InTask, IoCall, IoGate, current_parent, traced
 from .serdes import Serdes, load_output
 from .serialize import describe_error, dump_json, load_json
 from .store.base import History, RunRecord, TaskRecord
-from .store.calls import StoreAbort, call_or_abort
+from .store.calls import StoreAbort, call_now, call_or_abort
 from .types import RunStatus, TaskStatus
 from .usage import metered
 
@@ -173,6 +175,9 @@ class Invocation(EndWrites):
         self._parent_ids = {t.parent_id for t in history.tasks.values() if t.parent_id}
         self._completed = sum(1 for t in history.tasks.values() if t.status.is_final)
         self._gate = IoGate()
+        # Bound here: the hot path pays no extra call.
+        self.enter_io: Callable[[], object] = self._gate.enter
+        self.leave_io: Callable[[Any], None] = self._gate.leave
         self._end_hooks: list[EndHook] = []
         self.scratch: dict[str, Any] = {}
         """Per-invocation state of io primitives, keyed by their module's name."""
@@ -400,6 +405,17 @@ class Invocation(EndWrites):
         tracer = self.runtime.tracer
         return in_task if tracer is None else traced(in_task, tracer.task(self, task))
 
+    def enter_task(self, task: TaskRecord) -> Token[ParentTask | None]:
+        """`in_task(task)` entered, without its object (no tracer: the caller checks)."""
+        self._running[task.id] = task
+        # tuple.__new__: the NamedTuple's own __new__ is one more Python call per task
+        return current_parent.set(tuple.__new__(ParentTask, (task.id, task.key, task.attempts)))
+
+    def leave_task(self, task: TaskRecord, token: Token[ParentTask | None]) -> None:
+        """`enter_task(task)` undone: the token it returned."""
+        current_parent.reset(token)
+        self._running.pop(task.id, None)
+
     async def record_parent_running(self) -> None:
         """Writes a RUNNING record for a parent task the first time a child starts."""
         parent = current_parent.get()
@@ -425,7 +441,9 @@ class Invocation(EndWrites):
         if self.log.pending:
             await self._flush_logs()
         started = perf_counter()  # a duration: the clock's time is for deadlines
-        is_written = await call_or_abort(self.store, self.store.put_task, task)
+        is_written = call_now(self.store, self.store.put_task, task)  # no coroutine: SQLite
+        if isinstance(is_written, CoroutineType):
+            is_written = await is_written
         self._slowest_write = max(self._slowest_write, perf_counter() - started)
         if is_written:
             if self.runtime.tracer is None and previous is None and task.parent_id is None:

@@ -75,6 +75,29 @@ class IoGate:
             asyncio.get_running_loop().call_soon(self._close_door)
         return suspended
 
+    def enter(self) -> asyncio.Task[Any] | None:
+        """An io call starts: raises what refuses it (the end, a divergence, a suspension),
+        else counts it for the current asyncio task, returned for `leave`."""
+        if self.has_ended:
+            raise Suspend(None, reason="ended")
+        if self.divergence is not None:
+            raise self.divergence
+        if self.suspended is not None and not self.lets_in():
+            raise self.suspended
+        this = asyncio.current_task()
+        if this is not None:
+            depth = self.io_depth
+            depth[this] = depth.get(this, 0) + 1
+        return this
+
+    def leave(self, this: asyncio.Task[Any] | None) -> None:
+        """The io call that `enter` returned `this` for has ended."""
+        if this is not None:
+            depth = self.io_depth
+            depth[this] -= 1
+            if not depth[this]:
+                del depth[this]
+
     def _close_door(self) -> None:
         self.door_open = False
         self.suspender = None
@@ -112,17 +135,7 @@ class IoCall:
         self._task: asyncio.Task[Any] | None = None
 
     def __enter__(self) -> None:
-        gate = self._gate
-        if gate.has_ended:
-            raise Suspend(None, reason="ended")
-        if gate.divergence is not None:
-            raise gate.divergence
-        if gate.suspended is not None and not gate.lets_in():
-            raise gate.suspended
-        this = self._task = asyncio.current_task()
-        if this is not None:
-            depth = gate.io_depth
-            depth[this] = depth.get(this, 0) + 1
+        self._task = self._gate.enter()
 
     def __exit__(
         self,
@@ -130,12 +143,7 @@ class IoCall:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        this = self._task
-        if this is not None:
-            depth = self._gate.io_depth
-            depth[this] -= 1
-            if not depth[this]:
-                del depth[this]
+        self._gate.leave(self._task)
 
     async def __aenter__(self) -> None:
         self.__enter__()

@@ -95,6 +95,8 @@ class IO:
         options = name is not None or icon is not None or retry is not None or properties is not None
         if options or not callable(fn):  # the common call (fn alone, callable) skips the call
             _check_task_options(key, fn, name=name, retry=retry, icon=icon, properties=properties)
+        elif timeout is None and serdes is None and redact is None and not at_most_once:
+            return await tasks.run_plain_task(self._invocation, key, fn)
         seconds = None if timeout is None else checked_timeout(key, timeout)
         redaction = None
         if serdes is not None or redact is not None:

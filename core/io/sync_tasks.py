@@ -102,6 +102,22 @@ def loop_code(fn: Callable[[], Any]) -> CodeType | None:
     return None
 
 
+def on_loop_code(fn: Callable[[], Any]) -> CodeType | None:
+    """`loop_code(fn)` for a plain sync function (`is_plain_sync_function`), else None: one
+    look at `fn` on a task's hot path, where a lambda is the commonest fn."""
+    if type(fn) is not FunctionType or fn.__dict__:
+        return None
+    code = fn.__code__
+    if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        return None
+    state = _known.get(code)
+    if state == _MAKES_COROUTINE or (
+        state == _ON_LOOP and not (_is_any_shared and get_running_loop() in _shared)
+    ):
+        return code
+    return None
+
+
 async def run_sync_fn(fn: Callable[[], Any], key: str) -> Any:
     """Calls the sync task fn `fn` (task `key`) on the loop or in a worker thread (see the
     module docstring), with this context copied either way, as `asyncio.to_thread` does."""

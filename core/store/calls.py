@@ -38,15 +38,35 @@ class StoreAbort(BaseException):
 
 async def call_or_abort(store: Store, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """A store call inside an invocation: a StoreError becomes a `StoreAbort`."""
+    if not store.offload:  # in-process store: no thread, no introspection
+        result = call_now(store, fn, *args, **kwargs)
+        return await result if isinstance(result, CoroutineType) else result
     try:
-        if not store.offload:  # in-process store: no thread, no introspection
-            result = fn(*args, **kwargs)
-            if isinstance(result, CoroutineType):  # inspect.iscoroutine, without its frame
-                return await result
-            count_store_call(getattr(fn, "__name__", ""))  # usage (call_store's count)
-            return result
         if inspect.iscoroutinefunction(fn):
             return await fn(*args, **kwargs)
         return await call_store(store, fn, *args, **kwargs)
+    except StoreError as exc:
+        raise StoreAbort(exc) from exc
+
+
+def call_now(store: Store, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`call_or_abort` with no coroutine of its own where it can: an in-process store's sync
+    primitive answers here (a task's hot path); anything else is returned as a coroutine
+    for the caller to await. A StoreError becomes a `StoreAbort` either way."""
+    if store.offload:
+        return call_or_abort(store, fn, *args, **kwargs)
+    try:
+        result = fn(*args, **kwargs)
+    except StoreError as exc:
+        raise StoreAbort(exc) from exc
+    if isinstance(result, CoroutineType):  # inspect.iscoroutine, without its frame
+        return _aborting(result)
+    count_store_call(getattr(fn, "__name__", ""))  # usage (call_store's count)
+    return result
+
+
+async def _aborting(call: CoroutineType[Any, Any, Any]) -> Any:
+    try:
+        return await call
     except StoreError as exc:
         raise StoreAbort(exc) from exc

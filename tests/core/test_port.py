@@ -36,7 +36,7 @@ class FakePort:
 
     def __init__(self, recorded: dict[str, TaskRecord] | None = None) -> None:
         self.run = type("Run", (), {"id": "run-1", "job_id": "job"})()
-        self.runtime = type("Runtime", (), {"serdes": None})()
+        self.runtime = type("Runtime", (), {"serdes": None, "tracer": None})()
         self.clock = FakeClock()
         self.records: dict[str, TaskRecord] = dict(recorded or {})
         self.writes: list[TaskRecord] = []
@@ -46,9 +46,31 @@ class FakePort:
         self.frees_slot_while_waiting = False
         self.budget_checks = 0
         self._seen: set[str] = set()
+        self.ended = False
+        self.io_calls_open = 0
+        self.parents: list[str] = []
+        self.enter_io = self._enter_io
+        self.leave_io = self._leave_io
 
     def io_call(self) -> Any:
         return nullcontext()
+
+    def _enter_io(self) -> object:
+        if self.ended:
+            raise Suspend(None, reason="ended")
+        self.io_calls_open += 1
+        return "entered"
+
+    def _leave_io(self, entered: object) -> None:
+        assert entered == "entered"
+        self.io_calls_open -= 1
+
+    def enter_task(self, task: TaskRecord) -> Any:
+        self.parents.append(task.key)
+        return task.key
+
+    def leave_task(self, task: TaskRecord, token: Any) -> None:
+        assert self.parents.pop() == token == task.key
 
     def claim(self, key: str, kind: str | None = None) -> Claim:
         task_id = task_id_for(self.run.id, None, key)
@@ -155,6 +177,61 @@ async def test_a_key_used_twice_is_refused_by_the_port() -> None:
     await _run_task(port, "once", lambda: 1)
     with pytest.raises(DuplicateKeyError):
         await _run_task(port, "once", lambda: 2)
+
+
+async def test_the_plain_path_runs_a_first_attempt_inside_its_io_call_and_task_scope() -> None:
+    port = _port()
+    seen: list[Any] = []
+
+    def step() -> int:
+        seen.append((port.io_calls_open, list(port.parents)))
+        return 7
+
+    assert await tasks.run_plain_task(port, "seven", step) == 7
+    assert seen == [(1, ["seven"])]  # inside the io call, with itself as the parent
+    (write,) = port.writes
+    assert (write.key, write.status, write.attempts, write.output_json) == (
+        "seven", TaskStatus.COMPLETED, 1, "7")  # fmt: skip
+    assert port.io_calls_open == 0 and port.parents == [] and port.budget_checks == 1
+
+
+async def test_the_plain_path_replays_a_recorded_task_through_the_general_one() -> None:
+    first = _port()
+    await tasks.run_plain_task(first, "greet", lambda: {"hello": "ada"})
+    replaying = _port(first.records)
+
+    def must_not_run() -> None:
+        raise AssertionError("a recorded task ran again")
+
+    assert await tasks.run_plain_task(replaying, "greet", must_not_run) == {"hello": "ada"}
+    assert replaying.writes == [] and replaying.io_calls_open == 0
+
+
+async def test_the_plain_path_records_a_failure_for_good_and_leaves_its_scopes() -> None:
+    port = _port()
+
+    def broken() -> None:
+        raise ValueError("no such user")
+
+    with pytest.raises(TaskFailed, match="no such user"):
+        await tasks.run_plain_task(port, "lookup", broken)
+    (write,) = port.writes
+    assert write.status is TaskStatus.ERRORED and write.error["type"] == "ValueError"
+    assert port.io_calls_open == 0 and port.parents == []
+
+
+async def test_the_plain_path_gives_a_fn_that_asks_for_it_its_task_context() -> None:
+    port = _port()
+    got = await tasks.run_plain_task(port, "ctx", lambda context: (context.key, context.attempt))
+    assert got == ("ctx", 1)
+
+
+async def test_the_plain_path_starts_nothing_once_the_io_calls_are_refused() -> None:
+    port = _port()
+    port.ended = True
+    with pytest.raises(Suspend):
+        await tasks.run_plain_task(port, "late", lambda: pytest.fail("ran after the end"))
+    assert port.writes == [] and port.budget_checks == 0
 
 
 async def test_a_wait_records_its_resume_time_and_suspends_until_then() -> None:
