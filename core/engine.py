@@ -434,25 +434,47 @@ class Invocation(EndWrites):
         A record that is not final after a lost write means another invocation has taken
         this run over: this one stops rather than go on without the task's output.
         """
+        if self.log.pending:
+            await self._flush_logs()
+        final = self.record_now(task)
+        return final if isinstance(final, TaskRecord) else await final
+
+    def record_now(self, task: TaskRecord) -> TaskRecord | Awaitable[TaskRecord]:
+        """`record(task)` with no coroutine where nothing in it waits (an in-process store's
+        write, no logs to flush first: a task's hot path); else what to await for it."""
+        if self.log.pending:
+            return self.record(task)
         tasks = self.history.tasks
         previous = tasks.get(task.id)
         if previous is not None and kind_family(previous.kind) != kind_family(task.kind):
             raise self._diverge(NonDeterminismError(task.key, previous.kind, task.kind))
-        if self.log.pending:
-            await self._flush_logs()
         started = perf_counter()  # a duration: the clock's time is for deadlines
-        is_written = call_now(self.store, self.store.put_task, task)  # no coroutine: SQLite
+        is_written = call_now(self.store, self.store.put_task, task)
         if isinstance(is_written, CoroutineType):
-            is_written = await is_written
+            return self._written_later(task, previous, is_written, started)
+        return self._written(task, previous, is_written, started)
+
+    async def _written_later(
+        self, task: TaskRecord, previous: TaskRecord | None, call: Awaitable[bool], started: float
+    ) -> TaskRecord:
+        final = self._written(task, previous, await call, started)
+        return final if isinstance(final, TaskRecord) else await final
+
+    def _written(
+        self, task: TaskRecord, previous: TaskRecord | None, is_written: bool, started: float
+    ) -> TaskRecord | Awaitable[TaskRecord]:
         self._slowest_write = max(self._slowest_write, perf_counter() - started)
-        if is_written:
-            if self.runtime.tracer is None and previous is None and task.parent_id is None:
-                if task.status.is_final:  # a new leaf task's end: `_remember`, inline
-                    self._completed += 1
-                tasks[task.id] = task
-            else:
-                self._remember(task)
-            return task
+        if not is_written:
+            return self._lost_write(task)
+        if self.runtime.tracer is None and previous is None and task.parent_id is None:
+            if task.status.is_final:  # a new leaf task's end: `_remember`, inline
+                self._completed += 1
+            self.history.tasks[task.id] = task
+        else:
+            self._remember(task)
+        return task
+
+    async def _lost_write(self, task: TaskRecord) -> TaskRecord:
         current: TaskRecord | None = await self.call(self.store.get_task, task.run_id, task.id)
         if current is None or not current.status.is_final:
             logger.warning(

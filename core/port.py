@@ -9,7 +9,8 @@ enough to test a primitive alone (tests/core/test_port.py).
     check_budget()       before new work: Suspend near the deadline, canceled, lease lost
     before_work(claim)   check_budget and the parent's RUNNING record, awaited only when
                          either has I/O to do (a task's hot path: no coroutine per step)
-    record(task)         one conditional write of a task record
+    record(task)         one conditional write of a task record (record_now: the same,
+                         awaitable only when it has to wait)
     suspend(at, reason)  the Suspend to raise: WAITING until `at`, or a yield
     call(fn, ...)        a store call whose failure stops the invocation, not the run
     io_call()            the scope of every io call (`with` or `async with`); in_task(task)
@@ -223,6 +224,10 @@ class Port(Protocol):
 
     async def record(self, task: TaskRecord) -> TaskRecord:
         """One conditional write of a task; the record that won (this one or another's)."""
+        ...
+
+    def record_now(self, task: TaskRecord) -> TaskRecord | Awaitable[TaskRecord]:
+        """`record(task)` with no coroutine where nothing in it waits; else what to await."""
         ...
 
     def in_task(self, task: TaskRecord) -> AbstractContextManager[None]:

@@ -25,6 +25,7 @@ canceled, a yield). Only the refusal's slow path pays: the hot path's checks are
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -39,6 +40,13 @@ if TYPE_CHECKING:
     from .store.base import TaskRecord
 
 __all__ = ["InTask", "IoCall", "IoGate", "current_parent", "traced"]
+
+_current_tasks: dict[Any, asyncio.Task[Any]] | None = (
+    getattr(asyncio.tasks, "_current_tasks", None) if sys.version_info < (3, 12) else None
+)
+"""On 3.11, the dict `asyncio.current_task` (Python there) reads, kept by the C tasks: read
+directly on every io call. From 3.12 `asyncio.current_task` is C itself."""
+_running_loop = asyncio.get_running_loop
 
 current_parent: ContextVar[ParentTask | None] = ContextVar("triggerfish_parent", default=None)
 """The task whose fn is running in this asyncio context; None at the top level."""
@@ -84,7 +92,7 @@ class IoGate:
             raise self.divergence
         if self.suspended is not None and not self.lets_in():
             raise self.suspended
-        this = asyncio.current_task()
+        this = asyncio.current_task() if _current_tasks is None else _current_tasks.get(_running_loop())
         if this is not None:
             depth = self.io_depth
             depth[this] = depth.get(this, 0) + 1

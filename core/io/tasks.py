@@ -34,6 +34,7 @@ from ..errors import (
 from ..jobs import is_async_callable
 from ..serdes import DEFAULT_SERDES, dump_output, load_output
 from ..serialize import describe_error
+from ..store.base import TaskRecord
 from ..task_context import TaskContext, idempotency_key_for, takes_context
 from ..types import TaskStatus
 from .sync_tasks import call_on_loop, is_plain_sync_function, loop_code, on_loop_code, run_sync_fn
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from ..redact import Redaction
     from ..retry import RetryPolicy
     from ..serdes import Serdes
-    from ..store.base import TaskRecord
 
 logger = logging.getLogger("triggerfish.core.engine")
 
@@ -202,11 +202,13 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
             inv.leave_task(task, in_task)
         done = _completed(task, output_json, clock.time())
         try:
-            final = await inv.record(done)
+            final = inv.record_now(done)
+            if not isinstance(final, TaskRecord):
+                final = await final
         except OutputError as exc:  # too large for the store: the task fails, naming its key
             final = await _output_refused(inv, task, exc)
         inv.executed_count += 1
-        inv.note_task_time(claim.task_id, clock.time() - started_at)
+        inv.note_task_time(claim.task_id, clock.time() - started_at)  # its write included
         if final is done:
             if codec is DEFAULT_SERDES and type(result) in _SAME_AFTER_JSON:
                 return result  # what load_output(output_json) would give back: no decode

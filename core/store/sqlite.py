@@ -46,6 +46,7 @@ from .sqlite_rows import (
     SCHEMA,
     changed_run,
     dump,
+    dump_task,
     leased,
     load_run,
     load_task,
@@ -124,6 +125,7 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: in a thread
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._writer = self._db.cursor()  # one cursor for `_one_statement`: none made per write
         self._checkpoints = Checkpointer(self.path, enabled=not in_memory)
         weakref.finalize(self, self._checkpoints.stop)  # a store dropped unclosed: no thread left
         self._db.executescript(SCHEMA + CONNECTIONS_SCHEMA)
@@ -140,7 +142,7 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
         changed. A lone conditional INSERT or DELETE needs no BEGIN/COMMIT round trips."""
         with self._lock:
             try:
-                changed = self._db.execute(sql, params).rowcount
+                changed = self._writer.execute(sql, params).rowcount
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite {self.path}: {exc}") from exc
             self._checkpoints.wrote()
@@ -297,7 +299,7 @@ class SQLiteStore(SQLiteConnections, SQLiteFlows, SQLiteFleet):
     def put_task(self, task: TaskRecord) -> bool:
         # One statement: the condition (`is_task_overwritable`, on the stored JSON) and the
         # write are atomic, and committed (durable) before this returns.
-        if self._one_statement(PUT_TASK, (task.run_id, task.id, dump(task), task.attempts)) != 1:
+        if self._one_statement(PUT_TASK, (task.run_id, task.id, dump_task(task), task.attempts)) != 1:
             return False
         output = task.output_json  # a UTF-8 character is at most 4 bytes: most skip the count
         if output is not None and len(output) > MAX_INLINE_OUTPUT_BYTES // 4:

@@ -85,6 +85,34 @@ def dump(record: Any) -> str:
         return _encode({name: _finite(value) for name, value in record.__dict__.items()})
 
 
+def dump_task(task: TaskRecord) -> str:
+    """`dump(task)` for the commonest write: with orjson where it is installed (the `fast`
+    extra; `asgi` and `dev` have it), ~1 µs instead of ~9 µs. Only a task with no error
+    and no properties (their values are the user's: orjson writes NaN as null) and finite
+    times takes it; a value orjson refuses (a lone surrogate, an int past 64 bits) falls
+    back to `dump`. Same JSON either way, but for non-ASCII text written as UTF-8."""
+    values = task.__dict__
+    if _fast_dumps is None or values["error"] is not None or values["properties"] is not None:
+        return dump(task)
+    try:
+        for name in _TASK_TIMES:
+            value = values[name]
+            if value is not None and not math.isfinite(value):
+                return dump(task)
+        return _fast_dumps(values).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return dump(task)
+
+
+_TASK_TIMES = ("started_at", "completed_at", "resume_at")
+
+_fast_dumps: Callable[[Any], bytes] | None
+try:  # an optional accelerator: without it, rows are written by the json module as before
+    from orjson import dumps as _fast_dumps
+except ImportError:  # the test suite runs both ways (tests/core/store/test_sqlite_rows.py)
+    _fast_dumps = None
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return -sys.float_info.max if value < 0 else sys.float_info.max

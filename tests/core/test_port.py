@@ -107,6 +107,9 @@ class FakePort:
         self.records[task.id] = task
         return task
 
+    def record_now(self, task: TaskRecord) -> Any:
+        return self.record(task)
+
     def in_task(self, task: TaskRecord) -> AbstractContextManager[None]:
         return nullcontext()
 
