@@ -34,7 +34,7 @@ from .store.base import History, RunRecord, TaskRecord
 from .types import RunStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Awaitable, Iterator
 
     from .runtime import HasRuntime
     from .store.base import Store
@@ -167,11 +167,17 @@ class _Sandbox(Invocation):
     async def check_budget(self) -> None:
         raise self._frontier()
 
+    def before_work(self, claim: Claim) -> Awaitable[None] | None:
+        raise self._frontier()  # before a task's fn runs: new work is where a replay stops
+
     async def record_parent_running(self) -> None:
         if self.parent() is not None:
             raise self._frontier()
 
     async def record(self, task: TaskRecord) -> TaskRecord:
+        raise self._frontier()
+
+    def record_now(self, task: TaskRecord) -> TaskRecord | Awaitable[TaskRecord]:
         raise self._frontier()
 
     def suspend(self, resume_at: float | None, reason: str = "wait") -> Suspend:

@@ -283,3 +283,30 @@ async def test_values_and_waits_of_other_primitives_replay_and_their_kinds_are_c
     report = await replay(client, run.id)
     assert (report.compatible, report.reason, report.key) == (False, "changed_kind", "n")
     assert (await client.get_run(run.id)).output == before
+
+
+async def test_the_sandbox_never_calls_a_new_task_s_fn(store: Any) -> None:
+    client = make_client(store)
+    finished = await recorded_run(client)
+    called: list[str] = []
+
+    async def added_async() -> int:
+        called.append("async")
+        return 3
+
+    async def extended(io: IO) -> Any:
+        a = await io.run_task("a", never)
+        await io.wait("nap", seconds=60)
+        b = await io.run_task("b", never)
+        c = await io.run_task("c", lambda: called.append("sync lambda") or 3)
+        return a + b + c + await io.run_task("d", added_async)
+
+    async def inserted(io: IO) -> Any:
+        await io.run_task("setup", added_async)
+        return await original(io)
+
+    for body in (extended, inserted):
+        define(client, body)
+        report = await replay(client, finished)
+        assert report.reason in (None, "new_key"), report.divergence
+    assert called == []  # a dry run: new work is where it stops, never what it runs
