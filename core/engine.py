@@ -29,7 +29,6 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
-from contextvars import Token
 from dataclasses import replace
 from time import perf_counter
 from types import CoroutineType
@@ -158,10 +157,11 @@ class Invocation(EndWrites):
         self.owner = owner
         self.deadline = deadline
         self.margin = runtime.yield_margin_for(None if deadline is None else deadline - now)
-        self._running: dict[str, TaskRecord] = {}
+        self.running: dict[str, TaskRecord] = {}
+        """The tasks whose fn runs now, by id (the lease watch names one that overruns)."""
         self.lease = LeaseKeeper(
             runtime.store, runtime.clock, run.id, owner=owner, expires_at=run.lease_expires_at
-            or now, deadline=deadline, margin=self.margin, running=self._running,
+            or now, deadline=deadline, margin=self.margin, running=self.running,
         )  # fmt: skip
         self.log = RunLog(run.id, history, job_id=run.job_id)
         self.executed_count = 0
@@ -245,6 +245,7 @@ class Invocation(EndWrites):
         io = IO(self, integrations.clients, auth=integrations.auth)
         current_parent.set(None)
         self.lease.start_heartbeat()
+        self._gate.main = asyncio.current_task()
         try:
             result = await job.run(payload, io, ctx)
         except NonDeterminismError:
@@ -401,20 +402,9 @@ class Invocation(EndWrites):
 
     def in_task(self, task: TaskRecord) -> AbstractContextManager[None]:
         """Runs a task's fn: io calls inside it are its children (see record_parent_running)."""
-        in_task = InTask(self._running, task)
+        in_task = InTask(self.running, task)
         tracer = self.runtime.tracer
         return in_task if tracer is None else traced(in_task, tracer.task(self, task))
-
-    def enter_task(self, task: TaskRecord) -> Token[ParentTask | None]:
-        """`in_task(task)` entered, without its object (no tracer: the caller checks)."""
-        self._running[task.id] = task
-        # tuple.__new__: the NamedTuple's own __new__ is one more Python call per task
-        return current_parent.set(tuple.__new__(ParentTask, (task.id, task.key, task.attempts)))
-
-    def leave_task(self, task: TaskRecord, token: Token[ParentTask | None]) -> None:
-        """`enter_task(task)` undone: the token it returned."""
-        current_parent.reset(token)
-        self._running.pop(task.id, None)
 
     async def record_parent_running(self) -> None:
         """Writes a RUNNING record for a parent task the first time a child starts."""
@@ -424,7 +414,7 @@ class Invocation(EndWrites):
         self._recorded_parents.add(parent.id)
         if parent.id in self.history.tasks:
             return
-        parent_task = self._running.get(parent.id)
+        parent_task = self.running.get(parent.id)
         if parent_task is not None:
             await self.record(parent_task)
 

@@ -14,8 +14,8 @@ enough to test a primitive alone (tests/core/test_port.py).
     suspend(at, reason)  the Suspend to raise: WAITING until `at`, or a yield
     call(fn, ...)        a store call whose failure stops the invocation, not the run
     io_call()            the scope of every io call (`with` or `async with`); in_task(task)
-                         the scope of a task's fn; enter_io/leave_io and enter_task/
-                         leave_task are the same without their objects (a task's hot path)
+                         the scope of a task's fn; enter_io/leave_io the first without its
+                         object, `running` what the second keeps (a task's hot path)
     write_log(...)       an `io.logger` line; clock, store and runtime as attributes
 """
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
-from contextvars import Token
 from dataclasses import MISSING
 from dataclasses import fields as dataclass_fields
 from types import TracebackType
@@ -174,6 +173,9 @@ class Port(Protocol):
     replayed_count: int
     frees_slot_while_waiting: bool
     """Set by waits on another writer (events, requests): ending WAITING frees the slot."""
+    running: dict[str, TaskRecord]
+    """The tasks whose fn runs now, by id: what `in_task` keeps (a task's hot path keeps it
+    itself, with `scopes.current_parent`); a child's parent and an overrun are read here."""
 
     def io_call(self) -> IoScope:
         """The scope of every io call: after a suspension or the end, nothing new starts."""
@@ -184,13 +186,6 @@ class Port(Protocol):
     what `leave_io` takes when the call ends (a task's hot path)."""
     leave_io: Callable[[Any], None]
 
-    def enter_task(self, task: TaskRecord) -> Token[ParentTask | None]:
-        """`in_task(task)` entered without its object (only where the runtime has no tracer)."""
-        ...
-
-    def leave_task(self, task: TaskRecord, token: Token[ParentTask | None]) -> None:
-        """`enter_task(task)` undone with the token it returned."""
-        ...
 
     def claim(self, key: str, kind: str | None = None) -> Claim:
         """Registers `key` under the current parent; DuplicateKeyError if used twice."""

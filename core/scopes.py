@@ -55,14 +55,19 @@ current_parent: ContextVar[ParentTask | None] = ContextVar("triggerfish_parent",
 class IoGate:
     """What every io call of one invocation checks first, and the calls in flight."""
 
-    __slots__ = ("divergence", "door_open", "has_ended", "io_depth", "suspended", "suspender")
+    __slots__ = (
+        "divergence", "door_open", "has_ended", "io_depth", "main", "suspended", "suspender",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.has_ended = False
         self.divergence: NonDeterminismError | None = None
         self.suspended: Suspend | None = None
         self.io_depth: dict[asyncio.Task[Any], int] = {}
-        """The asyncio tasks inside an io call now, by nesting depth."""
+        """The asyncio tasks inside an io call now, by nesting depth (not `main`)."""
+        self.main: asyncio.Task[Any] | None = None
+        """The asyncio task the run function runs in: the one that settles, so its own io
+        calls are never waited for and need no count (its sequential tasks: the hot path)."""
         self.door_open = False
         """True for the rest of the loop turn in which a wait suspended the invocation."""
         self.suspender: asyncio.Task[Any] | None = None
@@ -85,7 +90,8 @@ class IoGate:
 
     def enter(self) -> asyncio.Task[Any] | None:
         """An io call starts: raises what refuses it (the end, a divergence, a suspension),
-        else counts it for the current asyncio task, returned for `leave`."""
+        else counts it for the current asyncio task, returned for `leave` (None when it is
+        `main` or no task)."""
         if self.has_ended:
             raise Suspend(None, reason="ended")
         if self.divergence is not None:
@@ -93,13 +99,14 @@ class IoGate:
         if self.suspended is not None and not self.lets_in():
             raise self.suspended
         this = asyncio.current_task() if _current_tasks is None else _current_tasks.get(_running_loop())
-        if this is not None:
-            depth = self.io_depth
-            depth[this] = depth.get(this, 0) + 1
+        if this is None or this is self.main:
+            return None
+        depth = self.io_depth
+        depth[this] = depth.get(this, 0) + 1
         return this
 
     def leave(self, this: asyncio.Task[Any] | None) -> None:
-        """The io call that `enter` returned `this` for has ended."""
+        """The io call that `enter` returned `this` for has ended (None: nothing counted)."""
         if this is not None:
             depth = self.io_depth
             depth[this] -= 1

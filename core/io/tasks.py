@@ -32,6 +32,8 @@ from ..errors import (
     task_failed,
 )
 from ..jobs import is_async_callable
+from ..port import ParentTask
+from ..scopes import current_parent
 from ..serdes import DEFAULT_SERDES, dump_output, load_output
 from ..serialize import describe_error
 from ..store.base import TaskRecord
@@ -183,7 +185,10 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
         started_at = clock.time()
         task = claim.running(started_at)
         codec = inv.runtime.serdes or DEFAULT_SERDES
-        in_task = inv.enter_task(task)
+        running = inv.running  # `inv.in_task(task)`, without its object
+        running[task.id] = task
+        # tuple.__new__: the NamedTuple's own __new__ is one more Python call per task
+        in_task = current_parent.set(tuple.__new__(ParentTask, (task.id, key, 1)))
         try:
             if _is_coroutine_function(fn):  # type: ignore[arg-type]
                 result = await fn()  # type: ignore[call-arg]
@@ -199,7 +204,8 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
         except Exception as exc:  # noqa: BLE001 - the task's own failure: recorded
             return await _attempt_failed(inv, key, task, exc, None, codec)
         finally:
-            inv.leave_task(task, in_task)
+            current_parent.reset(in_task)
+            running.pop(task.id, None)
         done = _completed(task, output_json, clock.time())
         try:
             final = inv.record_now(done)

@@ -15,6 +15,7 @@ from triggerfish.core.errors import DuplicateKeyError, Suspend, TaskFailed
 from triggerfish.core.io import tasks, values, waits
 from triggerfish.core.port import Claim, EndHook, ParentTask, Port, task_id_for
 from triggerfish.core.retry import RetryPolicy
+from triggerfish.core.scopes import current_parent
 from triggerfish.core.serialize import load_json
 from triggerfish.core.store.base import TaskRecord
 from triggerfish.core.types import TaskStatus
@@ -48,7 +49,7 @@ class FakePort:
         self._seen: set[str] = set()
         self.ended = False
         self.io_calls_open = 0
-        self.parents: list[str] = []
+        self.running: dict[str, TaskRecord] = {}
         self.enter_io = self._enter_io
         self.leave_io = self._leave_io
 
@@ -64,13 +65,6 @@ class FakePort:
     def _leave_io(self, entered: object) -> None:
         assert entered == "entered"
         self.io_calls_open -= 1
-
-    def enter_task(self, task: TaskRecord) -> Any:
-        self.parents.append(task.key)
-        return task.key
-
-    def leave_task(self, task: TaskRecord, token: Any) -> None:
-        assert self.parents.pop() == token == task.key
 
     def claim(self, key: str, kind: str | None = None) -> Claim:
         task_id = task_id_for(self.run.id, None, key)
@@ -187,15 +181,18 @@ async def test_the_plain_path_runs_a_first_attempt_inside_its_io_call_and_task_s
     seen: list[Any] = []
 
     def step() -> int:
-        seen.append((port.io_calls_open, list(port.parents)))
+        parent = current_parent.get()
+        seen.append((port.io_calls_open, parent and parent.key, list(port.running)))
         return 7
 
     assert await tasks.run_plain_task(port, "seven", step) == 7
-    assert seen == [(1, ["seven"])]  # inside the io call, with itself as the parent
+    task_id = task_id_for("run-1", None, "seven")
+    assert seen == [(1, "seven", [task_id])]  # inside the io call, itself the parent
     (write,) = port.writes
     assert (write.key, write.status, write.attempts, write.output_json) == (
         "seven", TaskStatus.COMPLETED, 1, "7")  # fmt: skip
-    assert port.io_calls_open == 0 and port.parents == [] and port.budget_checks == 1
+    assert port.io_calls_open == 0 and port.running == {} and current_parent.get() is None
+    assert port.budget_checks == 1
 
 
 async def test_the_plain_path_replays_a_recorded_task_through_the_general_one() -> None:
@@ -220,7 +217,7 @@ async def test_the_plain_path_records_a_failure_for_good_and_leaves_its_scopes()
         await tasks.run_plain_task(port, "lookup", broken)
     (write,) = port.writes
     assert write.status is TaskStatus.ERRORED and write.error["type"] == "ValueError"
-    assert port.io_calls_open == 0 and port.parents == []
+    assert port.io_calls_open == 0 and port.running == {} and current_parent.get() is None
 
 
 async def test_the_plain_path_gives_a_fn_that_asks_for_it_its_task_context() -> None:
