@@ -55,6 +55,8 @@ WATCHDOG_SECONDS = 0.25
 MAX_KNOWN_FNS = 4096
 """Code objects remembered at most (a process that makes code at run time forgets, not grows)."""
 
+_perf_counter = time.perf_counter
+_copy_context = contextvars.copy_context
 _ON_LOOP = -1
 _IN_THREAD = -2
 _MAKES_COROUTINE = -3
@@ -166,15 +168,15 @@ def _timed(fn: Callable[[], Any], took: list[float]) -> Any:
 def call_on_loop(fn: Callable[[], Any], key: str, code: CodeType) -> Any:
     """`fn()` right here on the loop, watched (see the module docstring)."""
     watch = _watch or _start_watchdog()
-    started = time.perf_counter()
+    started = _perf_counter()
     call = watch.current = (started, key, code)
     try:
-        return contextvars.copy_context().run(fn)
+        return _copy_context().run(fn)
     except StopIteration as exc:  # as core/io/threads.py: a coroutine may not raise it
         raise RuntimeError(f"the task fn raised StopIteration: {exc}") from exc
     finally:
         watch.current = None
-        took = time.perf_counter() - started
+        took = _perf_counter() - started
         if took > BLOCKING_SECONDS:
             _known[code] = _IN_THREAD
             if watch.warned is not call:

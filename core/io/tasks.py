@@ -190,12 +190,13 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
         # tuple.__new__: the NamedTuple's own __new__ is one more Python call per task
         in_task = current_parent.set(tuple.__new__(ParentTask, (task.id, key, 1)))
         try:
-            if _is_coroutine_function(fn):  # type: ignore[arg-type]
-                result = await fn()  # type: ignore[call-arg]
-            elif (code := on_loop_code(fn)) is not None:  # type: ignore[arg-type]  # a lambda
+            code = on_loop_code(fn)  # type: ignore[arg-type]
+            if code is not None:  # the README's form: a lambda, known quick
                 result = call_on_loop(fn, key, code)  # type: ignore[arg-type]
                 if type(result) not in _SAME_AFTER_JSON and inspect.isawaitable(result):
                     result = await result
+            elif _is_coroutine_function(fn):  # type: ignore[arg-type]
+                result = await fn()  # type: ignore[call-arg]
             else:  # not yet known quick, a thread, a callable object: as run_task does
                 result = await call_task_fn(fn, key)  # type: ignore[arg-type]
             output_json = dump_output(result, key=key, serdes=codec)
