@@ -3,7 +3,9 @@
     .venv/bin/python bench/peers.py [--steps 1000] [--peers aws,dbos,dbos-wal] [--repeat 3]
 
 Ours twice: async fns, and sync lambdas as the README writes them (the peers' own steps are
-sync lambdas too); each the median of --repeat runs. Each peer runs once.
+sync lambdas too); each the median of 2 x --repeat runs, half before the peers and half
+after, so that ours is sampled over the same minutes as they are (this machine's speed
+drifts by 10-15% within minutes). Each peer runs once.
 
 The peers (the AWS durable execution SDK's local test runner, DBOS on SQLite) are installed
 in a venv of their own, bench/.peers-venv (git-ignored, created here with uv or pip when
@@ -94,14 +96,23 @@ def compare(steps: int, peers: list[str], timeout: float, repeat: int = 3) -> li
     from steps import ours
 
     python = ensure_venv()
+    forms = (("ours", False), ("ours-sync", True))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in forms}
+
+    def run_ours() -> None:  # both forms in turn, `repeat` times
+        for _ in range(repeat):
+            for name, sync in forms:
+                runs[name].append(asyncio.run(ours(steps, sync=sync)))
+
+    run_ours()
+    measured = [run_peer(python, peer, steps, timeout) for peer in peers]
+    run_ours()  # ours again after the peers: both sampled over the same minutes
     rows = []
-    for name, sync in (("ours", False), ("ours-sync", True)):
-        runs = [asyncio.run(ours(steps, sync=sync)) for _ in range(repeat)]
-        ms = statistics.median(run["ms_per_step"] for run in runs)
-        cpu = statistics.median(run["cpu_ms_per_step"] for run in runs)
+    for name, _ in forms:
+        ms = statistics.median(run["ms_per_step"] for run in runs[name])
+        cpu = statistics.median(run["cpu_ms_per_step"] for run in runs[name])
         rows.append({"peer": name, "ms_per_step": ms, "cpu_ms_per_step": cpu})
-    rows.extend(run_peer(python, peer, steps, timeout) for peer in peers)
-    return rows
+    return rows + measured
 
 
 def print_table(rows: list[dict[str, Any]], steps: int) -> None:
@@ -133,7 +144,8 @@ def main() -> None:
     parser.add_argument("--peers", default="aws,dbos,dbos-wal",
                         help="of aws, aws-sqlite (slow: ~150 ms/step), dbos, dbos-wal")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per peer")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of ours each; medians")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of ours each, before and again after the peers; medians")  # fmt: skip
     args = parser.parse_args()
     rows = compare(args.steps, args.peers.split(","), args.timeout, args.repeat)
     print_table(rows, args.steps)
