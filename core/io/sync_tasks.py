@@ -105,12 +105,15 @@ def loop_code(fn: Callable[[], Any]) -> CodeType | None:
 
 
 def on_loop_code(fn: Callable[[], Any]) -> CodeType | None:
-    """`loop_code(fn)` for a plain sync function (`is_plain_sync_function`), else None: one
+    """`loop_code(fn)` for a plain sync function (`is_plain_sync_function`) called with no
+    argument (no parameter without a default: so no TaskContext either), else None: one
     look at `fn` on a task's hot path, where a lambda is the commonest fn."""
     if type(fn) is not FunctionType or fn.__dict__:
         return None
     code = fn.__code__
     if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        return None
+    if code.co_argcount and code.co_argcount > len(fn.__defaults__ or ()):
         return None
     state = _known.get(code)
     if state == _MAKES_COROUTINE or (

@@ -176,11 +176,17 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
     entered = inv.enter_io()
     try:
         claim = inv.claim(key, "task")
-        if claim.recorded is not None or inv.runtime.tracer is not None or takes_context(fn):
+        code = on_loop_code(fn)  # type: ignore[arg-type]  # a quick lambda: takes no context
+        if (
+            claim.recorded is not None
+            or inv.runtime.tracer is not None
+            or (code is None and takes_context(fn))
+        ):
             return await run_claimed_task(inv, claim, fn)
         pending = inv.before_work(claim)  # the budget, the parent's record: usually nothing
         if pending is not None:
             await pending
+            code = on_loop_code(fn)  # type: ignore[arg-type]  # other runs ran meanwhile
         clock = inv.clock
         started_at = clock.time()
         task = claim.running(started_at)
@@ -190,7 +196,6 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
         # tuple.__new__: the NamedTuple's own __new__ is one more Python call per task
         in_task = current_parent.set(tuple.__new__(ParentTask, (task.id, key, 1)))
         try:
-            code = on_loop_code(fn)  # type: ignore[arg-type]
             if code is not None:  # the README's form: a lambda, known quick
                 result = call_on_loop(fn, key, code)  # type: ignore[arg-type]
                 if type(result) not in _SAME_AFTER_JSON and inspect.isawaitable(result):
