@@ -94,14 +94,7 @@ def loop_code(fn: Callable[[], Any]) -> CodeType | None:
     """The code object of `fn` when it runs on the loop now (`call_on_loop`); None when
     `run_sync_fn` decides (a probe, a thread). Lets a caller skip that coroutine."""
     code = _code_of(fn)
-    if code is None:
-        return None
-    state = _known.get(code)
-    if state == _MAKES_COROUTINE or (
-        state == _ON_LOOP and not (_is_any_shared and get_running_loop() in _shared)
-    ):
-        return code
-    return None
+    return None if code is None else _on_loop(code)
 
 
 def on_loop_code(fn: Callable[[], Any]) -> CodeType | None:
@@ -115,6 +108,11 @@ def on_loop_code(fn: Callable[[], Any]) -> CodeType | None:
         return None
     if code.co_argcount and code.co_argcount > len(fn.__defaults__ or ()):
         return None
+    return _on_loop(code)
+
+
+def _on_loop(code: CodeType) -> CodeType | None:
+    """`code` when its fn runs on the loop now (quick, or a coroutine maker), else None."""
     state = _known.get(code)
     if state == _MAKES_COROUTINE or (
         state == _ON_LOOP and not (_is_any_shared and get_running_loop() in _shared)
