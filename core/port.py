@@ -176,16 +176,15 @@ class Port(Protocol):
     running: dict[str, TaskRecord]
     """The tasks whose fn runs now, by id: what `in_task` keeps (a task's hot path keeps it
     itself, with `scopes.current_parent`); a child's parent and an overrun are read here."""
-
-    def io_call(self) -> IoScope:
-        """The scope of every io call: after a suspension or the end, nothing new starts."""
-        ...
-
     enter_io: Callable[[], object]
     """`io_call()` entered without its object: raises what refuses the call, else returns
     what `leave_io` takes when the call ends (a task's hot path)."""
     leave_io: Callable[[Any], None]
+    """`enter_io()` undone, with what it returned."""
 
+    def io_call(self) -> IoScope:
+        """The scope of every io call: after a suspension or the end, nothing new starts."""
+        ...
 
     def claim(self, key: str, kind: str | None = None) -> Claim:
         """Registers `key` under the current parent; DuplicateKeyError if used twice."""

@@ -205,9 +205,7 @@ async def run_plain_task(inv: Port, key: str, fn: TaskFunction) -> Any:
             else:  # not yet known quick, a thread, a callable object: as run_task does
                 result = await call_task_fn(fn, key)  # type: ignore[arg-type]
             output_json = dump_output(result, key=key, serdes=codec)
-        except Suspend:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the task's own failure: recorded
+        except Exception as exc:  # noqa: BLE001 - the task's own failure (Suspend is not one)
             return await _attempt_failed(inv, key, task, exc, None, codec)
         finally:
             current_parent.reset(in_task)

@@ -85,6 +85,15 @@ def dump(record: Any) -> str:
         return _encode({name: _finite(value) for name, value in record.__dict__.items()})
 
 
+_TASK_TIMES = ("started_at", "completed_at", "resume_at")
+
+_fast_dumps: Callable[[Any], bytes] | None
+try:  # an optional accelerator: without it, rows are written by the json module as before
+    from orjson import dumps as _fast_dumps
+except ImportError:  # the test suite runs both ways (tests/core/store/test_sqlite_rows.py)
+    _fast_dumps = None
+
+
 def dump_task(task: TaskRecord) -> str:
     """`dump(task)` for the commonest write: with orjson where it is installed (the `fast`
     extra; `asgi` and `dev` have it), ~1 µs instead of ~9 µs. Only a task with no error
@@ -102,15 +111,6 @@ def dump_task(task: TaskRecord) -> str:
         return _fast_dumps(values).decode()
     except TypeError:  # orjson.JSONEncodeError is one
         return dump(task)
-
-
-_TASK_TIMES = ("started_at", "completed_at", "resume_at")
-
-_fast_dumps: Callable[[Any], bytes] | None
-try:  # an optional accelerator: without it, rows are written by the json module as before
-    from orjson import dumps as _fast_dumps
-except ImportError:  # the test suite runs both ways (tests/core/store/test_sqlite_rows.py)
-    _fast_dumps = None
 
 
 def _finite(value: Any) -> Any:
