@@ -3,9 +3,10 @@
     .venv/bin/python bench/peers.py [--steps 1000] [--peers aws,dbos,dbos-wal] [--repeat 3]
 
 Ours twice: async fns, and sync lambdas as the README writes them (the peers' own steps are
-sync lambdas too); each the median of 2 x --repeat runs, half before the peers and half
-after, so that ours is sampled over the same minutes as they are (this machine's speed
-drifts by 10-15% within minutes). Each peer runs once.
+sync lambdas too). --repeat rounds, each running ours, then every peer once, then ours
+again: every figure is a median (ours of 2 x --repeat runs, each peer's of --repeat), all
+sampled over the same minutes (this machine's speed drifts by 10-15% within minutes, and
+one run of a peer moves its ratio by as much).
 
 The peers (the AWS durable execution SDK's local test runner, DBOS on SQLite) are installed
 in a venv of their own, bench/.peers-venv (git-ignored, created here with uv or pip when
@@ -97,27 +98,37 @@ def compare(steps: int, peers: list[str], timeout: float, repeat: int = 3) -> li
 
     python = ensure_venv()
     forms = (("ours", False), ("ours-sync", True))
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in forms}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in [*dict(forms), *peers]}
 
-    def run_ours() -> None:  # both forms in turn, `repeat` times
-        for _ in range(repeat):
-            for name, sync in forms:
-                runs[name].append(asyncio.run(ours(steps, sync=sync)))
+    def run_ours() -> None:  # both forms in turn
+        for name, sync in forms:
+            runs[name].append(asyncio.run(ours(steps, sync=sync)))
 
-    run_ours()
-    measured = [run_peer(python, peer, steps, timeout) for peer in peers]
-    run_ours()  # ours again after the peers: both sampled over the same minutes
+    for round_ in range(repeat):  # rounds: every system sampled over the same minutes
+        print(f"round {round_ + 1}/{repeat} ...", file=sys.stderr, flush=True)
+        run_ours()
+        for peer in peers:
+            runs[peer].append(run_peer(python, peer, steps, timeout))
+        run_ours()
     rows = []
-    for name, _ in forms:
-        ms = statistics.median(run["ms_per_step"] for run in runs[name])
-        cpu = statistics.median(run["cpu_ms_per_step"] for run in runs[name])
-        rows.append({"peer": name, "ms_per_step": ms, "cpu_ms_per_step": cpu})
-    return rows + measured
+    for name, measured in runs.items():
+        good = [run for run in measured if "error" not in run]
+        if not good:
+            rows.append(measured[-1])
+            continue
+        rows.append({
+            "peer": name, "runs": len(good),
+            "ms_per_step": statistics.median(run["ms_per_step"] for run in good),
+            "cpu_ms_per_step": statistics.median(run["cpu_ms_per_step"] for run in good),
+        })  # fmt: skip
+    return rows
 
 
 def print_table(rows: list[dict[str, Any]], steps: int) -> None:
     base, sync = rows[0]["ms_per_step"], rows[1]["ms_per_step"]
-    print(f"{steps:,} trivial durable steps in one run, Python {sys.version.split()[0]}")
+    peer_runs = max((row.get("runs", 0) for row in rows[2:]), default=0)
+    print(f"{steps:,} trivial durable steps in one run, Python {sys.version.split()[0]};"
+          f" medians of {rows[0]['runs']} runs of ours and {peer_runs} of each peer")
     print("| system | ms/step | x ours (async) | x ours (sync lambdas) | what makes one step durable |")
     print("|---|---|---|---|---|")
     for row in rows:
@@ -145,7 +156,7 @@ def main() -> None:
                         help="of aws, aws-sqlite (slow: ~150 ms/step), dbos, dbos-wal")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per peer")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of ours each, before and again after the peers; medians")  # fmt: skip
+                        help="rounds of ours, every peer, ours again; medians")  # fmt: skip
     args = parser.parse_args()
     rows = compare(args.steps, args.peers.split(","), args.timeout, args.repeat)
     print_table(rows, args.steps)
