@@ -21,7 +21,6 @@ enough to test a primitive alone (tests/core/test_port.py).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import MISSING
@@ -29,6 +28,7 @@ from dataclasses import fields as dataclass_fields
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from .digest import sha256_hex
 from .records import Record, record
 from .store.base import TaskRecord
 from .types import TaskStatus
@@ -78,7 +78,7 @@ def check_key(key: object) -> None:
 def task_id_for(run_id: str, parent_id: str | None, key: str) -> str:
     """A task's identity: its key under its parent, hashed with the run id."""
     raw = f"{run_id}\x00{parent_id or ''}\x00{key}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+    return sha256_hex(raw)[:32]
 
 
 class ParentTask(NamedTuple):

@@ -10,12 +10,13 @@ key, so a downstream API (Stripe accepts up to 255 characters) does the work at 
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .digest import sha256_hex
 
 __all__ = ["TaskContext", "idempotency_key_for", "takes_context"]
 
@@ -35,7 +36,7 @@ class TaskContext:
 
 def idempotency_key_for(run_id: str, task_id: str) -> str:
     """The key of the task `task_id` (its key under its parent, hashed with the run id)."""
-    return hashlib.sha256(f"triggerfish\x00{run_id}\x00{task_id}".encode()).hexdigest()
+    return sha256_hex(f"triggerfish\x00{run_id}\x00{task_id}".encode())
 
 
 def takes_context(fn: Callable[..., Any]) -> bool:
