@@ -9,6 +9,8 @@
 answer (`io.wait_for_request`, `io.wait_for_event`) with nothing left to skip to but that
 wait's timeout (DESIGN.md, Testing): the test then answers it, with `answer_request` or
 `client.send_event`, and drives on. `skip_timeouts=True` jumps to the timeout instead.
+A child run the driven run waits for (`io.invoke_and_wait`) is not an outside answer:
+`drive` drives it too, then the parent it wakes.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class DriveReport:
     invocations: list[InvocationReport] = field(default_factory=list)
     waiting_for: list[str] = field(default_factory=list)
     """Keys of the outside waits (request, event) `drive` stopped at; empty once final."""
+    children: dict[str, DriveReport] = field(default_factory=dict)
+    """The child runs (`io.invoke_and_wait`) driven on the way, by run id; where one
+    stopped at an outside wait, its keys are in `waiting_for` too."""
 
     @property
     def status(self) -> RunStatus:
@@ -91,6 +96,8 @@ async def drive(
     is the timeout of an `io.wait_for_request` or `io.wait_for_event`, `drive` returns
     (status WAITING, `report.waiting_for` naming the waits) unless `skip_timeouts`.
     Returns early when the run is WAITING_ON_CONNECTIONS (`client.set_connection` wakes it).
+    A child run it waits for (`io.invoke_and_wait`) is driven the same way first
+    (`report.children`); the parent stops where a child stops.
     Each invocation gets `budget_seconds` of (clock) time as its deadline. With another
     clock, waits of up to MAX_REAL_WAIT_SECONDS are slept through; longer ones are a
     ConfigError that says to use a SkippingClock.
@@ -106,9 +113,19 @@ async def drive(
         report.invocations.append(InvocationReport(outcome, started, clock.time(), deadline))
         if outcome.status.is_final:
             return report
-        if outcome.status is RunStatus.WAITING and not skip_timeouts:
-            waits = await _outside_waits(client, run_id)
-            if waits and _only_timeouts_left(outcome.resume_at, waits):
+        if outcome.status is RunStatus.WAITING:
+            waits, children = await _waiting_on(client, run_id)
+            if children:
+                for child_id in children:
+                    child = await drive(client, child_id, budget_seconds=budget_seconds,
+                                        max_invocations=max_invocations,
+                                        skip_timeouts=skip_timeouts)  # fmt: skip
+                    report.children[child_id] = child
+                    if not child.status.is_final:
+                        report.waiting_for = child.waiting_for
+                        return report
+                continue  # the children's ends woke the run: no time to skip
+            if waits and not skip_timeouts and _only_timeouts_left(outcome.resume_at, waits):
                 report.waiting_for = [wait.key for wait in waits]
                 return report
         if outcome.resume_at is None and outcome.status is RunStatus.QUEUED:
@@ -143,12 +160,20 @@ def _only_timeouts_left(resume_at: float | None, waits: list[TaskRecord]) -> boo
     return resume_at is None or (bool(timeouts) and resume_at >= min(timeouts))
 
 
-async def _outside_waits(client: Client, run_id: str) -> list[TaskRecord]:
-    """The run's request and event waits still waiting, in the order they began."""
+async def _waiting_on(client: Client, run_id: str) -> tuple[list[TaskRecord], list[str]]:
+    """The run's request and event waits still waiting, and the ids of the child runs it
+    waits for that have not ended, each in the order they began."""
     history = await client.runtime.call(client.store.load_history, run_id)
-    waits = [task for task in history.tasks.values()
-             if task.kind in OUTSIDE_WAIT_KINDS and not task.status.is_final]  # fmt: skip
-    return sorted(waits, key=lambda task: (task.started_at or 0.0, task.key))
+    pending = sorted((task for task in history.tasks.values() if not task.status.is_final),
+                     key=lambda task: (task.started_at or 0.0, task.key))  # fmt: skip
+    waits = [task for task in pending if task.kind in OUTSIDE_WAIT_KINDS]
+    children = []
+    for task in pending:
+        if task.child_run_id is not None:
+            child = await client.runtime.call(client.store.get_run, task.child_run_id)
+            if child is not None and not child.status.is_final:
+                children.append(child.id)
+    return waits, children
 
 
 async def answer_request(client: Client, run_id: str, key: str, body: Any) -> CallbackAnswer:

@@ -168,3 +168,43 @@ async def test_the_coordination_example_runs_to_the_end(tmp_path: Any) -> None:
     assert finished.output["images"] == ["a.png", "b.png", "c.png"]
     assert finished.output["sample"] in ["a", "b", "c"]
     assert finished.statuses[0].label == "Crawled"
+
+
+async def test_drive_on_the_parent_drives_the_child_it_waits_for(store: Any) -> None:
+    client = make_client(store)
+
+    async def slow_double(payload: Any, io: IO) -> Any:
+        await io.wait("a day", seconds=86400)
+        return await io.run_task("double", lambda: payload["n"] * 2)
+
+    define_jobs(client, slow_double)
+    parent = await client.invoke("parent", None)
+    report = await drive(client, parent.id)
+
+    assert report.status is RunStatus.COMPLETED
+    assert (await client.get_run(parent.id)).output == {"got": 42}
+    (child,) = await child_runs(client)
+    assert list(report.children) == [child.id]
+    assert report.children[child.id].status is RunStatus.COMPLETED
+    assert report.children[child.id].suspensions == 1  # the day, skipped
+
+
+async def test_drive_stops_where_the_child_waits_for_an_outside_answer(store: Any) -> None:
+    from triggerfish.core.testing import answer_request
+
+    client = make_client(store)
+    client.base_url = "http://jobs.test"  # the callback URL's base
+
+    async def ask(payload: Any, io: IO) -> Any:
+        return await io.wait_for_request("approval", lambda url: None, timeout=3600)
+
+    define_jobs(client, ask)
+    parent = await client.invoke("parent", None)
+    report = await drive(client, parent.id)
+
+    assert report.status is RunStatus.WAITING and report.waiting_for == ["approval"]
+    (child_id,) = report.children
+    assert report.children[child_id].waiting_for == ["approval"]
+    await answer_request(client, child_id, "approval", {"ok": True})
+    assert (await drive(client, parent.id)).status is RunStatus.COMPLETED
+    assert (await client.get_run(parent.id)).output == {"got": {"ok": True}}
