@@ -15,7 +15,6 @@ dispatcher and, for a final status, the end hooks (core/ends.py).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Any
@@ -152,7 +151,7 @@ class EndWrites:
         }
         changes.update(self._usage_changes(resume_at))
         if status.is_final:
-            changes["expires_at"] = self._expires_at(now)
+            changes["expires_at"] = self.runtime.expires_at(self.run.job_id, now)
         # Every wait frees the slot (frees_slot_while_waiting is implied); a yield keeps it.
         frees_slot = self.run.slot is not None and status is not RunStatus.EXECUTING
         if frees_slot and not status.is_final:
@@ -198,16 +197,6 @@ class EndWrites:
         if self._completed > run.progress_mark:
             return {"timeouts": 0, "crashes": 0}
         return {"timeouts": run.timeouts, "crashes": run.crashes}
-
-    def _expires_at(self, now: float) -> float | None:
-        """When this finished run is deleted: the job's retention, else the client's."""
-        job = self.runtime.jobs.get(self.run.job_id)
-        seconds = (
-            job.retention
-            if job is not None and job.retention is not None
-            else (self.runtime.retention_seconds)
-        )
-        return None if seconds is None or seconds == math.inf else now + seconds
 
     def _usage_changes(self, resume_at: float | None) -> dict[str, Any]:
         """The run's usage with this invocation added, counting the end write itself and

@@ -6,7 +6,6 @@ runs never builds them (docs/performance.md, section 5).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from . import ends
@@ -102,8 +101,4 @@ async def cancel_record(runtime: Runtime, run_id: str) -> RunRecord | None:
 async def _expires_at(runtime: Runtime, run_id: str, now: float) -> float | None:
     """When a run ending now is deleted (its job's retention, else the client's)."""
     record = await runtime.call(runtime.store.get_run, run_id)
-    job = runtime.jobs.get(record.job_id) if record is not None else None
-    seconds = job.retention if job is not None and job.retention is not None else (
-        runtime.retention_seconds
-    )
-    return None if seconds is None or seconds == math.inf else now + seconds
+    return None if record is None else runtime.expires_at(record.job_id, now)

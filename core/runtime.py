@@ -6,6 +6,7 @@ worker take a `Runtime`, never the `Client`, so no module below client.py import
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -72,6 +73,15 @@ class Runtime:
         return min(
             DEFAULT_YIELD_MARGIN_SECONDS, max(0.0, budget_seconds) * SHORT_BUDGET_MARGIN_FRACTION
         )
+
+    def expires_at(self, job_id: str, now: float) -> float | None:
+        """When a run of `job_id` that ends at `now` is deleted: its job's `retention`, else
+        the client's; None: kept forever."""
+        job = self.jobs.get(job_id)
+        seconds = job.retention if job is not None and job.retention is not None else (
+            self.retention_seconds
+        )
+        return None if seconds is None or seconds == math.inf else now + seconds
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store primitive called from async code (see `call_store`)."""

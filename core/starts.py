@@ -83,6 +83,7 @@ async def create_run(
         due_at=due_at,
         resume_at=due_at if status is RunStatus.QUEUED else None,
         completed_at=now if status.is_final else None,
+        expires_at=runtime.expires_at(job.id, now) if status.is_final else None,
         traceparent=runtime.tracer.traceparent() if runtime.tracer is not None else None,
         parent_run_id=parent_run_id,
         parent_task_id=parent_task_id,

@@ -56,6 +56,8 @@ class DynamoDBRunWrites(DynamoDBTable):
         elif run.status is RunStatus.QUEUED:  # created queued (a paused job): its job's queue
             rank = run.priority * PRIORITY_STEP
             item.update(GSI3PK=item["GSI1PK"], GSI3SK={"N": repr(run.created_at - rank)})
+        elif run.expires_at is not None:  # created final (INVALID_PAYLOAD): listed by expiry
+            item.update(GSI3PK={"S": f"EXPIRES#{shard}"}, GSI3SK={"N": repr(run.expires_at)})
         return item
 
     def create_run(self, run: RunRecord) -> bool:

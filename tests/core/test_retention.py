@@ -109,3 +109,26 @@ def test_a_bad_retention_is_a_config_error_naming_it(store: Any) -> None:
     with pytest.raises(ConfigError, match="job 'j' retention must be more than 0"):
         define(client, "j", retention=timedelta(0))
     assert "j" not in client.jobs
+
+
+async def test_a_run_created_invalid_expires_too(store: Any) -> None:
+    from pydantic import BaseModel
+
+    class Order(BaseModel):
+        order: int
+
+    client = make_client(store)
+
+    async def body(payload: Any, io: IO, ctx: Context) -> Any:
+        return payload
+
+    client.define_job(id="orders", trigger=invoke_trigger(schema=Order), run=body,
+                      retention=timedelta(hours=1))  # fmt: skip
+    bad = await client.invoke("orders", {"order": "not a number"})
+    kept = await client.get_run(bad.id)
+    assert kept.status is RunStatus.INVALID_PAYLOAD
+    assert kept.expires_at - kept.created_at == pytest.approx(timedelta(hours=1),
+                                                              abs=timedelta(seconds=1))
+    await client.tick(now=client.clock.time() + 2 * 3600)
+    with pytest.raises(RunNotFound):
+        await client.get_run(bad.id)
