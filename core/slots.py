@@ -126,7 +126,8 @@ async def release_slot(runtime: Runtime, scope: str, slot: int, run_id: str) -> 
     try:
         await wake_queued(runtime, scope)
     except StoreError:
-        logger.warning("waking the queue %s failed; the sweep will", scope)
+        later = "the sweep" if scope in _swept_scopes(runtime) else "the key's next release"
+        logger.warning("waking the queue %s failed; %s will", scope, later)
 
 
 async def recheck_after_queuing(runtime: Runtime, scope: str, limit: int) -> None:
@@ -141,18 +142,23 @@ async def sweep_queues(runtime: Runtime) -> list[str]:
     slots, wake as many of its first queued runs (a job with no limit: up to
     QUEUE_SWEEP_BATCH, the runs a paused job's late-seen resume queued). Keyed queues have
     no listing to sweep."""
+    woken: list[str] = []
+    for scope, limit in _swept_scopes(runtime).items():
+        if await runtime.call(runtime.store.list_queued_runs, scope, limit=1):
+            count = await free_slots(runtime, scope, limit) if limit else QUEUE_SWEEP_BATCH
+            woken += await wake_queued(runtime, scope, count)
+    return woken
+
+
+def _swept_scopes(runtime: Runtime) -> dict[str, int]:
+    """The queues the safety sweep covers, with their limits (0: a job with no limit)."""
     scopes: dict[str, int] = {}
     for job in runtime.jobs.values():
         if job.concurrency_limit and job.concurrency_key is None:
             scopes[queue_scope(job, None)] = job.concurrency_limit
         elif not job.concurrency_limit:
             scopes[job.id] = 0  # no slots: every queued run may go
-    woken: list[str] = []
-    for scope, limit in scopes.items():
-        if await runtime.call(runtime.store.list_queued_runs, scope, limit=1):
-            count = await free_slots(runtime, scope, limit) if limit else QUEUE_SWEEP_BATCH
-            woken += await wake_queued(runtime, scope, count)
-    return woken
+    return scopes
 
 
 async def sweep_queues_if_due(runtime: Runtime, now: float) -> list[str]:

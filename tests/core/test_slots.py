@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from typing import Any
 
+import pytest
 from support.jobs import make_client
 from triggerfish.core import IO, Client, Context, RunStatus, invoke_trigger
 from triggerfish.core.slots import QUEUE_SWEEP_SECONDS
@@ -152,6 +153,44 @@ async def test_the_safety_sweep_wakes_a_queued_run_whose_wake_up_was_lost(store:
 
     await simulate(client, dispatcher, QUEUE_SWEEP_SECONDS + 2 * TICK_SECONDS)
 
+    assert (await client.get_run(queued.id, tasks=False)).status is RunStatus.COMPLETED
+
+
+async def test_a_keyed_queue_whose_wake_up_was_lost_waits_for_the_keys_next_run(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triggerfish.core import slots
+
+    client = make_client(store, dispatcher=(dispatcher := SimulatedDispatcher()))
+
+    @client.define_job(id="per-tenant", trigger=invoke_trigger(), concurrency_limit=1,
+                       concurrency_key=lambda payload: payload["tenant"])  # fmt: skip
+    async def job(payload: Any, io: IO, ctx: Context) -> str:
+        for n in range(payload.get("hold", 0)):
+            await io.run_task(f"work-{n}", lambda: client.clock.advance(WORK_SECONDS))  # type: ignore[attr-defined]
+        return str(payload["name"])
+
+    holder = await client.invoke("per-tenant", {"tenant": "acme", "name": "holder", "hold": 4})
+    queued = await client.invoke("per-tenant", {"tenant": "acme", "name": "queued"})
+    outcome = await client.execute(holder.id, deadline=client.clock.time() + BUDGET_SECONDS)
+    assert (await client.execute(queued.id)).status is RunStatus.QUEUED
+    async def killed(runtime: Any, queue: str, count: int = 1) -> list[str]:
+        return []  # the process died between the slot's release and the wake-up's write
+
+    with monkeypatch.context() as patch:
+        patch.setattr(slots, "wake_queued", killed)
+        while not outcome.status.is_final:
+            outcome = await client.execute(holder.id, deadline=client.clock.time() + BUDGET_SECONDS)
+    dispatcher.due.clear()
+
+    await simulate(client, dispatcher, QUEUE_SWEEP_SECONDS + 2 * TICK_SECONDS)
+    assert (await client.get_run(queued.id, tasks=False)).status is RunStatus.QUEUED  # not swept
+
+    following = await client.invoke("per-tenant", {"tenant": "acme", "name": "following"})
+    dispatcher.due.clear()
+    assert (await client.execute(following.id)).status is RunStatus.COMPLETED  # the free slot
+    assert list(dispatcher.due) == [queued.id]  # its release woke the queue
+    await simulate(client, dispatcher, TICK_SECONDS)
     assert (await client.get_run(queued.id, tasks=False)).status is RunStatus.COMPLETED
 
 
