@@ -174,13 +174,15 @@ async def test_a_keyed_queue_whose_wake_up_was_lost_waits_for_the_keys_next_run(
     queued = await client.invoke("per-tenant", {"tenant": "acme", "name": "queued"})
     outcome = await client.execute(holder.id, deadline=client.clock.time() + BUDGET_SECONDS)
     assert (await client.execute(queued.id)).status is RunStatus.QUEUED
+
     async def killed(runtime: Any, queue: str, count: int = 1) -> list[str]:
         return []  # the process died between the slot's release and the wake-up's write
 
     with monkeypatch.context() as patch:
         patch.setattr(slots, "wake_queued", killed)
         while not outcome.status.is_final:
-            outcome = await client.execute(holder.id, deadline=client.clock.time() + BUDGET_SECONDS)
+            deadline = client.clock.time() + BUDGET_SECONDS
+            outcome = await client.execute(holder.id, deadline=deadline)
     dispatcher.due.clear()
 
     await simulate(client, dispatcher, QUEUE_SWEEP_SECONDS + 2 * TICK_SECONDS)
